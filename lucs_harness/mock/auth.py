@@ -1,0 +1,58 @@
+"""Credentials the mock can demand, so the suite's auth modes are tested against a real 401."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from dataclasses import dataclass
+
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+MODES = ("none", "basic", "bearer", "apikey")
+
+
+@dataclass(frozen=True)
+class MockAuth:
+    """What the mock accepts: one mode and its secret (user:password for basic)."""
+
+    mode: str
+    secret: str
+    header: str = "X-API-Key"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown auth mode {self.mode!r}; known: {', '.join(MODES)}")
+
+    def expected(self) -> tuple[str, str] | None:
+        """The header name and value a request must carry, or None when anything goes."""
+        if self.mode == "basic":
+            return "Authorization", "Basic " + base64.b64encode(self.secret.encode()).decode()
+        if self.mode == "bearer":
+            return "Authorization", f"Bearer {self.secret}"
+        if self.mode == "apikey":
+            return self.header, self.secret
+        return None
+
+    def allows(self, request: Request) -> bool:
+        """True when the request carries the expected credentials (compared in constant time)."""
+        expected = self.expected()
+        if expected is None or request.url.path.startswith("/_mock/") or request.url.path == "/openapi.json":
+            return True
+        name, value = expected
+        return hmac.compare_digest(request.headers.get(name, "").encode(), value.encode())
+
+
+def auth_middleware(auth: MockAuth) -> type[BaseHTTPMiddleware]:
+    """Starlette middleware answering 401 in the LUCS envelope when `auth` refuses a request."""
+
+    class _Auth(BaseHTTPMiddleware):
+        async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+            if auth.allows(request):
+                return await call_next(request)
+            return JSONResponse(
+                {"Error": {"Code": "Unauthorized", "Message": "missing or wrong credentials"}}, status_code=401
+            )
+
+    return _Auth

@@ -1,0 +1,41 @@
+"""A client for the mock-only control endpoint (`/_mock/...`): reset, faults, clock, state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+TIMEOUT = 5.0
+
+
+class MockControl:
+    """Drives the mock's world from the harness; never used against a real LUCS."""
+
+    def __init__(self, base_url: str, session: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        response = self.session.request(method, f"{self.base_url}/_mock/{path}", json=body, timeout=TIMEOUT)
+        if response.status_code != 200:
+            raise AssertionError(f"{method} /_mock/{path} -> {response.status_code}: {response.text}")
+        return response.json()
+
+    def reset(self) -> dict[str, Any]:
+        """Back to the seed, no faults, clock at its start."""
+        state: dict[str, Any] = self._call("POST", "reset")
+        return state
+
+    def state(self) -> dict[str, Any]:
+        state: dict[str, Any] = self._call("GET", "state")
+        return state
+
+    def set_faults(self, names: list[str]) -> list[str]:
+        active: list[str] = self._call("PUT", "faults", names)
+        return active
+
+    def advance(self, seconds: float) -> str:
+        """Move the simulated clock; due answers and RONA timeouts fire on the way."""
+        now: str = self._call("POST", "clock", {"advance": seconds})["now"]
+        return now

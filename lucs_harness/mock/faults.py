@@ -1,0 +1,94 @@
+"""Fault modes: each breaks exactly one documented LUCS behaviour, to prove the suite notices.
+
+The domain and the HTTP layer consult one `Faults` switch; nothing else changes behaviour.
+"""
+
+from __future__ import annotations
+
+import threading
+from enum import StrEnum
+
+
+class Fault(StrEnum):
+    """A named misbehaviour; the value is the name used on the command line and control endpoint."""
+
+    BLOCK_NO_FLAG = "block-no-flag"
+    BLOCK_STAYS_SELECTABLE = "block-stays-selectable"
+    BLOCK_WRONG_REASON = "block-wrong-reason"
+    BLOCK_CHANGES_PRESENCE = "block-changes-presence"
+    DISTRIBUTES_TO_BLOCKED = "distributes-to-blocked"
+    UNBLOCK_NO_DISTRIBUTION = "unblock-no-distribution"
+    ACCEPT_NO_REASON = "accept-no-reason"
+    UNBLOCK_KEEPS_BLOCKED = "unblock-keeps-blocked"
+    PRESENCE_RETURNS_BODY = "presence-returns-body"
+    PRESENCE_WRONG_STATUS = "presence-wrong-status"
+    PRESENCE_IGNORED = "presence-ignored"
+    LIST_OMITS_USER = "list-omits-user"
+    WRONG_TYPE = "wrong-type"
+    MISSING_FIELD = "missing-field"
+    LIST_500 = "list-500"
+    NOT_JSON = "not-json"
+    SLOW_RESPONSE = "slow-response"
+
+    @property
+    def description(self) -> str:
+        """One line saying what the fault breaks."""
+        return DESCRIPTIONS[self]
+
+
+DESCRIPTIONS: dict[Fault, str] = {
+    Fault.BLOCK_NO_FLAG: "block does not set IsBlockedByLuwareApi",
+    Fault.BLOCK_STAYS_SELECTABLE: "block leaves IsSelectable true",
+    Fault.BLOCK_WRONG_REASON: "block sets NotSelectableReason to 'Busy' instead of 'InAServiceTask'",
+    Fault.BLOCK_CHANGES_PRESENCE: "block changes PresenceState to DoNotDisturb",
+    Fault.DISTRIBUTES_TO_BLOCKED: "a task is distributed to a blocked user",
+    Fault.UNBLOCK_NO_DISTRIBUTION: "unblock does not distribute the pending task",
+    Fault.ACCEPT_NO_REASON: "an accepted task leaves NotSelectableReason null",
+    Fault.UNBLOCK_KEEPS_BLOCKED: "unblock leaves the user blocked",
+    Fault.PRESENCE_RETURNS_BODY: "setpresence answers 200 with a JSON body",
+    Fault.PRESENCE_WRONG_STATUS: "setpresence answers 202 instead of 200",
+    Fault.PRESENCE_IGNORED: "setpresence answers 200 but does not change the presence",
+    Fault.LIST_OMITS_USER: "the service's user list omits the first seeded user",
+    Fault.WRONG_TYPE: "user DTOs carry IsSelectable as a string",
+    Fault.MISSING_FIELD: "user DTOs lack the required PresenceState field",
+    Fault.LIST_500: "the users list answers 500 in the error envelope",
+    Fault.NOT_JSON: "the users list answers an HTML page",
+    Fault.SLOW_RESPONSE: "the users list answers after the client's read timeout",
+}
+
+
+class UnknownFault(ValueError):
+    """A fault name that is not in `Fault`."""
+
+
+def parse_faults(names: list[str] | tuple[str, ...]) -> frozenset[Fault]:
+    """Turn names into faults, naming the known ones when a name is wrong."""
+    faults = set()
+    for name in names:
+        try:
+            faults.add(Fault(name))
+        except ValueError:
+            known = ", ".join(f.value for f in Fault)
+            raise UnknownFault(f"unknown fault {name!r}; known faults: {known}") from None
+    return frozenset(faults)
+
+
+class Faults:
+    """The thread-safe set of faults active right now."""
+
+    def __init__(self, active: frozenset[Fault] = frozenset()) -> None:
+        self._active = active
+        self._lock = threading.Lock()
+
+    def __contains__(self, fault: Fault) -> bool:
+        return fault in self._active
+
+    @property
+    def active(self) -> frozenset[Fault]:
+        """The active faults."""
+        return self._active
+
+    def set(self, faults: frozenset[Fault]) -> None:
+        """Replace the active faults."""
+        with self._lock:
+            self._active = faults

@@ -1,0 +1,127 @@
+"""pytest wiring: `--lucs-*` options, the effective configuration, the target (embedded mock or a
+real LUCS), the client, the restore registry and each scenario's `world`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from lucs_harness.client import LucsClient
+from lucs_harness.config import ConfigError, LucsConfig, load_config
+from lucs_harness.mock.control import MockControl
+from lucs_harness.mock.server import MockServer
+from lucs_harness.restore import RestoreRegistry
+from lucs_harness.world import World
+
+CONFIG_KEY = pytest.StashKey[LucsConfig]()
+RESTORE_KEY = pytest.StashKey[RestoreRegistry]()
+
+
+def _option(name: str) -> str:
+    return "--lucs-" + name.replace("_", "-")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lucs", "LUCS acceptance harness (each option also LUCS_<NAME> or a config file key)")
+    group.addoption(
+        "--lucs-config", default=None, help="config file (default: lucs.toml, else [tool.lucs] in pyproject.toml)"
+    )
+    group.addoption("--lucs-profile", default=None, help="named profile of the config file, e.g. staging")
+    group.addoption(
+        "--lucs-show-config", action="store_true", help="print the effective configuration (secrets masked) and exit"
+    )
+    for name, info in LucsConfig.model_fields.items():
+        if info.annotation is bool and info.default is False:
+            group.addoption(_option(name), action="store_const", const=True, default=None, help=info.description)
+        else:
+            group.addoption(_option(name), default=None, metavar=name.upper(), help=info.description)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    cli = {name: config.getoption(_option(name)) for name in LucsConfig.model_fields}
+    file = config.getoption("--lucs-config")
+    try:
+        lucs = load_config(
+            cli=cli,
+            config_file=Path(file) if file else None,
+            profile=config.getoption("--lucs-profile"),
+            root=Path(str(config.rootpath)),
+        )
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[CONFIG_KEY] = lucs
+    config.stash[RESTORE_KEY] = RestoreRegistry()
+    if config.getoption("--lucs-show-config"):
+        print(json.dumps(lucs.masked(), indent=2))
+        pytest.exit("effective LUCS configuration shown", returncode=0)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Against a real LUCS, state-changing scenarios need an explicit `--lucs-allow-changes`."""
+    lucs = config.stash[CONFIG_KEY]
+    if lucs.is_mock or lucs.allow_changes:
+        return
+    skip = pytest.mark.skip(reason="changes the state of a real LUCS; pass --lucs-allow-changes to run it")
+    for item in items:
+        if item.get_closest_marker("changes-state"):
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    failures = terminalreporter.config.stash[RESTORE_KEY].failures
+    if failures:
+        terminalreporter.section("LUCS STATE NOT RESTORED", sep="!", red=True, bold=True)
+        for line in failures:
+            terminalreporter.write_line(line, red=True)
+
+
+@dataclass
+class Target:
+    """Where the suite sends requests, and the mock's control client when it is the mock."""
+
+    base_url: str
+    control: MockControl | None
+
+
+@pytest.fixture(scope="session")
+def lucs_config(pytestconfig: pytest.Config) -> LucsConfig:
+    """The effective configuration."""
+    return pytestconfig.stash[CONFIG_KEY]
+
+
+@pytest.fixture(scope="session")
+def lucs_target(lucs_config: LucsConfig) -> Iterator[Target]:
+    """A real LUCS when a base URL is configured, else a mock started for this session (or worker)."""
+    if lucs_config.base_url is not None:
+        yield Target(lucs_config.base_url, None)
+        return
+    with MockServer() as mock:
+        yield Target(mock.base_url, MockControl(mock.base_url))
+
+
+@pytest.fixture(scope="session")
+def lucs_client(lucs_config: LucsConfig, lucs_target: Target) -> Iterator[LucsClient]:
+    client = LucsClient(lucs_config, lucs_target.base_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def restore(pytestconfig: pytest.Config) -> Iterator[RestoreRegistry]:
+    """This scenario's undo list, run at teardown whatever the outcome; failures go to the summary."""
+    registry = RestoreRegistry()
+    yield registry
+    registry.restore_all()
+    pytestconfig.stash[RESTORE_KEY].failures.extend(registry.failures)
+
+
+@pytest.fixture
+def world(lucs_config: LucsConfig, lucs_target: Target, lucs_client: LucsClient, restore: RestoreRegistry) -> World:
+    """A fresh scenario world; on the mock, the mock's state is reset to the seed first."""
+    if lucs_target.control is not None:
+        lucs_target.control.reset()
+    return World(config=lucs_config, client=lucs_client, restore=restore, target_ref=lucs_config.user)

@@ -1,0 +1,39 @@
+"""Wait for a state with a deadline and a short poll, instead of sleeping a fixed time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class StateNotReached(AssertionError):
+    """The deadline passed; the message holds what was expected, the last value seen and the time."""
+
+
+def wait_until(
+    probe: Callable[[], T],
+    accept: Callable[[T], bool],
+    *,
+    timeout: float,
+    interval: float,
+    expected: str,
+    describe: Callable[[T], str] = repr,
+) -> T:
+    """Call `probe` until `accept` says yes or `timeout` seconds pass; the first probe is immediate."""
+    started = time.monotonic()
+    polls = 0
+    while True:
+        value = probe()
+        polls += 1
+        if accept(value):
+            return value
+        waited = time.monotonic() - started
+        if waited >= timeout:
+            raise StateNotReached(
+                f"{expected}: not reached within {timeout:g} s (waited {waited:.2f} s, {polls} polls); "
+                f"last observed: {describe(value)}"
+            )
+        time.sleep(min(interval, max(0.0, timeout - waited)))

@@ -1,0 +1,172 @@
+"""One scenario's world: the configured target, what the scenario has seen so far, and the
+guarded state changes (each registered for restore before it is sent)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from lucs_harness.client import Exchange, LucsClient, UnexpectedStatus, task_id_of
+from lucs_harness.config import LucsConfig
+from lucs_harness.restore import RestoreRegistry
+from lucs_harness.waits import wait_until
+
+ALL_CAPABILITIES = dict.fromkeys(("Im", "Audio", "Video", "DesktopSharing", "ConversationContext"), True)
+TARGET = "target"
+
+
+@dataclass
+class World:
+    """State shared by the steps of one scenario."""
+
+    config: LucsConfig
+    client: LucsClient
+    restore: RestoreRegistry
+    target_ref: str
+    listed: list[dict[str, Any]] | None = None
+    returned_user: dict[str, Any] | None = None
+    last: Exchange | None = None
+    presence_before: dict[str, str] = field(default_factory=dict)
+    task_id: str | None = None
+    external_task_id: str | None = None
+    _ids: dict[str, str] = field(default_factory=dict)
+
+    # ---- users -----------------------------------------------------------------------------
+
+    def ref(self, user: str | None) -> str:
+        """A step's user reference: None or "target" mean the configured (or leased) target user."""
+        return self.target_ref if user in (None, TARGET) else str(user)
+
+    def list_users(self) -> list[dict[str, Any]]:
+        self.listed = self.client.list_users(self.config.service_id)
+        return self.listed
+
+    def find(self, users: list[dict[str, Any]], user: str | None) -> dict[str, Any] | None:
+        """The user with that SIP URI or Id in a list, or None."""
+        ref = self.ref(user)
+        return next((u for u in users if ref in (u.get("SipUri"), u.get("Id"))), None)
+
+    def listed_user(self, user: str | None) -> dict[str, Any]:
+        """Fetch the service's users and return one; fail naming who was listed when absent."""
+        users = self.list_users()
+        found = self.find(users, user)
+        if found is None:
+            listed = ", ".join(str(u.get("SipUri")) for u in users) or "nobody"
+            raise AssertionError(
+                f"user {self.ref(user)} is not in the users of service {self.config.service_id} (listed: {listed})"
+            )
+        self._ids[self.ref(user)] = str(found["Id"])
+        return found
+
+    def user_id(self, user: str | None) -> str:
+        """The GUID of a user reference, looked up in the service's list once per scenario."""
+        ref = self.ref(user)
+        if ref not in self._ids:
+            self.listed_user(user)
+        return self._ids[ref]
+
+    def sip(self, user: str | None) -> str:
+        ref = self.ref(user)
+        return ref if ref.startswith("sip:") else str(self.listed_user(user)["SipUri"])
+
+    def wait_for_user(
+        self, user: str | None, accept: Any, expected: str, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Poll the list until the user satisfies `accept` or the deadline passes."""
+        return wait_until(
+            lambda: self.listed_user(user),
+            accept,
+            timeout=self.config.wait_timeout if timeout is None else timeout,
+            interval=self.config.poll_interval,
+            expected=expected,
+            describe=lambda u: ", ".join(
+                f"{k}={u.get(k)!r}"
+                for k in ("IsBlockedByLuwareApi", "NotSelectableReason", "IsSelectable", "PresenceState")
+            ),
+        )
+
+    # ---- guarded changes -------------------------------------------------------------------
+
+    def block(self, user: str | None) -> dict[str, Any]:
+        """Block a user, having registered the unblock first."""
+        user_id, sip = self.user_id(user), self.sip(user)
+        self.restore.register(f"unblock {sip}", lambda: self.client.unblock(user_id))
+        return self._user_call("block_user", user_id)
+
+    def unblock(self, user: str | None) -> dict[str, Any]:
+        return self._user_call("unblock_user", self.user_id(user))
+
+    def _user_call(self, operation: str, user_id: str) -> dict[str, Any]:
+        self.last = self.client.send(operation, {"userId": user_id})
+        self.returned_user = self.last.response_body
+        return self.returned_user
+
+    @property
+    def last_call(self) -> str:
+        """`METHOD URL -> status` of the scenario's last call, for messages."""
+        return self.last.what if self.last else "no call yet"
+
+    def remember_presence(self, user: str | None) -> str:
+        """Note a user's presence before the scenario changes anything."""
+        presence = str(self.listed_user(user)["PresenceState"])
+        self.presence_before.setdefault(self.ref(user), presence)
+        return presence
+
+    def set_presence(self, user: str | None, presence: str, *, expect_error: bool = False) -> Exchange:
+        """Set presence, having registered setting it back to what it was before the scenario."""
+        user_id, sip = self.user_id(user), self.sip(user)
+        before = self.presence_before.get(self.ref(user)) or self.remember_presence(user)
+        self.restore.register(
+            f"set presence of {sip} back to {before}", lambda: self.client.set_presence(user_id, before)
+        )
+        if expect_error:
+            body = {self.config.presence_field: presence}
+            self.last = self.client.send("set_presence", {"userId": user_id}, body, expect=range(100, 600))
+        else:
+            self.last = self.client.set_presence(user_id, presence)
+        return self.last
+
+    def task_for(self, user: str | None) -> dict[str, Any]:
+        """The documented test task, preferring only `user`, with a fresh ExternalTaskId."""
+        return {
+            "ExternalTaskId": f"lucs-harness-{uuid.uuid4().hex[:12]}",
+            "Service": self.config.service_id,
+            "Caller": f"Get me {self.sip(user)} now!",
+            "PreferredAgents": [self.sip(user)],
+            "ConsiderPreferredAgentsOnly": True,
+            "Required": dict(ALL_CAPABILITIES),
+            "DistributeToAgent": True,
+            "DistributeToAgentRONATimeoutInSeconds": 50,
+        }
+
+    def post_task(self, task: dict[str, Any]) -> str:
+        """Post a task, having registered closing it (by ExternalTaskId) when that is configured."""
+        external = str(task["ExternalTaskId"])
+        undo = None
+        if self.config.close_tasks:
+            # 409 = closed already (the scenario closed it itself): nothing left to restore
+            undo = self.restore.register(
+                f"close task {external}",
+                lambda: self.client.send("close_task", {"taskIdentifier": external}, expect=(200, 204, 409)),
+            )
+        try:
+            self.last = self.client.send("create_task", body=task)
+        except UnexpectedStatus:
+            if undo is not None:
+                self.restore.discard(undo)  # refused with a status: no task exists to close
+            raise
+        self.task_id, self.external_task_id = task_id_of(self.last.response_body), external
+        if not self.config.close_tasks:
+            self.restore.failures.append(f"task {self.task_id} ({external}) left open: close_tasks is off")
+        return self.task_id
+
+    def send_raw_task(self, body: Any) -> Exchange:
+        """Post a body as it is, unchecked, and accept any status: for negative scenarios."""
+        self.last = self.client.send("create_task", body=body, expect=range(100, 600), check_request=False)
+        return self.last
+
+    def task(self) -> dict[str, Any]:
+        if self.task_id is None:
+            raise AssertionError("no task was posted in this scenario")
+        return self.client.get_task(self.task_id)

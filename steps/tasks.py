@@ -1,0 +1,89 @@
+"""Steps about external tasks: posting, pending, distribution, closing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pytest_bdd import given, parsers, then, when
+
+from lucs_harness.expectations import assert_fields
+from lucs_harness.waits import wait_until
+from lucs_harness.world import World
+
+NAMED = 'the user "{user}"'
+
+
+def _describe(task: dict[str, Any]) -> str:
+    holder = (task.get("ReservedUserObject") or {}).get("SipUri")
+    return f"State={task.get('State')!r}, ReservedUserObject.SipUri={holder!r}"
+
+
+@given("an external task that prefers only the target user is posted")
+@when("I post an external task that prefers only the target user")
+@when(parsers.parse("I post an external task that prefers only " + NAMED))
+def post_task(world: World, user: str | None = None) -> None:
+    world.post_task(world.task_for(user))
+
+
+@then("LUCS answers with the id of the new task")
+def answers_task_id(world: World) -> None:
+    """The id (schema-checked as a GUID) must name the task just posted."""
+    task = world.task()
+    assert_fields(task, {"Id": world.task_id, "ExternalTaskId": world.external_task_id}, what=f"task {world.task_id}")
+
+
+@then("the task stays pending")
+def task_pending(world: World) -> None:
+    task = world.task()
+    expected: dict[str, Any] = {"ReservedUserObject": None}
+    states = world.config.effective_task_states()
+    if states and "pending" in states:
+        expected["State"] = states["pending"]
+    assert_fields(task, expected, what=f"task {world.task_id} (nobody selectable may hold it)")
+
+
+@given("the task is distributed to and accepted by the target user")
+@then("the task is distributed to and accepted by the target user")
+@then(parsers.parse("the task is distributed to and accepted by " + NAMED))
+def task_accepted(world: World, user: str | None = None) -> None:
+    """Polls the task up to the wait deadline until the user holds it (and it is accepted)."""
+    user_id = world.user_id(user)
+    states = world.config.effective_task_states()
+    accepted = states.get("accepted") if states else None
+
+    def done(task: dict[str, Any]) -> bool:
+        holder = task.get("ReservedUserObject") or {}
+        return holder.get("Id") == user_id and (accepted is None or task.get("State") == accepted)
+
+    wait_until(
+        world.task,
+        done,
+        timeout=world.config.wait_timeout,
+        interval=world.config.poll_interval,
+        expected=f"task {world.task_id} held by {world.ref(user)}" + (f" in state {accepted!r}" if accepted else ""),
+        describe=_describe,
+    )
+
+
+@when("I close the task")
+def close_task(world: World) -> None:
+    if world.task_id is None:
+        raise AssertionError("no task was posted in this scenario")
+    world.last = world.client.send("close_task", {"taskIdentifier": world.task_id})
+
+
+@when("I try to post an external task with this body:")
+def try_post_malformed(world: World, docstring: str) -> None:
+    """The body must really break the task schema, or the scenario would prove nothing."""
+    try:
+        body = json.loads(docstring)
+    except ValueError:
+        body = docstring
+    if isinstance(body, str):
+        world.last = world.client.send("create_task", body=docstring, expect=range(100, 600), raw=True)
+        return
+    verdict = world.client.contract.check("task-request.json", body)
+    if not verdict.violations:
+        raise AssertionError("this body is a valid task request; a malformed-body scenario needs an invalid one")
+    world.send_raw_task(body)

@@ -1,0 +1,162 @@
+"""The client against the mock: parsed bodies, the path table, and one clear message per failure."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from lucs_harness.client import (
+    CredentialsRefused,
+    Exchange,
+    LucsClient,
+    NotJson,
+    TransportError,
+    UnexpectedStatus,
+    task_id_of,
+)
+from lucs_harness.config import LucsConfig
+from lucs_harness.contract import SCHEMAS_DIR, SchemaViolation
+from lucs_harness.mock.auth import MockAuth
+from lucs_harness.mock.server import MockServer
+from lucs_harness.pytest_plugin import Target
+
+SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
+CURT = "854822ed-4a2a-4eb1-b07f-637ed3eab729"
+GUID = "854822ed-4a2a-4eb1-b07f-637ed3eab729"
+
+
+@pytest.fixture
+def mock(lucs_target: Target) -> Iterator[Target]:
+    assert lucs_target.control is not None
+    lucs_target.control.reset()
+    yield lucs_target
+    lucs_target.control.reset()
+
+
+@pytest.fixture
+def client(mock: Target) -> Iterator[LucsClient]:
+    client = LucsClient(LucsConfig(read_timeout=1.0), mock.base_url)
+    yield client
+    client.close()
+
+
+def test_task_ids_come_bare_or_wrapped() -> None:
+    assert task_id_of(GUID) == GUID
+    assert task_id_of({"TaskId": GUID}) == GUID
+
+
+def test_the_use_case_calls_return_parsed_bodies(client: LucsClient) -> None:
+    users = client.list_users(SERVICE)
+    assert users[0]["SipUri"] == "sip:smoky.cc@dev.local"
+    assert client.block(CURT)["IsBlockedByLuwareApi"] is True
+    task = json.loads((SCHEMAS_DIR / "examples" / "task-request.json").read_text())
+    task_id = client.create_task(task)
+    assert client.get_task(task_id)["State"] == "Pending"
+    assert client.unblock(CURT)["NotSelectableReason"] == "InAnExternalTask"
+    client.close_task(task_id)
+    assert client.set_presence(CURT, "DoNotDisturb").status == 200
+
+
+def test_listeners_see_every_exchange(client: LucsClient) -> None:
+    seen: list[Exchange] = []
+    client.listeners.append(seen.append)
+    client.list_users(SERVICE)
+    assert [(e.method, e.status, e.operation) for e in seen] == [("GET", 200, "list_users")]
+    assert seen[0].elapsed_ms > 0
+
+
+def test_path_parameters_are_percent_encoded(client: LucsClient) -> None:
+    assert client.url("get_task", taskIdentifier="a b/c").endswith("/v1.0/tasks/a%20b%2Fc")
+
+
+def test_the_path_table_is_configurable(mock: Target) -> None:
+    config = LucsConfig(paths={"list_users": "/v1.0/services/{serviceId}/agents"})
+    with pytest.raises(UnexpectedStatus, match=r"GET http://.*/v1.0/services/.*/agents -> 404: expected status 200"):
+        LucsClient(config, mock.base_url).list_users(SERVICE)
+
+
+def test_a_path_needing_an_unknown_parameter_is_named(mock: Target) -> None:
+    config = LucsConfig(paths={"list_users": "/v1.0/{tenant}/users"})
+    with pytest.raises(AssertionError, match="needs parameter 'tenant'"):
+        LucsClient(config, mock.base_url).list_users(SERVICE)
+
+
+def test_an_unexpected_status_names_method_url_status_and_body(client: LucsClient) -> None:
+    with pytest.raises(
+        UnexpectedStatus, match=r"POST http://127\.0\.0\.1:\d+/v1.0/users/nobody/block -> 404: .*UserNotFound"
+    ):
+        client.block("nobody")
+
+
+def test_a_body_that_is_not_json_is_named(client: LucsClient, mock: Target) -> None:
+    assert mock.control is not None
+    mock.control.set_faults(["not-json"])
+    with pytest.raises(NotJson, match=r"GET .*/users -> 200: response is not JSON \(text/html"):
+        client.list_users(SERVICE)
+
+
+def test_a_schema_violation_names_the_field(client: LucsClient, mock: Target) -> None:
+    assert mock.control is not None
+    mock.control.set_faults(["wrong-type"])
+    with pytest.raises(SchemaViolation, match=r"\$\[0\]\.IsSelectable: \"true\" is not of type \"boolean\""):
+        client.list_users(SERVICE)
+
+
+def test_a_body_where_none_is_expected_fails(client: LucsClient, mock: Target) -> None:
+    assert mock.control is not None
+    mock.control.set_faults(["presence-returns-body"])
+    with pytest.raises(SchemaViolation, match="expected no body"):
+        client.set_presence(CURT, "Online")
+
+
+def test_an_invalid_request_is_not_sent(client: LucsClient) -> None:
+    seen: list[Exchange] = []
+    client.listeners.append(seen.append)
+    with pytest.raises(SchemaViolation, match="request body of POST"):
+        client.create_task({"ExternalTaskId": "x"})
+    assert seen == []
+
+
+def test_a_timeout_is_a_transport_error(client: LucsClient, mock: Target) -> None:
+    assert mock.control is not None
+    mock.control.set_faults(["slow-response"])
+    client.config.read_timeout = 0.2
+    with pytest.raises(
+        TransportError, match=r"GET .*/users -> no response: transport error after \d+ ms: .*Read timed out"
+    ):
+        client.list_users(SERVICE)
+
+
+def test_a_refused_connection_is_a_transport_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = LucsClient(LucsConfig(get_retries=0), f"http://127.0.0.1:{port}")
+    with pytest.raises(TransportError, match="ConnectionError"):
+        client.list_users(SERVICE)
+
+
+@pytest.mark.parametrize(
+    ("mode", "settings"),
+    [
+        ("apikey", {"api_key": "k3y", "api_key_header": "X-LUCS-Key"}),
+        ("bearer", {"token": "k3y"}),
+        ("basic", {"username": "qa", "password": "k3y"}),
+    ],
+)
+def test_each_auth_mode_passes_the_right_credentials_and_a_wrong_one_is_refused(
+    mode: str, settings: dict[str, str]
+) -> None:
+    secret = "qa:k3y" if mode == "basic" else "k3y"
+    with MockServer(auth=MockAuth(mode, secret, "X-LUCS-Key")) as server:
+        good = LucsClient(LucsConfig(auth=mode, **settings), server.base_url)
+        assert good.list_users(SERVICE)
+        wrong = {k: ("wrong" if k in ("api_key", "token", "password") else v) for k, v in settings.items()}
+        bad = LucsClient(LucsConfig(auth=mode, **wrong), server.base_url)
+        with pytest.raises(CredentialsRefused, match="credentials were refused"):
+            bad.list_users(SERVICE)
+        with pytest.raises(CredentialsRefused):
+            LucsClient(LucsConfig(), server.base_url).list_users(SERVICE)

@@ -1,0 +1,83 @@
+"""Configuration layers: defaults < file (profile) < environment (.env) < command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lucs_harness.auth import session_auth
+from lucs_harness.config import SEED_SERVICE, SEED_USER, ConfigError, LucsConfig, load_config
+
+
+def test_defaults_are_the_seed_and_the_mock(tmp_path: Path) -> None:
+    config = load_config(environ={}, root=tmp_path)
+    assert (config.base_url, config.service_id, config.user, config.is_mock) == (None, SEED_SERVICE, SEED_USER, True)
+    assert config.path("block_user") == "/v1.0/users/{userId}/block"
+
+
+def test_each_layer_overrides_the_one_below(tmp_path: Path) -> None:
+    (tmp_path / "lucs.toml").write_text(
+        'base_url = "http://file:1"\nread_timeout = 7\nuser = "sip:file@x"\n'
+        '[profiles.staging]\nbase_url = "https://staging.example.com/"\n'
+    )
+    (tmp_path / ".env").write_text("LUCS_USER=sip:dotenv@x\nLUCS_WAIT_TIMEOUT=3\n")
+    config = load_config(
+        cli={"wait_timeout": "2", "agents": "sip:a@x, sip:b@x"},
+        environ={"LUCS_USER": "sip:env@x", "LUCS_PATHS": "block_user=/v2/block/{userId}"},
+        profile="staging",
+        root=tmp_path,
+    )
+    assert config.base_url == "https://staging.example.com"
+    assert config.read_timeout == 7
+    assert config.user == "sip:env@x"
+    assert config.wait_timeout == 2
+    assert config.agents == ["sip:a@x", "sip:b@x"]
+    assert config.path("block_user") == "/v2/block/{userId}"
+
+
+def test_pyproject_tool_lucs_table_is_read(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.lucs]\nservice_id = "abc"\n')
+    assert load_config(environ={}, root=tmp_path).service_id == "abc"
+
+
+@pytest.mark.parametrize(
+    ("cli", "message"),
+    [
+        ({"base_url": "ftp://x"}, "base_url: Value error, must start with http"),
+        ({"read_timeout": "-1"}, "read_timeout: Input should be greater than 0"),
+        ({"auth": "kerberos"}, "auth: Input should be"),
+        ({"paths": "nope=/x"}, "unknown operation"),
+        ({"paths": "nope"}, "key=value"),
+    ],
+)
+def test_bad_values_name_the_field(tmp_path: Path, cli: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(cli=cli, environ={}, root=tmp_path)
+
+
+def test_an_unknown_profile_lists_the_known_ones(tmp_path: Path) -> None:
+    (tmp_path / "lucs.toml").write_text("[profiles.staging]\n")
+    with pytest.raises(ConfigError, match="no profile 'prod'; profiles: staging"):
+        load_config(environ={}, profile="prod", root=tmp_path)
+
+
+def test_secrets_are_masked_and_listed(tmp_path: Path) -> None:
+    config = load_config(environ={"LUCS_AUTH": "apikey", "LUCS_API_KEY": "s3cret"}, root=tmp_path)
+    assert config.masked()["api_key"] == "***"
+    assert "s3cret" not in str(config.masked())
+    assert "s3cret" not in repr(config)
+    assert config.secrets() == ["s3cret"]
+
+
+def test_an_auth_mode_without_its_secret_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="auth mode 'bearer' needs token"):
+        session_auth(LucsConfig(auth="bearer"))
+
+
+def test_task_states_are_checked_on_the_mock_only_unless_configured() -> None:
+    assert LucsConfig().effective_task_states() == {"pending": "Pending", "accepted": "Accepted"}
+    assert LucsConfig(base_url="http://lucs").effective_task_states() is None
+    assert LucsConfig(base_url="http://lucs", task_states={"pending": "New"}).effective_task_states() == {
+        "pending": "New"
+    }

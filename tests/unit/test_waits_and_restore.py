@@ -1,0 +1,43 @@
+"""Waits poll to a deadline and report the last value; restores run newest first and keep failures."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from lucs_harness.restore import RestoreRegistry
+from lucs_harness.waits import StateNotReached, wait_until
+
+
+def test_a_wait_returns_as_soon_as_the_state_is_reached() -> None:
+    counter = itertools.count()
+    assert wait_until(lambda: next(counter), lambda v: v >= 3, timeout=5, interval=0.001, expected="three") == 3
+
+
+def test_a_wait_that_times_out_names_the_last_value_and_the_time() -> None:
+    with pytest.raises(
+        StateNotReached,
+        match=r"state 'done': not reached within 0.05 s \(waited 0.0\d s, \d+ polls\); last observed: 'pending'",
+    ):
+        wait_until(lambda: "pending", lambda v: v == "done", timeout=0.05, interval=0.01, expected="state 'done'")
+
+
+def test_restores_run_newest_first_and_failures_are_kept() -> None:
+    registry = RestoreRegistry()
+    done: list[str] = []
+    registry.register("first", lambda: done.append("first"))
+    registry.register("broken", lambda: 1 / 0)
+    registry.register("last", lambda: done.append("last"))
+    failed = registry.restore_all()
+    assert done == ["last", "first"]
+    assert failed == ["broken: ZeroDivisionError: division by zero"]
+    assert registry.failures == failed
+    assert registry.restore_all() == []
+
+
+def test_a_discarded_undo_is_not_run() -> None:
+    registry = RestoreRegistry()
+    undo = registry.register("never", lambda: pytest.fail("ran"))
+    registry.discard(undo)
+    assert registry.restore_all() == []
