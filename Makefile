@@ -10,7 +10,7 @@ ARGS ?=
 # pytest's assertion rewriting must be able to cache its bytecode, or start-up doubles
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: acceptance test lint install clean
+.PHONY: acceptance test lint install mutation benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,13 @@ lint: $(STAMP)
 	$(PY) -m mypy
 
 test: lint
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n auto $(ARGS)
+
+mutation: $(STAMP)
+	$(PY) scripts/mutation_score.py
+
+benchmark: $(STAMP)
+	$(PY) benchmarks/suite_speed.py
 
 clean:
 	rm -rf $(VENV) reports/* .mypy_cache .ruff_cache

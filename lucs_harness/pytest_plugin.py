@@ -13,12 +13,14 @@ import pytest
 from lucs_harness.client import LucsClient
 from lucs_harness.config import ConfigError, LucsConfig, load_config
 from lucs_harness.mock.control import MockControl
+from lucs_harness.mock.faults import Fault, UnknownFault, parse_faults
 from lucs_harness.mock.server import MockServer
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.world import World
 
 CONFIG_KEY = pytest.StashKey[LucsConfig]()
 RESTORE_KEY = pytest.StashKey[RestoreRegistry]()
+FAULTS_KEY = pytest.StashKey[frozenset[Fault]]()
 
 
 def _option(name: str) -> str:
@@ -33,6 +35,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--lucs-profile", default=None, help="named profile of the config file, e.g. staging")
     group.addoption(
         "--lucs-show-config", action="store_true", help="print the effective configuration (secrets masked) and exit"
+    )
+    group.addoption(
+        "--lucs-mock-fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="embedded mock only: break one documented behaviour (repeatable; `lucs-mock faults` lists them)",
     )
     for name, info in LucsConfig.model_fields.items():
         if info.annotation is bool and info.default is False:
@@ -52,6 +61,10 @@ def pytest_configure(config: pytest.Config) -> None:
             root=Path(str(config.rootpath)),
         )
     except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None
+    try:
+        config.stash[FAULTS_KEY] = parse_faults(config.getoption("--lucs-mock-fault"))
+    except UnknownFault as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[CONFIG_KEY] = lucs
     config.stash[RESTORE_KEY] = RestoreRegistry()
@@ -94,12 +107,12 @@ def lucs_config(pytestconfig: pytest.Config) -> LucsConfig:
 
 
 @pytest.fixture(scope="session")
-def lucs_target(lucs_config: LucsConfig) -> Iterator[Target]:
+def lucs_target(lucs_config: LucsConfig, pytestconfig: pytest.Config) -> Iterator[Target]:
     """A real LUCS when a base URL is configured, else a mock started for this session (or worker)."""
     if lucs_config.base_url is not None:
         yield Target(lucs_config.base_url, None)
         return
-    with MockServer() as mock:
+    with MockServer(faults=pytestconfig.stash[FAULTS_KEY]) as mock:
         yield Target(mock.base_url, MockControl(mock.base_url))
 
 

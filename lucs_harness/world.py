@@ -9,6 +9,7 @@ from typing import Any
 
 from lucs_harness.client import Exchange, LucsClient, UnexpectedStatus, task_id_of
 from lucs_harness.config import LucsConfig
+from lucs_harness.expectations import mismatches
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.waits import wait_until
 
@@ -70,20 +71,15 @@ class World:
         ref = self.ref(user)
         return ref if ref.startswith("sip:") else str(self.listed_user(user)["SipUri"])
 
-    def wait_for_user(
-        self, user: str | None, accept: Any, expected: str, timeout: float | None = None
-    ) -> dict[str, Any]:
-        """Poll the list until the user satisfies `accept` or the deadline passes."""
+    def wait_for_user(self, user: str | None, expected: dict[str, Any]) -> dict[str, Any]:
+        """Poll the list until the user shows every expected field, or fail naming the differences."""
         return wait_until(
             lambda: self.listed_user(user),
-            accept,
-            timeout=self.config.wait_timeout if timeout is None else timeout,
+            lambda found: not mismatches(found, expected),
+            timeout=self.config.wait_timeout,
             interval=self.config.poll_interval,
-            expected=expected,
-            describe=lambda u: ", ".join(
-                f"{k}={u.get(k)!r}"
-                for k in ("IsBlockedByLuwareApi", "NotSelectableReason", "IsSelectable", "PresenceState")
-            ),
+            expected=f"{self.ref(user)} as listed",
+            describe=lambda found: "; ".join(mismatches(found, expected)),
         )
 
     # ---- guarded changes -------------------------------------------------------------------

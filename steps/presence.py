@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then, when
 
-from lucs_harness.expectations import mismatches
 from lucs_harness.world import World
 
 NAMED = 'the user "{user}"'
@@ -25,6 +24,4 @@ def try_set_presence(world: World, presence: str) -> None:
 @then(parsers.parse(NAMED + '\'s presence reads "{presence}"'))
 def presence_reads(world: World, presence: str, user: str | None = None) -> None:
     """Polls the list up to the wait deadline for the new presence."""
-    world.wait_for_user(
-        user, lambda u: not mismatches(u, {"PresenceState": presence}), f"presence of {world.ref(user)} = {presence!r}"
-    )
+    world.wait_for_user(user, {"PresenceState": presence})

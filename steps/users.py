@@ -86,8 +86,7 @@ def returned_user_is(world: World, user: str | None = None) -> None:
 @then(parsers.parse(NAMED + " as listed has:"))
 def listed_user_has(world: World, datatable: list[list[str]], user: str | None = None) -> None:
     """Polls the list up to the wait deadline: a real LUCS may apply a change a moment later."""
-    expected = expected_fields(datatable)
-    world.wait_for_user(user, lambda u: not mismatches(u, expected), f"{world.ref(user)} as listed with {expected}")
+    world.wait_for_user(user, expected_fields(datatable))
 
 
 @then("the returned user's presence is unchanged")

@@ -103,7 +103,6 @@ def create_app(lucs: Lucs, contract: Contract | None = None, auth: MockAuth | No
 
     async def control_reset(request: Request) -> Response:
         lucs.reset()
-        faults.set(frozenset())
         return JSONResponse(lucs.snapshot())
 
     async def control_state(request: Request) -> Response:

@@ -23,7 +23,7 @@ class MockControl:
         return response.json()
 
     def reset(self) -> dict[str, Any]:
-        """Back to the seed, no faults, clock at its start."""
+        """Back to the seed, clock at its start; the active faults stay (they are the run's)."""
         state: dict[str, Any] = self._call("POST", "reset")
         return state
 

@@ -33,6 +33,7 @@ def mock(lucs_target: Target) -> Iterator[Target]:
     assert lucs_target.control is not None
     lucs_target.control.reset()
     yield lucs_target
+    lucs_target.control.set_faults([])
     lucs_target.control.reset()
 
 

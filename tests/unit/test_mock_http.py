@@ -77,5 +77,6 @@ def test_the_control_endpoint_sets_faults_and_moves_the_clock(http: tuple[reques
         "now": "2026-01-01T08:01:30Z"
     }
     state: dict[str, Any] = session.post(base + "/_mock/reset", timeout=5).json()
-    assert state["faults"] == []
+    assert state["faults"] == ["list-500"]
     assert state["now"] == "2026-01-01T08:00:00Z"
+    assert session.put(base + "/_mock/faults", json=[], timeout=5).json() == []

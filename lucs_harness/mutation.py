@@ -1,0 +1,133 @@
+"""Mutation testing of the suite: run the features against the mock with one fault at a time and
+check that the run fails at the step that checks the broken behaviour, naming what was wrong.
+
+Used by the self-test (`tests/selftest/`) and by `benchmarks/mutation_score.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lucs_harness.mock.faults import Fault
+
+ROOT = Path(__file__).resolve().parent.parent
+# short deadlines: a fault must fail fast, and the faithful mock reaches every state at once
+FAST = ["--lucs-wait-timeout=0.3", "--lucs-read-timeout=0.5", "--lucs-poll-interval=0.02"]
+
+BLOCK = "Blocking takes the user out of distribution without touching presence"
+UNBLOCK = "Unblocking a blocked user makes them selectable again"
+TASK = "A task for a blocked user waits, and is taken at once when the user is unblocked"
+PRESENCE = "Setting the presence to Do-Not-Disturb"
+BACKGROUND = "the target user is selectable in the service"
+
+
+@dataclass(frozen=True)
+class Kill:
+    """Where a fault must be caught: the scenario, the step, and a pattern of the message."""
+
+    scenario: str
+    step: str
+    message: str
+
+
+EXPECTED: dict[Fault, Kill] = {
+    Fault.BLOCK_NO_FLAG: Kill(BLOCK, "the returned user has:", r"IsBlockedByLuwareApi: expected true, got false"),
+    Fault.BLOCK_STAYS_SELECTABLE: Kill(BLOCK, "the returned user has:", r"IsSelectable: expected false, got true"),
+    Fault.BLOCK_WRONG_REASON: Kill(BLOCK, "the returned user has:", r'NotSelectableReason: expected "InAServiceTask"'),
+    Fault.BLOCK_CHANGES_PRESENCE: Kill(
+        BLOCK, "the returned user's presence is unchanged", r'PresenceState: expected "Online", got "DoNotDisturb"'
+    ),
+    Fault.DISTRIBUTES_TO_BLOCKED: Kill(TASK, "the task stays pending", r"ReservedUserObject: expected null"),
+    Fault.UNBLOCK_NO_DISTRIBUTION: Kill(
+        TASK, "the task is distributed to and accepted by the target user", r"not reached within .*ReservedUserObject"
+    ),
+    Fault.ACCEPT_NO_REASON: Kill(
+        TASK, "the target user as listed has:", r'NotSelectableReason: expected "InAnExternalTask", got null'
+    ),
+    Fault.UNBLOCK_KEEPS_BLOCKED: Kill(
+        UNBLOCK, "the returned user has:", r"IsBlockedByLuwareApi: expected false, got true"
+    ),
+    Fault.PRESENCE_RETURNS_BODY: Kill(
+        PRESENCE, 'I set the presence of the target user to "DoNotDisturb"', r"setpresence -> 200.*expected no body"
+    ),
+    Fault.PRESENCE_WRONG_STATUS: Kill(
+        PRESENCE, 'I set the presence of the target user to "DoNotDisturb"', r"setpresence -> 202: expected status 200"
+    ),
+    Fault.PRESENCE_IGNORED: Kill(
+        PRESENCE,
+        'the target user\'s presence reads "DoNotDisturb"',
+        r'PresenceState: expected "DoNotDisturb", got "Online"',
+    ),
+    Fault.LIST_OMITS_USER: Kill(BLOCK, BACKGROUND, r"sip:smoky\.cc@dev\.local is not in the users of service"),
+    Fault.WRONG_TYPE: Kill(BLOCK, BACKGROUND, r'\$\[0\]\.IsSelectable: "(true|false)" is not of type "boolean"'),
+    Fault.MISSING_FIELD: Kill(BLOCK, BACKGROUND, r'\$\[0\]: "PresenceState" is a required property'),
+    Fault.LIST_500: Kill(BLOCK, BACKGROUND, r"/users -> 500: expected status 200.*NotInitialized"),
+    Fault.NOT_JSON: Kill(BLOCK, BACKGROUND, r"/users -> 200: response is not JSON \(text/html"),
+    Fault.SLOW_RESPONSE: Kill(BLOCK, BACKGROUND, r"/users -> no response: transport error .*Read timed out"),
+}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failed step of one scenario, as the Cucumber JSON report tells it."""
+
+    scenario: str
+    step: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One run of the suite: pytest's exit code and every failed step."""
+
+    fault: Fault | None
+    returncode: int
+    failures: tuple[Failure, ...]
+    output: str
+
+    def kill(self) -> Failure | None:
+        """The failure that proves the fault was caught, or None if it survived."""
+        if self.fault is None or self.returncode != 1:
+            return None
+        want = EXPECTED[self.fault]
+        return next(
+            (
+                f
+                for f in self.failures
+                if f.scenario == want.scenario and f.step == want.step and re.search(want.message, f.message, re.S)
+            ),
+            None,
+        )
+
+
+def failures_of(cucumber: list[dict[str, object]]) -> tuple[Failure, ...]:
+    """The failed steps in a pytest-bdd Cucumber JSON report."""
+    found = []
+    for feature in cucumber:
+        for scenario in feature.get("elements", []):  # type: ignore[attr-defined]
+            for step in scenario.get("steps", []):
+                result = step.get("result", {})
+                if result.get("status") == "failed":
+                    found.append(Failure(scenario["name"], step["name"], result.get("error_message", "")))
+    return tuple(found)
+
+
+def run_suite(fault: Fault | None, extra: list[str] | None = None) -> Outcome:
+    """Run the feature suite in a subprocess against the embedded mock with `fault` active."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("LUCS_")}
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "cucumber.json"
+        command = [sys.executable, "-m", "pytest", "tests/acceptance", "-q", "-p", "no:xdist", *FAST]
+        command += [f"--cucumberjson={report}", *(extra or [])]
+        if fault is not None:
+            command.append(f"--lucs-mock-fault={fault.value}")
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+        cucumber = json.loads(report.read_text()) if report.is_file() else []
+    return Outcome(fault, done.returncode, failures_of(cucumber), done.stdout + done.stderr)
