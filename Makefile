@@ -19,18 +19,23 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-install: $(STAMP)
+NODE_STAMP := node_modules/.package-lock.json
 
-acceptance: $(STAMP)
-	$(PY) -m pytest tests/acceptance $(ARGS)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+install: $(STAMP) $(NODE_STAMP)
+
+acceptance: $(STAMP) $(NODE_STAMP)
+	$(PY) -m lucs_harness.reporting.publish -- $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-test: lint
-	$(PY) -m pytest -n auto $(ARGS)
+test: lint $(NODE_STAMP)
+	$(PY) -m pytest -n auto --dist loadgroup $(ARGS)
 
 mutation: $(STAMP)
 	$(PY) scripts/mutation_score.py

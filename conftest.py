@@ -2,6 +2,8 @@
 
 pytest_plugins = [
     "lucs_harness.pytest_plugin",
+    "lucs_harness.reporting.allure_labels",
+    "lucs_harness.reporting.cucumber_xdist",
     "steps.users",
     "steps.tasks",
     "steps.presence",

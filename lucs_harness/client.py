@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from lucs_harness.auth import session_auth
@@ -56,6 +57,18 @@ class TransportError(LucsError):
     """No HTTP answer: refused, timed out, TLS failure."""
 
 
+class Unreachable(TransportError):
+    """No connection at all: refused, unresolvable host, connect timeout, TLS handshake failure."""
+
+
+def _unreachable(error: requests.RequestException) -> bool:
+    """True unless the server was reached and only the answer was late."""
+    if isinstance(error, requests.ReadTimeout):
+        return False
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.ConnectionError) and not isinstance(reason, ReadTimeoutError)
+
+
 class UnexpectedStatus(LucsError):
     """An HTTP status the step did not expect."""
 
@@ -80,8 +93,8 @@ class Exchange:
     response_body: Any = None
     response_text: str = ""
     elapsed_ms: float = 0.0
-    request_headers: dict[str, str] = field(default_factory=dict)
-    response_headers: dict[str, str] = field(default_factory=dict)
+    request_headers: dict[str, str] = field(default_factory=dict, repr=False)  # may carry credentials
+    response_headers: dict[str, str] = field(default_factory=dict, repr=False)
     extras: tuple[str, ...] = ()
 
     @property
@@ -187,7 +200,8 @@ class LucsClient:
             )
         except requests.RequestException as error:
             exchange.elapsed_ms = (time.perf_counter() - started) * 1000
-            raise TransportError(
+            kind = Unreachable if _unreachable(error) else TransportError
+            raise kind(
                 f"{exchange.what}: transport error after {exchange.elapsed_ms:.0f} ms: {type(error).__name__}: {error}"
             ) from None
         exchange.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -199,8 +213,8 @@ class LucsClient:
             try:
                 exchange.response_body = json.loads(response.content)
             except ValueError:
-                kind = response.headers.get("Content-Type", "no Content-Type")
-                raise NotJson(f"{exchange.what}: response is not JSON ({kind}): {_excerpt(response.text)!r}") from None
+                media = response.headers.get("Content-Type", "no Content-Type")
+                raise NotJson(f"{exchange.what}: response is not JSON ({media}): {_excerpt(response.text)!r}") from None
 
     def _judge(self, exchange: Exchange, op: Operation, expect: Collection[int]) -> None:
         status = exchange.status or 0

@@ -17,7 +17,7 @@ ALL_CAPABILITIES = dict.fromkeys(("Im", "Audio", "Video", "DesktopSharing", "Con
 TARGET = "target"
 
 
-@dataclass
+@dataclass(repr=False)
 class World:
     """State shared by the steps of one scenario."""
 
@@ -32,6 +32,10 @@ class World:
     task_id: str | None = None
     external_task_id: str | None = None
     _ids: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """Short, and free of credentials: reports list step arguments by their repr."""
+        return f"World(target={self.target_ref!r}, last={self.last_call!r})"
 
     # ---- users -----------------------------------------------------------------------------
 
@@ -103,9 +107,9 @@ class World:
         """`METHOD URL -> status` of the scenario's last call, for messages."""
         return self.last.what if self.last else "no call yet"
 
-    def remember_presence(self, user: str | None) -> str:
-        """Note a user's presence before the scenario changes anything."""
-        presence = str(self.listed_user(user)["PresenceState"])
+    def remember_presence(self, user: str | None, listed: dict[str, Any] | None = None) -> str:
+        """Note a user's presence before the scenario changes anything (`listed`: just fetched)."""
+        presence = str((listed or self.listed_user(user))["PresenceState"])
         self.presence_before.setdefault(self.ref(user), presence)
         return presence
 

@@ -21,7 +21,7 @@ def user_is_selectable(world: World, user: str | None = None) -> None:
             f"precondition failed: {world.ref(user)} must be selectable and not blocked before the scenario:\n  "
             + "\n  ".join(problems)
         )
-    world.remember_presence(user)
+    world.remember_presence(user, found)
 
 
 @given("the target user is blocked")

@@ -15,6 +15,7 @@ from lucs_harness.client import (
     NotJson,
     TransportError,
     UnexpectedStatus,
+    Unreachable,
     task_id_of,
 )
 from lucs_harness.config import LucsConfig
@@ -136,7 +137,7 @@ def test_a_refused_connection_is_a_transport_error() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     client = LucsClient(LucsConfig(get_retries=0), f"http://127.0.0.1:{port}")
-    with pytest.raises(TransportError, match="ConnectionError"):
+    with pytest.raises(Unreachable, match="ConnectionError"):
         client.list_users(SERVICE)
 
 

@@ -1,0 +1,34 @@
+"""What an Allure results folder needs besides the results: the run's environment and the failure
+categories (Allure 2 reads `categories.json`; Allure 3 reads the same list from `allurerc.mjs`)."""
+
+from __future__ import annotations
+
+import platform
+from importlib.metadata import version
+from pathlib import Path
+
+from lucs_harness.config import LucsConfig
+from lucs_harness.reporting.redact import Redactor
+
+CATEGORIES_FILE = Path(__file__).with_name("categories.json")
+
+
+def environment(config: LucsConfig, profile: str | None) -> dict[str, str]:
+    """The facts a report reader needs to know which system and harness produced the run."""
+    target = "embedded mock LUCS" if config.is_mock else Redactor(config.secrets()).url(str(config.base_url))
+    return {
+        "target": target,
+        "lucs.profile": profile or "default",
+        "lucs.service_id": config.service_id,
+        "lucs.auth": config.auth,
+        "harness.version": version("lucs-harness"),
+        "python.version": platform.python_version(),
+    }
+
+
+def write_run_files(results: Path, config: LucsConfig, profile: str | None) -> None:
+    """environment.properties and categories.json in the results folder."""
+    results.mkdir(parents=True, exist_ok=True)
+    lines = "".join(f"{key}={value}\n" for key, value in environment(config, profile).items())
+    (results / "environment.properties").write_text(lines, encoding="utf-8")
+    (results / "categories.json").write_text(CATEGORIES_FILE.read_text(encoding="utf-8"), encoding="utf-8")
