@@ -47,13 +47,18 @@ async def _body(request: Request, contract: Contract, schema: str) -> Any:
     return body
 
 
-def create_app(lucs: Lucs, contract: Contract | None = None, auth: MockAuth | None = None) -> Starlette:
-    """The ASGI app serving `lucs`; `auth` makes it demand credentials like a real installation."""
+def create_app(
+    lucs: Lucs, contract: Contract | None = None, auth: MockAuth | None = None, latency: float = 0.0
+) -> Starlette:
+    """The ASGI app serving `lucs`; `auth` makes it demand credentials like a real installation,
+    `latency` (seconds) delays every LUCS answer like a server across a network (it costs no CPU)."""
     contract = contract or default_contract()
     faults = lucs.faults
 
     def guarded(handler: Handler) -> Handler:
         async def run(request: Request) -> Response:
+            if latency and not request.url.path.startswith("/_mock/"):
+                await asyncio.sleep(latency)
             try:
                 return await handler(request)
             except DomainError as refused:

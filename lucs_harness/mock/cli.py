@@ -27,6 +27,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key-header", default="X-API-Key", help="header carrying the API key")
     serve.add_argument("--certfile", help="TLS certificate (PEM) to serve https")
     serve.add_argument("--keyfile", help="TLS key (PEM)")
+    serve.add_argument("--latency", type=float, default=0.0, help="seconds to delay every LUCS answer")
     serve.add_argument("--quiet", action="store_true", help="no line per request")
     commands.add_parser("faults", help="list the fault modes")
     return cli
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             auth=auth,
             certfile=args.certfile,
             keyfile=args.keyfile,
+            latency=args.latency,
         )
     except (SeedError, UnknownFault, ValueError) as error:
         print(f"lucs-mock: {error}", file=sys.stderr)

@@ -27,6 +27,7 @@ class MockServer:
     seed: Path = DEFAULT_SEED
     faults: frozenset[Fault] = frozenset()
     auth: MockAuth | None = None
+    latency: float = 0.0
     certfile: str | None = None
     keyfile: str | None = None
     lucs: Lucs = field(init=False)
@@ -39,7 +40,7 @@ class MockServer:
     def config(self, log_level: str = "warning", access_log: bool = False) -> uvicorn.Config:
         """The uvicorn configuration of this mock (h11, no lifespan, as little overhead as possible)."""
         return uvicorn.Config(
-            create_app(self.lucs, auth=self.auth),
+            create_app(self.lucs, auth=self.auth, latency=self.latency),
             host=self.host,
             port=self.port,
             log_level=log_level,
