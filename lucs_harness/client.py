@@ -11,11 +11,14 @@ import json
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import BaseHTTPResponse
+from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
@@ -116,6 +119,25 @@ def _excerpt(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+class GetOnlyRetry(Retry):
+    """urllib3 retries connect errors for every method (nothing was sent yet); the harness retries
+    only idempotent GETs, so a POST or DELETE is sent at most once, whatever happens."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        spent = self
+        if method is not None and method.upper() not in (self.allowed_methods or ()):
+            spent = self.new(total=0, connect=0, read=0)  # exhausted: the next step raises MaxRetryError
+        return Retry.increment(spent, method, url, response, error, _pool, _stacktrace)
+
+
 class LucsClient:
     """Calls LUCS operations by name; `listeners` see every exchange (reports, logs, dry runs)."""
 
@@ -132,7 +154,9 @@ class LucsClient:
             self.session.cert = (config.client_cert, config.client_key) if config.client_key else config.client_cert
         if config.proxy:
             self.session.proxies = {"http": config.proxy, "https": config.proxy}
-        retry = Retry(
+        # GETs are idempotent: retried when no connection could be made (never on a late answer);
+        # POSTs and DELETEs are never retried blindly
+        retry = GetOnlyRetry(
             total=config.get_retries,
             connect=config.get_retries,
             read=0,

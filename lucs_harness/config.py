@@ -51,6 +51,7 @@ class LucsConfig(BaseModel):
     service_id: str = Field(SEED_SERVICE, description="GUID of the service whose users the suite drives")
     user: str = Field(SEED_USER, description="target user: SIP URI or user GUID")
     agents: list[str] = Field(default_factory=list, description="agent pool for parallel workers (SIP URIs or GUIDs)")
+    lease_dir: str | None = Field(None, description="folder of the agent leases shared by parallel workers and runs")
     paths: dict[str, str] = Field(default_factory=dict, description="endpoint path overrides: operation=/path")
     connect_timeout: float = Field(3.05, gt=0, description="seconds to connect")
     read_timeout: float = Field(10.0, gt=0, description="seconds to wait for a response")
@@ -96,6 +97,10 @@ class LucsConfig(BaseModel):
     def is_mock(self) -> bool:
         """True when the suite runs against the embedded mock."""
         return self.base_url is None
+
+    def agent_pool(self) -> list[str]:
+        """The agents parallel workers share out: the configured pool, else the target user alone."""
+        return self.agents or [self.user]
 
     def path(self, operation: str) -> str:
         """The configured path template of an operation."""

@@ -22,6 +22,7 @@ from lucs_harness.contract import Contract, default_contract
 from lucs_harness.mock.auth import MockAuth, auth_middleware
 from lucs_harness.mock.domain import DomainError, Lucs
 from lucs_harness.mock.faults import Fault, UnknownFault, parse_faults
+from lucs_harness.mock.openapi import build_openapi
 
 Handler = Callable[[Request], Awaitable[Response]]
 SLOW_SECONDS = 2.0
@@ -54,6 +55,7 @@ def create_app(
     `latency` (seconds) delays every LUCS answer like a server across a network (it costs no CPU)."""
     contract = contract or default_contract()
     faults = lucs.faults
+    document = build_openapi(contract, auth, lucs.seed)
 
     def guarded(handler: Handler) -> Handler:
         async def run(request: Request) -> Response:
@@ -131,6 +133,9 @@ def create_app(
             raise DomainError(400, "InvalidArgument", 'expected {"advance": <seconds >= 0>}')
         return JSONResponse({"now": lucs.advance(seconds).isoformat().replace("+00:00", "Z")})
 
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document | {"servers": [{"url": str(request.base_url).rstrip("/")}]})
+
     routes = [
         Route("/v1.0/services", guarded(services), methods=["GET"]),
         Route("/v1.0/services/{serviceId}/users", guarded(users), methods=["GET"]),
@@ -145,6 +150,7 @@ def create_app(
         Route("/_mock/state", guarded(control_state), methods=["GET"]),
         Route("/_mock/faults", guarded(control_faults), methods=["GET", "PUT"]),
         Route("/_mock/clock", guarded(control_clock), methods=["GET", "POST"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

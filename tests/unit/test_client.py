@@ -162,3 +162,24 @@ def test_each_auth_mode_passes_the_right_credentials_and_a_wrong_one_is_refused(
             bad.list_users(SERVICE)
         with pytest.raises(CredentialsRefused):
             LucsClient(LucsConfig(), server.base_url).list_users(SERVICE)
+
+
+def test_gets_retry_connection_errors_with_backoff_and_posts_never_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib3.util.connection
+
+    attempts: list[str] = []
+
+    def refuse(address: tuple[str, int], *args: object, **kwargs: object) -> None:
+        attempts.append(f"{address[0]}:{address[1]}")
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", refuse)
+    monkeypatch.setattr("urllib3.connection.connection.create_connection", refuse)
+    client = LucsClient(LucsConfig(get_retries=3), "http://lucs.invalid:8080")
+    with pytest.raises(Unreachable):
+        client.list_users(SERVICE)
+    assert len(attempts) == 4
+    attempts.clear()
+    with pytest.raises(Unreachable):
+        client.block(CURT)
+    assert len(attempts) == 1
