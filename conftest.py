@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "lucs_harness.pytest_plugin",
+    "lucs_harness.fixtures",
     "lucs_harness.reporting.allure_labels",
     "lucs_harness.reporting.cucumber_xdist",
     "steps.users",

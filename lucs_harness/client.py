@@ -92,6 +92,7 @@ class Exchange:
     method: str
     url: str
     request_body: Any = None
+    params: dict[str, str] = field(default_factory=dict)
     status: int | None = None
     response_body: Any = None
     response_text: str = ""
@@ -194,7 +195,8 @@ class LucsClient:
         `raw=True` sends `body` (a string) as it is, unchecked: for malformed-JSON scenarios.
         """
         op = OPERATIONS[operation]
-        exchange = Exchange(operation, op.method, self.url(operation, **(params or {})), request_body=body)
+        params = params or {}
+        exchange = Exchange(operation, op.method, self.url(operation, **params), request_body=body, params=params)
         if check_request and not raw and op.request_schema is not None:
             self.contract.validate(op.request_schema, body, what=f"request body of {op.method} {exchange.url}")
         try:

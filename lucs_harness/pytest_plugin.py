@@ -1,32 +1,26 @@
-"""pytest wiring: `--lucs-*` options, the effective configuration, the target (embedded mock or a
-real LUCS), the client, the restore registry and each scenario's `world`."""
+"""pytest hooks of the harness: `--lucs-*` options, the effective configuration, guard rails,
+stopping on refused credentials, restore on interrupt, and the end-of-run summaries.
+The fixtures live in `lucs_harness.fixtures`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+import signal
+import threading
+from collections.abc import Generator
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pytest
 
-from lucs_harness.client import CredentialsRefused, LucsClient, Unreachable
+from lucs_harness.client import CredentialsRefused
 from lucs_harness.config import ConfigError, LucsConfig, load_config
-from lucs_harness.mock.control import MockControl
-from lucs_harness.mock.faults import Fault, UnknownFault, parse_faults
-from lucs_harness.mock.server import MockServer
+from lucs_harness.mock.faults import UnknownFault, parse_faults
 from lucs_harness.reporting.allure_results import write_run_files
-from lucs_harness.reporting.exchanges import allure_listener, logging_listener
+from lucs_harness.reporting.exchanges import allure_listener
 from lucs_harness.reporting.redact import Redactor, scrub_files
-from lucs_harness.restore import RestoreRegistry
-from lucs_harness.world import World
-
-EXIT_UNREACHABLE = 10
-EXIT_CREDENTIALS_REFUSED = 11
-CONFIG_KEY = pytest.StashKey[LucsConfig]()
-RESTORE_KEY = pytest.StashKey[RestoreRegistry]()
-FAULTS_KEY = pytest.StashKey[frozenset[Fault]]()
-WORLD_KEY = pytest.StashKey[World]()
+from lucs_harness.session import CONFIG_KEY, FAULTS_KEY, RUN_KEY, WORLD_KEY, RunState
 
 
 def _option(name: str) -> str:
@@ -73,7 +67,12 @@ def pytest_configure(config: pytest.Config) -> None:
     except UnknownFault as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[CONFIG_KEY] = lucs
-    config.stash[RESTORE_KEY] = RestoreRegistry()
+    _check_pool_size(config, lucs)
+    config.stash[RUN_KEY] = RunState()
+    if not hasattr(config, "workerinput"):
+        _stop_on_sigterm()
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistRelay(config.stash[RUN_KEY]), "lucs-xdist-relay")
     if config.getoption("--lucs-show-config"):
         print(json.dumps(lucs.masked(), indent=2))
         pytest.exit("effective LUCS configuration shown", returncode=0)
@@ -82,7 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Against a real LUCS, state-changing scenarios need an explicit `--lucs-allow-changes`."""
     lucs = config.stash[CONFIG_KEY]
-    if lucs.is_mock or lucs.allow_changes:
+    if lucs.is_mock or lucs.allow_changes or lucs.dry_run:
         return
     skip = pytest.mark.skip(reason="changes the state of a real LUCS; pass --lucs-allow-changes to run it")
     for item in items:
@@ -110,11 +109,54 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest) -> None:
         allure_listener(redactor, prefix="last response: ")(world.last)
 
 
+def _check_pool_size(config: pytest.Config, lucs: LucsConfig) -> None:
+    """Against a shared LUCS every xdist worker needs an agent of its own: refuse a run that can't."""
+    workers = config.getoption("numprocesses", None) if not hasattr(config, "workerinput") else None
+    if lucs.is_mock or not isinstance(workers, int) or workers <= len(lucs.agent_pool()):
+        return
+    raise pytest.UsageError(
+        f"{workers} xdist workers need {workers} agents, but the agent pool has {len(lucs.agent_pool())} "
+        f"({', '.join(lucs.agent_pool())}); list more with --lucs-agents or run fewer workers"
+    )
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so teardown (and with it every restore) still runs."""
+    if threading.current_thread() is threading.main_thread():
+
+        def interrupt(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt(f"signal {signum}")
+
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+class _XdistRelay:
+    """Carries each worker's unrestored changes to the controller, which prints them."""
+
+    def __init__(self, run: RunState) -> None:
+        self.run = run
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        output = getattr(node, "workeroutput", {})
+        self.run.not_restored.extend(output.get("lucs_not_restored", []))
+        self.run.dry_run.extend((name, lines) for name, lines in output.get("lucs_dry_run", []))
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Allure's environment and categories, written once by the controller (not by xdist workers)."""
-    results = session.config.getoption("allure_report_dir", None)
-    if results and not hasattr(session.config, "workerinput"):
-        write_run_files(Path(results), session.config.stash[CONFIG_KEY], session.config.getoption("--lucs-profile"))
+    """Restore what an interrupted scenario left open; write Allure's run files (controller only)."""
+    config = session.config
+    run = config.stash[RUN_KEY]
+    for registry in list(run.live):
+        run.not_restored.extend(registry.restore_all())
+    run.live.clear()
+    if hasattr(config, "workerinput"):
+        config.workeroutput["lucs_not_restored"] = run.not_restored  # type: ignore[attr-defined]
+        config.workeroutput["lucs_dry_run"] = run.dry_run  # type: ignore[attr-defined]
+        return
+    results = config.getoption("allure_report_dir", None)
+    if results:
+        write_run_files(Path(results), config.stash[CONFIG_KEY], config.getoption("--lucs-profile"), run.not_restored)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -126,75 +168,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    failures = terminalreporter.config.stash[RESTORE_KEY].failures
+    run, lucs = terminalreporter.config.stash[RUN_KEY], terminalreporter.config.stash[CONFIG_KEY]
+    if lucs.dry_run:
+        terminalreporter.section(f"LUCS DRY RUN: requests each scenario would send (none was sent to {lucs.base_url})")
+        for name, lines in sorted(run.dry_run):
+            terminalreporter.write_line(name)
+            for line in lines:
+                terminalreporter.write_line(f"    {line}")
+    failures = run.not_restored
     if failures:
         terminalreporter.section("LUCS STATE NOT RESTORED", sep="!", red=True, bold=True)
         for line in failures:
             terminalreporter.write_line(line, red=True)
-
-
-@dataclass
-class Target:
-    """Where the suite sends requests, and the mock's control client when it is the mock."""
-
-    base_url: str
-    control: MockControl | None
-
-
-@pytest.fixture(scope="session")
-def lucs_config(pytestconfig: pytest.Config) -> LucsConfig:
-    """The effective configuration."""
-    return pytestconfig.stash[CONFIG_KEY]
-
-
-@pytest.fixture(scope="session")
-def lucs_target(lucs_config: LucsConfig, pytestconfig: pytest.Config) -> Iterator[Target]:
-    """A real LUCS when a base URL is configured, else a mock started for this session (or worker)."""
-    if lucs_config.base_url is not None:
-        yield Target(lucs_config.base_url, None)
-        return
-    with MockServer(faults=pytestconfig.stash[FAULTS_KEY]) as mock:
-        yield Target(mock.base_url, MockControl(mock.base_url))
-
-
-@pytest.fixture(scope="session")
-def lucs_client(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytest.Config) -> Iterator[LucsClient]:
-    """The session's client; its first call proves the target answers and takes the credentials."""
-    client = LucsClient(lucs_config, lucs_target.base_url)
-    redactor = Redactor(lucs_config.secrets(), [lucs_config.api_key_header])
-    client.listeners.append(logging_listener(redactor))
-    if pytestconfig.getoption("allure_report_dir", None):
-        client.listeners.append(allure_listener(redactor))
-    try:
-        client.send("list_users", {"serviceId": lucs_config.service_id}, expect=range(100, 600))
-    except CredentialsRefused as refused:
-        pytest.exit(f"LUCS refused the credentials: {refused}", returncode=EXIT_CREDENTIALS_REFUSED)
-    except Unreachable as error:
-        pytest.exit(f"LUCS cannot be reached: {error}", returncode=EXIT_UNREACHABLE)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def restore(pytestconfig: pytest.Config) -> Iterator[RestoreRegistry]:
-    """This scenario's undo list, run at teardown whatever the outcome; failures go to the summary."""
-    registry = RestoreRegistry()
-    yield registry
-    registry.restore_all()
-    pytestconfig.stash[RESTORE_KEY].failures.extend(registry.failures)
-
-
-@pytest.fixture
-def world(
-    request: pytest.FixtureRequest,
-    lucs_config: LucsConfig,
-    lucs_target: Target,
-    lucs_client: LucsClient,
-    restore: RestoreRegistry,
-) -> World:
-    """A fresh scenario world; on the mock, the mock's state is reset to the seed first."""
-    if lucs_target.control is not None:
-        lucs_target.control.reset()
-    world = World(config=lucs_config, client=lucs_client, restore=restore, target_ref=lucs_config.user)
-    request.node.stash[WORLD_KEY] = world
-    return world

@@ -57,3 +57,20 @@ def load_seed(path: Path = DEFAULT_SEED) -> Seed:
         "Capabilities", dict.fromkeys(("Im", "Audio", "Video", "DesktopSharing", "ConversationContext"), True)
     )
     return Seed(services=tuple(data["services"]), users=tuple(data["users"]), template=template)
+
+
+def shadow_seed(seed: Seed, service_id: str, agents: list[str]) -> Seed:
+    """The seed renamed after a real installation (its service id, its agents' SIP URIs or ids), so a
+    dry run can walk the scenarios against the mock while naming the real target's resources."""
+    old_service = seed.services[0]["Id"]
+    services = tuple({**s, "Id": service_id} if s["Id"] == old_service else s for s in seed.services)
+    ready = [u["Id"] for u in seed.users if u.get("PresenceState", "Online") == "Online" and "Behaviour" not in u]
+    renamed = dict(zip(ready, agents, strict=False))
+    users = []
+    for original in seed.users:
+        user = {**original, "Services": [service_id if s == old_service else s for s in original["Services"]]}
+        agent = renamed.get(original["Id"])
+        if agent is not None:
+            user["SipUri" if agent.startswith("sip:") else "Id"] = agent
+        users.append(user)
+    return Seed(services=services, users=tuple(users), template=seed.template)

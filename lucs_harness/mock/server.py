@@ -13,7 +13,7 @@ from lucs_harness.mock.app import create_app
 from lucs_harness.mock.auth import MockAuth
 from lucs_harness.mock.domain import Lucs
 from lucs_harness.mock.faults import Fault, Faults
-from lucs_harness.mock.seed import DEFAULT_SEED, load_seed
+from lucs_harness.mock.seed import DEFAULT_SEED, Seed, load_seed
 
 START_TIMEOUT = 10.0
 
@@ -24,7 +24,7 @@ class MockServer:
 
     host: str = "127.0.0.1"
     port: int = 0
-    seed: Path = DEFAULT_SEED
+    seed: Path | Seed = DEFAULT_SEED
     faults: frozenset[Fault] = frozenset()
     auth: MockAuth | None = None
     latency: float = 0.0
@@ -35,7 +35,8 @@ class MockServer:
     _thread: threading.Thread | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.lucs = Lucs(load_seed(self.seed), faults=Faults(self.faults))
+        seed = self.seed if isinstance(self.seed, Seed) else load_seed(self.seed)
+        self.lucs = Lucs(seed, faults=Faults(self.faults))
 
     def config(self, log_level: str = "warning", access_log: bool = False) -> uvicorn.Config:
         """The uvicorn configuration of this mock (h11, no lifespan, as little overhead as possible)."""

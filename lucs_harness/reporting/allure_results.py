@@ -13,7 +13,7 @@ from lucs_harness.reporting.redact import Redactor
 CATEGORIES_FILE = Path(__file__).with_name("categories.json")
 
 
-def environment(config: LucsConfig, profile: str | None) -> dict[str, str]:
+def environment(config: LucsConfig, profile: str | None, not_restored: list[str] | None = None) -> dict[str, str]:
     """The facts a report reader needs to know which system and harness produced the run."""
     target = "embedded mock LUCS" if config.is_mock else Redactor(config.secrets()).url(str(config.base_url))
     return {
@@ -23,12 +23,14 @@ def environment(config: LucsConfig, profile: str | None) -> dict[str, str]:
         "lucs.auth": config.auth,
         "harness.version": version("lucs-harness"),
         "python.version": platform.python_version(),
+        "lucs.not_restored": " | ".join(not_restored or []) or "nothing: every change was undone",
     }
 
 
-def write_run_files(results: Path, config: LucsConfig, profile: str | None) -> None:
-    """environment.properties and categories.json in the results folder."""
+def write_run_files(results: Path, config: LucsConfig, profile: str | None, not_restored: list[str]) -> None:
+    """environment.properties (with what could not be restored) and categories.json."""
     results.mkdir(parents=True, exist_ok=True)
-    lines = "".join(f"{key}={value}\n" for key, value in environment(config, profile).items())
+    facts = environment(config, profile, not_restored)
+    lines = "".join(f"{key}={value}\n" for key, value in facts.items())
     (results / "environment.properties").write_text(lines, encoding="utf-8")
     (results / "categories.json").write_text(CATEGORIES_FILE.read_text(encoding="utf-8"), encoding="utf-8")

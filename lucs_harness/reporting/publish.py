@@ -3,7 +3,8 @@
 Writes under the reports folder: `allure-results/`, `report.html` (one self-contained file),
 `junit.xml` and `cucumber.json`; prints one summary line with their paths; exits with the suite's
 own code (0 only when every selected scenario passed), 10 when LUCS could not be reached, 11 when
-it refused the credentials, 12 when the suite passed but the HTML could not be written.
+it refused the credentials, 12 when the suite passed but the HTML could not be written, 13 when no
+agent of the pool was free.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ EXPLAINED = {
     5: "no scenario selected",
     10: "LUCS could not be reached",
     11: "LUCS refused the credentials",
+    13: "no agent of the pool was free",
 }
 
 

@@ -22,7 +22,7 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.contract import SCHEMAS_DIR, SchemaViolation
 from lucs_harness.mock.auth import MockAuth
 from lucs_harness.mock.server import MockServer
-from lucs_harness.pytest_plugin import Target
+from lucs_harness.session import Target
 
 SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
 CURT = "854822ed-4a2a-4eb1-b07f-637ed3eab729"

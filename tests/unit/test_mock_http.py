@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from lucs_harness.contract import default_contract
-from lucs_harness.pytest_plugin import Target
+from lucs_harness.session import Target
 
 SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
 CURT = "854822ed-4a2a-4eb1-b07f-637ed3eab729"

@@ -1,0 +1,129 @@
+"""The fixtures every scenario stands on: configuration, target (embedded mock or a real LUCS),
+client, leased agent, restore registry and the scenario's `world`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from lucs_harness.client import CredentialsRefused, LucsClient, Unreachable
+from lucs_harness.config import LucsConfig
+from lucs_harness.dry_run import DryRunPlan
+from lucs_harness.leases import AgentLease, PoolExhausted, lease_folder
+from lucs_harness.mock.control import MockControl
+from lucs_harness.mock.seed import load_seed, shadow_seed
+from lucs_harness.mock.server import MockServer
+from lucs_harness.reporting.exchanges import allure_listener, logging_listener
+from lucs_harness.reporting.redact import Redactor
+from lucs_harness.restore import RestoreRegistry
+from lucs_harness.session import (
+    CONFIG_KEY,
+    EXIT_CREDENTIALS_REFUSED,
+    EXIT_POOL_EXHAUSTED,
+    EXIT_UNREACHABLE,
+    FAULTS_KEY,
+    RUN_KEY,
+    WORLD_KEY,
+    Target,
+)
+from lucs_harness.world import World
+
+
+@pytest.fixture(scope="session")
+def lucs_config(pytestconfig: pytest.Config) -> LucsConfig:
+    """The effective configuration."""
+    return pytestconfig.stash[CONFIG_KEY]
+
+
+@pytest.fixture(scope="session")
+def lucs_target(lucs_config: LucsConfig, pytestconfig: pytest.Config) -> Iterator[Target]:
+    """A real LUCS when a base URL is configured, else a mock started for this session (or worker)."""
+    if lucs_config.base_url is not None and not lucs_config.dry_run:
+        yield Target(lucs_config.base_url, None)
+        return
+    seed = load_seed()
+    if lucs_config.dry_run:
+        seed = shadow_seed(seed, lucs_config.service_id, lucs_config.agent_pool())
+    with MockServer(seed=seed, faults=pytestconfig.stash[FAULTS_KEY]) as mock:
+        yield Target(mock.base_url, MockControl(mock.base_url))
+
+
+@pytest.fixture(scope="session")
+def lucs_client(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytest.Config) -> Iterator[LucsClient]:
+    """The session's client; its first call proves the target answers and takes the credentials."""
+    client = LucsClient(lucs_config, lucs_target.base_url)
+    redactor = Redactor(lucs_config.secrets(), [lucs_config.api_key_header])
+    client.listeners.append(logging_listener(redactor))
+    if pytestconfig.getoption("allure_report_dir", None):
+        client.listeners.append(allure_listener(redactor))
+    try:
+        client.send("list_users", {"serviceId": lucs_config.service_id}, expect=range(100, 600))
+    except CredentialsRefused as refused:
+        pytest.exit(f"LUCS refused the credentials: {refused}", returncode=EXIT_CREDENTIALS_REFUSED)
+    except Unreachable as error:
+        pytest.exit(f"LUCS cannot be reached: {error}", returncode=EXIT_UNREACHABLE)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def lucs_agent(lucs_config: LucsConfig, lucs_target: Target) -> Iterator[str]:
+    """The target user of this session (worker). Against a shared LUCS it is leased from the agent
+    pool under a cross-process lock, so parallel workers and runs never drive the same agent."""
+    if lucs_target.control is not None:
+        yield lucs_config.agent_pool()[0] if lucs_config.dry_run else lucs_config.user
+        return
+    holder = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    folder = lease_folder(lucs_target.base_url, lucs_config.service_id, lucs_config.lease_dir)
+    lease = AgentLease(folder, lucs_config.agent_pool(), holder)
+    try:
+        agent = lease.acquire()
+    except PoolExhausted as exhausted:
+        pytest.exit(f"no agent free for worker {holder}: {exhausted}", returncode=EXIT_POOL_EXHAUSTED)
+    yield agent
+    lease.release()
+
+
+@pytest.fixture
+def restore(pytestconfig: pytest.Config) -> Iterator[RestoreRegistry]:
+    """This scenario's undo list, run at teardown whatever the outcome (also after Ctrl-C or
+    SIGTERM); an undo that fails is an error of the scenario and is listed at the end of the run."""
+    run = pytestconfig.stash[RUN_KEY]
+    registry = RestoreRegistry()
+    run.live.append(registry)
+    yield registry
+    failed = registry.restore_all()
+    run.live.remove(registry)
+    run.not_restored.extend(registry.failures)  # the failed undos, and tasks left open on purpose
+    if failed:
+        pytest.fail("LUCS state not restored:\n  " + "\n  ".join(failed), pytrace=False)
+
+
+@pytest.fixture
+def world(
+    request: pytest.FixtureRequest,
+    lucs_config: LucsConfig,
+    lucs_target: Target,
+    lucs_client: LucsClient,
+    lucs_agent: str,
+    restore: RestoreRegistry,
+) -> Iterator[World]:
+    """A fresh scenario world; on the mock, the mock's state is reset to the seed first. In a dry
+    run, the world's requests go to the shadow mock and are recorded for the summary."""
+    if lucs_target.control is not None:
+        lucs_target.control.reset()
+    world = World(config=lucs_config, client=lucs_client, restore=restore, target_ref=lucs_agent)
+    request.node.stash[WORLD_KEY] = world
+    if not lucs_config.dry_run:
+        yield world
+        return
+    assert lucs_target.control is not None
+    users = lucs_target.control.state()["users"]
+    plan = DryRunPlan(lucs_config, {u["Id"]: u["SipUri"] for u in users})
+    lucs_client.listeners.append(plan.record)
+    yield world
+    restore.restore_all()  # now, so the plan shows the undo requests too
+    lucs_client.listeners.remove(plan.record)
+    request.config.stash[RUN_KEY].dry_run.append((request.node.name, plan.lines))

@@ -1,0 +1,39 @@
+"""What one pytest run shares between the hooks and the fixtures: stash keys, exit codes, the
+run's state and the target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from lucs_harness.config import LucsConfig
+from lucs_harness.mock.control import MockControl
+from lucs_harness.mock.faults import Fault
+from lucs_harness.restore import RestoreRegistry
+from lucs_harness.world import World
+
+EXIT_UNREACHABLE = 10
+EXIT_CREDENTIALS_REFUSED = 11
+EXIT_POOL_EXHAUSTED = 13
+CONFIG_KEY = pytest.StashKey[LucsConfig]()
+RUN_KEY = pytest.StashKey["RunState"]()
+FAULTS_KEY = pytest.StashKey[frozenset[Fault]]()
+WORLD_KEY = pytest.StashKey[World]()
+
+
+@dataclass
+class RunState:
+    """What the whole run keeps: restore registries still open, and what could not be restored."""
+
+    live: list[RestoreRegistry] = field(default_factory=list)
+    not_restored: list[str] = field(default_factory=list)
+    dry_run: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+@dataclass
+class Target:
+    """Where the suite sends requests, and the mock's control client when it is the mock."""
+
+    base_url: str
+    control: MockControl | None
