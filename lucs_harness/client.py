@@ -150,7 +150,8 @@ class LucsClient:
         self.session = requests.Session()
         self.session.auth = session_auth(config)
         self.session.headers.update({"Accept": "application/json"})
-        self.session.verify = config.ca_bundle or config.verify_tls
+        # given per request: a session-level `verify` loses to REQUESTS_CA_BUNDLE in the environment
+        self.verify: str | bool = config.ca_bundle or config.verify_tls
         if config.client_cert:
             self.session.cert = (config.client_cert, config.client_key) if config.client_key else config.client_cert
         if config.proxy:
@@ -222,6 +223,7 @@ class LucsClient:
                 exchange.method,
                 exchange.url,
                 timeout=(self.config.connect_timeout, self.config.read_timeout),
+                verify=self.verify,
                 **payload,
             )
         except requests.RequestException as error:

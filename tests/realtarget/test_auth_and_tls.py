@@ -1,0 +1,57 @@
+"""The whole suite against the mock in its own process, reached only through `--lucs-base-url`,
+with each authentication mode enforced, and over TLS verified through the CA-bundle option."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import trustme
+
+from lucs_harness.session import EXIT_CREDENTIALS_REFUSED, EXIT_UNREACHABLE
+from tests.realtarget.support import mock_process, run_suite
+
+SECRET = "Zq7-secret-4f2b"
+MODES = {
+    "basic": ({"LUCS_USERNAME": "qa", "LUCS_PASSWORD": SECRET}, "qa:" + SECRET, {"LUCS_PASSWORD": "wrong"}),
+    "bearer": ({"LUCS_TOKEN": SECRET}, SECRET, {"LUCS_TOKEN": "wrong"}),
+    "apikey": ({"LUCS_API_KEY": SECRET, "LUCS_API_KEY_HEADER": "X-LUCS-Key"}, SECRET, {"LUCS_API_KEY": "wrong"}),
+}
+
+
+def outcome(done: subprocess.CompletedProcess[str]) -> str:
+    """Exit code and the end of the output, for an assertion message."""
+    return f"exit {done.returncode}\n{done.stdout[-2500:]}{done.stderr[-1500:]}"
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_each_auth_mode_passes_with_the_right_credentials_and_stops_at_once_without(mode: str) -> None:
+    good, secret, wrong = MODES[mode]
+    with mock_process("--auth", mode, "--secret", secret, "--api-key-header", "X-LUCS-Key") as base:
+        common = ["--lucs-base-url", base, "--lucs-allow-changes", "--lucs-auth", mode]
+        passed = run_suite(*common, env=good)
+        assert passed.returncode == 0, outcome(passed)
+        assert "14 passed" in passed.stdout
+        assert SECRET not in passed.stdout + passed.stderr
+        refused = run_suite(*common, env=good | wrong)
+        assert refused.returncode == EXIT_CREDENTIALS_REFUSED, outcome(refused)
+        assert "LUCS refused the credentials" in refused.stdout + refused.stderr
+        assert "-> 401" in refused.stdout + refused.stderr
+        missing = run_suite("--lucs-base-url", base, "--lucs-allow-changes")
+        assert missing.returncode == EXIT_CREDENTIALS_REFUSED, outcome(missing)
+
+
+def test_tls_with_a_self_signed_ca_passes_through_the_ca_bundle_and_fails_without(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1")
+    cert, key, bundle = tmp_path / "server.pem", tmp_path / "server.key", tmp_path / "ca.pem"
+    server.cert_chain_pems[0].write_to_path(str(cert))
+    server.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(bundle))
+    with mock_process("--certfile", str(cert), "--keyfile", str(key), scheme="https", verify=str(bundle)) as base:
+        verified = run_suite("--lucs-base-url", base, "--lucs-allow-changes", "--lucs-ca-bundle", str(bundle))
+        assert verified.returncode == 0, outcome(verified)
+        untrusted = run_suite("--lucs-base-url", base, "--lucs-allow-changes")
+        assert untrusted.returncode == EXIT_UNREACHABLE, outcome(untrusted)
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stdout + untrusted.stderr

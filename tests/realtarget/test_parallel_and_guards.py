@@ -1,0 +1,89 @@
+"""Parallel workers share a real target safely; guard rails keep a real LUCS untouched unless asked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lucs_harness.leases import AgentLease
+from lucs_harness.mock.control import MockControl
+from tests.realtarget.support import free_port, mock_process, run_suite
+
+POOL = "sip:smoky.cc@dev.local,sip:smoky.dd@dev.local"
+
+
+def test_two_workers_never_hold_the_same_agent(tmp_path: Path) -> None:
+    with mock_process() as base:
+        done = run_suite(
+            "-n",
+            "2",
+            "--lucs-base-url",
+            base,
+            "--lucs-allow-changes",
+            "--lucs-agents",
+            POOL,
+            "--lucs-lease-dir",
+            str(tmp_path),
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
+        state = MockControl(base).state()
+    events = [json.loads(line) for line in (tmp_path / "leases.log").read_text().splitlines()]
+    held: dict[str, str] = {}
+    for event in events:
+        if event["event"] == "acquire":
+            assert event["agent"] not in held, f"{event['agent']} leased twice at once: {events}"
+            held[event["agent"]] = event["holder"]
+        else:
+            assert held.pop(event["agent"]) == event["holder"]
+    assert held == {}
+    assert {e["holder"] for e in events} == {"gw0", "gw1"}
+    assert {e["agent"] for e in events} == set(POOL.split(","))
+    assert all(not u["Blocked"] and u["TaskId"] is None for u in state["users"])
+
+
+def test_a_pool_smaller_than_the_workers_is_refused_before_anything_runs() -> None:
+    done = run_suite("-n", "2", "--lucs-base-url", "http://127.0.0.1:9", "--lucs-agents", "sip:smoky.cc@dev.local")
+    assert done.returncode == 4
+    assert "2 xdist workers need 2 agents, but the agent pool has 1" in done.stderr
+
+
+def test_a_second_run_finds_the_pool_taken_and_says_so(tmp_path: Path) -> None:
+    with mock_process() as base:
+        blocker = AgentLease(tmp_path, ["sip:smoky.cc@dev.local"], "other-run")
+        blocker.acquire()
+        try:
+            done = run_suite("--lucs-base-url", base, "--lucs-lease-dir", str(tmp_path))
+        finally:
+            blocker.release()
+    assert done.returncode == 13, done.stdout[-2000:]
+    assert "all 1 agent(s) of the pool are in use" in done.stdout
+
+
+def test_state_changing_scenarios_are_skipped_against_a_real_target_without_consent() -> None:
+    with mock_process() as base:
+        done = run_suite("--lucs-base-url", base, "-rs")
+        state = MockControl(base).state()
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "8 passed, 6 skipped" in done.stdout
+    assert "pass --lucs-allow-changes to run it" in done.stdout
+    assert state["tasks"] == []
+
+
+def test_a_dry_run_prints_the_requests_and_sends_none() -> None:
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: any request would fail the run
+    done = run_suite("--lucs-base-url", closed, "--lucs-dry-run", "-k", "blocking_takes")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert f"none was sent to {closed}" in done.stdout
+    assert f"POST {closed}/v1.0/users/{{id of sip:smoky.cc@dev.local}}/block" in done.stdout
+    assert f"POST {closed}/v1.0/users/{{id of sip:smoky.cc@dev.local}}/unblock" in done.stdout
+
+
+def test_show_config_prints_the_layers_with_secrets_masked(tmp_path: Path) -> None:
+    done = run_suite(
+        "--lucs-show-config", "--lucs-read-timeout", "4", env={"LUCS_AUTH": "bearer", "LUCS_TOKEN": "t0p-s3cret"}
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout[: done.stdout.rindex("}") + 1])
+    assert (shown["auth"], shown["token"], shown["read_timeout"]) == ("bearer", "***", 4.0)
+    assert shown["paths"]["block_user"] == "/v1.0/users/{userId}/block"
+    assert "t0p-s3cret" not in done.stdout + done.stderr
