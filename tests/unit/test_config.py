@@ -81,3 +81,10 @@ def test_task_states_are_checked_on_the_mock_only_unless_configured() -> None:
     assert LucsConfig(base_url="http://lucs", task_states={"pending": "New"}).effective_task_states() == {
         "pending": "New"
     }
+
+
+def test_the_readme_documents_every_option() -> None:
+    readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text()
+    for name in LucsConfig.model_fields:
+        assert f"`--lucs-{name.replace('_', '-')}`" in readme, name
+        assert f"`LUCS_{name.upper()}`" in readme, name
