@@ -9,4 +9,5 @@ pytest_plugins = [
     "steps.tasks",
     "steps.presence",
     "steps.responses",
+    "steps.clock",
 ]

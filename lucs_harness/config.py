@@ -33,7 +33,7 @@ DEFAULT_PATHS: dict[str, str] = {
     "get_task": "/v1.0/tasks/{taskIdentifier}",
     "close_task": "/v1.0/tasks/{taskIdentifier}",
 }
-MOCK_TASK_STATES = {"pending": "Pending", "accepted": "Accepted"}
+MOCK_TASK_STATES = {"pending": "Pending", "offered": "Offered", "accepted": "Accepted"}
 
 
 class ConfigError(ValueError):

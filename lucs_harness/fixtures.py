@@ -114,7 +114,9 @@ def world(
     run, the world's requests go to the shadow mock and are recorded for the summary."""
     if lucs_target.control is not None:
         lucs_target.control.reset()
-    world = World(config=lucs_config, client=lucs_client, restore=restore, target_ref=lucs_agent)
+    world = World(
+        config=lucs_config, client=lucs_client, restore=restore, target_ref=lucs_agent, control=lucs_target.control
+    )
     request.node.stash[WORLD_KEY] = world
     if not lucs_config.dry_run:
         yield world

@@ -79,14 +79,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Against a real LUCS, state-changing scenarios need an explicit `--lucs-allow-changes`."""
+    """Against a real LUCS, state-changing scenarios need an explicit `--lucs-allow-changes`, and
+    scenarios that drive the mock's clock cannot run at all."""
     lucs = config.stash[CONFIG_KEY]
-    if lucs.is_mock or lucs.allow_changes or lucs.dry_run:
+    if lucs.is_mock:
         return
-    skip = pytest.mark.skip(reason="changes the state of a real LUCS; pass --lucs-allow-changes to run it")
+    mock_only = pytest.mark.skip(reason="needs the mock's simulated clock; a real LUCS has none")
+    changes = pytest.mark.skip(reason="changes the state of a real LUCS; pass --lucs-allow-changes to run it")
     for item in items:
-        if item.get_closest_marker("changes-state"):
-            item.add_marker(skip)
+        if item.get_closest_marker("mock-only") and not lucs.dry_run:
+            item.add_marker(mock_only)
+        elif item.get_closest_marker("changes-state") and not (lucs.allow_changes or lucs.dry_run):
+            item.add_marker(changes)
 
 
 @pytest.hookimpl(wrapper=True)

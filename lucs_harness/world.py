@@ -10,6 +10,7 @@ from typing import Any
 from lucs_harness.client import Exchange, LucsClient, UnexpectedStatus, task_id_of
 from lucs_harness.config import LucsConfig
 from lucs_harness.expectations import mismatches
+from lucs_harness.mock.control import MockControl
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.waits import wait_until
 
@@ -25,6 +26,7 @@ class World:
     client: LucsClient
     restore: RestoreRegistry
     target_ref: str
+    control: MockControl | None = None
     listed: list[dict[str, Any]] | None = None
     returned_user: dict[str, Any] | None = None
     last: Exchange | None = None
@@ -127,13 +129,14 @@ class World:
             self.last = self.client.set_presence(user_id, presence)
         return self.last
 
-    def task_for(self, user: str | None) -> dict[str, Any]:
-        """The documented test task, preferring only `user`, with a fresh ExternalTaskId."""
+    def task_for(self, *users: str | None) -> dict[str, Any]:
+        """The documented test task, preferring only `users` (in order), with a fresh ExternalTaskId."""
+        sips = [self.sip(user) for user in users or (None,)]
         return {
             "ExternalTaskId": f"lucs-harness-{uuid.uuid4().hex[:12]}",
             "Service": self.config.service_id,
-            "Caller": f"Get me {self.sip(user)} now!",
-            "PreferredAgents": [self.sip(user)],
+            "Caller": f"Get me {sips[0]} now!",
+            "PreferredAgents": sips,
             "ConsiderPreferredAgentsOnly": True,
             "Required": dict(ALL_CAPABILITIES),
             "DistributeToAgent": True,

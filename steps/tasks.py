@@ -46,8 +46,10 @@ def task_pending(world: World) -> None:
 @given("the task is distributed to and accepted by the target user")
 @then("the task is distributed to and accepted by the target user")
 @then(parsers.parse("the task is distributed to and accepted by " + NAMED))
-def task_accepted(world: World, user: str | None = None) -> None:
-    """Polls the task up to the wait deadline until the user holds it (and it is accepted)."""
+@then(parsers.parse("the task is distributed to and accepted by the target user within {seconds:d} seconds"))
+@then(parsers.parse("the task is distributed to and accepted by " + NAMED + " within {seconds:d} seconds"))
+def task_accepted(world: World, user: str | None = None, seconds: int | None = None) -> None:
+    """Polls the task until the user holds it (and it is accepted), up to `seconds` or the wait deadline."""
     user_id = world.user_id(user)
     states = world.config.effective_task_states()
     accepted = states.get("accepted") if states else None
@@ -59,11 +61,29 @@ def task_accepted(world: World, user: str | None = None) -> None:
     wait_until(
         world.task,
         done,
-        timeout=world.config.wait_timeout,
+        timeout=world.config.wait_timeout if seconds is None else seconds,
         interval=world.config.poll_interval,
         expected=f"task {world.task_id} held by {world.ref(user)}" + (f" in state {accepted!r}" if accepted else ""),
         describe=_describe,
     )
+
+
+@when(parsers.parse('I post an external task that prefers only the users "{users}"'))
+def post_task_for_users(world: World, users: str) -> None:
+    """Preferred agents in order, comma-separated."""
+    world.post_task(world.task_for(*[u.strip() for u in users.split(",")]))
+
+
+@then(parsers.parse("the task is offered to " + NAMED))
+@then(parsers.parse("the task is still offered to " + NAMED))
+def task_offered(world: World, user: str) -> None:
+    """Held by the agent but not yet accepted (State checked where its name is known)."""
+    task = world.task()
+    holder = (task.get("ReservedUserObject") or {}).get("SipUri")
+    states = world.config.effective_task_states()
+    expected_state = states.get("offered") if states else None
+    if holder != world.sip(user) or (expected_state and task.get("State") != expected_state):
+        raise AssertionError(f"task {world.task_id}: expected offered to {world.sip(user)}; got {_describe(task)}")
 
 
 @when("I close the task")

@@ -20,7 +20,7 @@ from lucs_harness.reporting.html import EXTERNAL_ATTR
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FAILING = "Blocking takes the user out of distribution without touching presence"
-SCENARIOS = 14
+SCENARIOS = 19
 
 
 def publish(reports: Path, *pytest_args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -76,7 +76,7 @@ def test_an_auth_mode_without_its_secret_is_a_config_error() -> None:
 
 
 def test_task_states_are_checked_on_the_mock_only_unless_configured() -> None:
-    assert LucsConfig().effective_task_states() == {"pending": "Pending", "accepted": "Accepted"}
+    assert LucsConfig().effective_task_states() == {"pending": "Pending", "offered": "Offered", "accepted": "Accepted"}
     assert LucsConfig(base_url="http://lucs").effective_task_states() is None
     assert LucsConfig(base_url="http://lucs", task_states={"pending": "New"}).effective_task_states() == {
         "pending": "New"
