@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,7 +110,7 @@ def chromium_path() -> str | None:
     return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else shutil.which("chromium")
 
 
-pytestmark = pytest.mark.xdist_group("browser")  # one publish run and one browser per worker
+pytestmark = pytest.mark.xdist_group("reports")  # one publish run (tests/reports/conftest.py), one browser
 
 
 @pytest.fixture(scope="session")
@@ -133,16 +132,9 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
-    """One report of the feature suite against the embedded mock with one deliberate fault."""
-    reports_dir = tmp_path_factory.mktemp("published")
-    # The inner run is the runner's alone: no target (LUCS_*) or pytest settings (PYTEST_*, incl. xdist's).
-    env = {
-        k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith(("LUCS_", "PYTEST_"))
-    }
-    command = [sys.executable, "-m", "lucs_harness.reporting.publish", "--reports-dir", str(reports_dir), "--"]
-    command += [f"--lucs-mock-fault={FAULT}", "-p", "no:xdist"]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+def published(failing_run: tuple[Path, subprocess.CompletedProcess[str]]) -> Published:
+    """The shared report of the feature suite against the embedded mock with one deliberate fault."""
+    reports_dir, done = failing_run
     output = done.stdout + done.stderr
     assert done.returncode == 1, (
         f"publish runner: expected exit 1 (one scenario fails), got {done.returncode}:\n{output[-3000:]}"

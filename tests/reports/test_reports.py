@@ -4,9 +4,7 @@ JSON; they agree; a deliberate failure shows at the right step with the response
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -17,31 +15,11 @@ import pytest
 from lucs_harness.mock.auth import MockAuth
 from lucs_harness.mock.server import MockServer
 from lucs_harness.reporting.html import EXTERNAL_ATTR
+from tests.reports.conftest import publish
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FAILING = "Blocking takes the user out of distribution without touching presence"
 SCENARIOS = 19
-
-
-def publish(reports: Path, *pytest_args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "lucs_harness.reporting.publish",
-        "--reports-dir",
-        str(reports),
-        "--",
-        *pytest_args,
-    ]
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("LUCS_")} | (env or {})
-    return subprocess.run(command, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300, check=False)
-
-
-@pytest.fixture(scope="module")
-def failing_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """One run under two xdist workers, with the mock's block reason broken on purpose."""
-    reports = tmp_path_factory.mktemp("reports")
-    return reports, publish(reports, "-n", "2", "--lucs-mock-fault=block-wrong-reason")
 
 
 def allure_results(reports: Path) -> list[dict[str, Any]]:
