@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -54,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     except (SeedError, UnknownFault, ValueError) as error:
         print(f"lucs-mock: {error}", file=sys.stderr)
         return 2
-    uvicorn.Server(mock.config(log_level="info", access_log=not args.quiet)).run()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn shuts down, then re-raises the Ctrl-C it caught
+        uvicorn.Server(mock.config(log_level="info", access_log=not args.quiet)).run()
     return 0
 
 
