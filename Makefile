@@ -40,8 +40,10 @@ test: lint $(NODE_STAMP)
 mutation: $(STAMP)
 	$(PY) scripts/mutation_score.py
 
-benchmark: $(STAMP)
+benchmark: $(STAMP) $(NODE_STAMP)
 	$(PY) benchmarks/suite_speed.py
+	$(PY) benchmarks/parallel_speedup.py
+	$(PY) benchmarks/mock_vs_prism.py
 
 clean:
 	rm -rf $(VENV) reports/* .mypy_cache .ruff_cache

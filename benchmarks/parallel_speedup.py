@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 import tempfile
 import time
 
-from tests.realtarget.support import ROOT, clean_env, mock_process
+from lucs_harness.suite import ROOT, child_env, suite_command
+from tests.realtarget.support import mock_process
 
 POOL = "sip:smoky.cc@dev.local,sip:smoky.dd@dev.local"
 
 
 def timed_run(base: str, *extra: str) -> float:
     with tempfile.TemporaryDirectory() as leases:
-        command = [sys.executable, "-m", "pytest", "benchmarks/parallel", "-q", "-p", "no:cacheprovider",
-                   "--lucs-base-url", base, "--lucs-allow-changes", "--lucs-agents", POOL,
-                   "--lucs-lease-dir", leases, *extra]  # fmt: skip
+        command = suite_command("-q", "--lucs-base-url", base, "--lucs-allow-changes", "--lucs-agents", POOL,
+                                "--lucs-lease-dir", leases, *extra, tests="benchmarks/parallel")  # fmt: skip
         started = time.perf_counter()
-        done = subprocess.run(command, cwd=ROOT, env=clean_env(), capture_output=True, text=True, check=False)
+        done = subprocess.run(command, cwd=ROOT, env=child_env(), capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"run failed ({done.returncode}):\n{done.stdout[-3000:]}")

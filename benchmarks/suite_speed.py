@@ -8,28 +8,25 @@ Prints, from one run:
 
 from __future__ import annotations
 
-import os
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import requests
 
 from lucs_harness.client import LucsClient
 from lucs_harness.config import SEED_SERVICE, LucsConfig
 from lucs_harness.mock.server import MockServer
+from lucs_harness.suite import ROOT, child_env, suite_command
 
-ROOT = Path(__file__).resolve().parent.parent
 CURT = "854822ed-4a2a-4eb1-b07f-637ed3eab729"
 ROUNDS, CALLS = 7, 200
 
 
 def suite_wall_time(runs: int = 5) -> list[float]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    command = [sys.executable, "-m", "pytest", "tests/acceptance", "-q"]
+    env = child_env()
+    command = suite_command("-q")
     subprocess.run(command, cwd=ROOT, env=env, capture_output=True, check=True)  # warm the bytecode caches
     times = []
     for _ in range(runs):

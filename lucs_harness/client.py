@@ -156,6 +156,9 @@ class LucsClient:
             self.session.cert = (config.client_cert, config.client_key) if config.client_key else config.client_cert
         if config.proxy:
             self.session.proxies = {"http": config.proxy, "https": config.proxy}
+        # environment proxies (HTTPS_PROXY, NO_PROXY) count only for a real LUCS without a configured
+        # proxy; looking them up costs half a millisecond a request
+        self.session.trust_env = not (config.is_mock or config.proxy)
         # GETs are idempotent: retried when no connection could be made (never on a late answer);
         # POSTs and DELETEs are never retried blindly
         retry = GetOnlyRetry(

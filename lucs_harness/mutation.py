@@ -7,17 +7,15 @@ Used by the self-test (`tests/selftest/`) and by `benchmarks/mutation_score.py`.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from lucs_harness.mock.faults import Fault
+from lucs_harness.suite import ROOT, child_env, suite_command
 
-ROOT = Path(__file__).resolve().parent.parent
 # short deadlines: a fault must fail fast, and the faithful mock reaches every state at once
 FAST = ["--lucs-wait-timeout=0.3", "--lucs-read-timeout=0.5", "--lucs-poll-interval=0.02"]
 
@@ -121,13 +119,13 @@ def failures_of(cucumber: list[dict[str, object]]) -> tuple[Failure, ...]:
 
 def run_suite(fault: Fault | None, extra: list[str] | None = None) -> Outcome:
     """Run the feature suite in a subprocess against the embedded mock with `fault` active."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith("LUCS_")}
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "cucumber.json"
-        command = [sys.executable, "-m", "pytest", "tests/acceptance", "-q", "-p", "no:xdist", *FAST]
-        command += [f"--cucumberjson={report}", *(extra or [])]
+        command = suite_command("-q", "-p", "no:xdist", *FAST, f"--cucumberjson={report}", *(extra or []))
         if fault is not None:
             command.append(f"--lucs-mock-fault={fault.value}")
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=120, check=False
+        )
         cucumber = json.loads(report.read_text()) if report.is_file() else []
     return Outcome(fault, done.returncode, failures_of(cucumber), done.stdout + done.stderr)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -25,17 +27,39 @@ from lucs_harness.mock.faults import Fault, UnknownFault, parse_faults
 from lucs_harness.mock.openapi import build_openapi
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Json(JSONResponse):
+    """JSON rendered by orjson: several times faster than the standard library on the users list."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 SLOW_SECONDS = 2.0
 
 
-def error(status: int, code: str, message: str) -> JSONResponse:
+def error(status: int, code: str, message: str) -> Json:
     """A response in LUCS's documented error envelope."""
-    return JSONResponse({"Error": {"Code": code, "Message": message}}, status_code=status)
+    return Json({"Error": {"Code": code, "Message": message}}, status_code=status)
+
+
+def _finite(text: str) -> float:
+    """Refuse 1e999, which Python's json reads as infinity: no JSON number is infinite."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    """Refuse the NaN/Infinity literals Python's json accepts but JSON does not have."""
+    raise ValueError(f"{name} is not JSON")
 
 
 async def _json(request: Request) -> Any:
     try:
-        return json.loads(await request.body())
+        return json.loads(await request.body(), parse_float=_finite, parse_constant=_no_constant)
     except ValueError:
         raise DomainError(400, "InvalidJson", "the request body is not valid JSON") from None
 
@@ -69,7 +93,7 @@ def create_app(
         return run
 
     async def services(request: Request) -> Response:
-        return JSONResponse(lucs.services_list())
+        return Json(lucs.services_list())
 
     async def users(request: Request) -> Response:
         if Fault.SLOW_RESPONSE in faults:
@@ -79,30 +103,30 @@ def create_app(
         listed = lucs.users_of(request.path_params["serviceId"])
         if Fault.NOT_JSON in faults:
             return Response("<html><body>Runtime Error</body></html>", media_type="text/html")
-        return JSONResponse(listed)
+        return Json(listed)
 
     async def service_tasks(request: Request) -> Response:
-        return JSONResponse(lucs.tasks_of(request.path_params["serviceId"]))
+        return Json(lucs.tasks_of(request.path_params["serviceId"]))
 
     async def block(request: Request) -> Response:
-        return JSONResponse(lucs.block(request.path_params["userId"]))
+        return Json(lucs.block(request.path_params["userId"]))
 
     async def unblock(request: Request) -> Response:
-        return JSONResponse(lucs.unblock(request.path_params["userId"]))
+        return Json(lucs.unblock(request.path_params["userId"]))
 
     async def set_presence(request: Request) -> Response:
         body = await _body(request, contract, "presence-request.json")
         lucs.set_presence(request.path_params["userId"], body["Presence"])
         if Fault.PRESENCE_RETURNS_BODY in faults:
-            return JSONResponse({"Presence": body["Presence"]})
+            return Json({"Presence": body["Presence"]})
         return Response(status_code=202 if Fault.PRESENCE_WRONG_STATUS in faults else 200)
 
     async def create_task(request: Request) -> Response:
         body = await _body(request, contract, "task-request.json")
-        return JSONResponse(lucs.create_task(body))
+        return Json(lucs.create_task(body))
 
     async def get_task(request: Request) -> Response:
-        return JSONResponse(lucs.task(request.path_params["taskIdentifier"]))
+        return Json(lucs.task(request.path_params["taskIdentifier"]))
 
     async def close_task(request: Request) -> Response:
         lucs.close_task(request.path_params["taskIdentifier"])
@@ -110,10 +134,10 @@ def create_app(
 
     async def control_reset(request: Request) -> Response:
         lucs.reset()
-        return JSONResponse(lucs.snapshot())
+        return Json(lucs.snapshot())
 
     async def control_state(request: Request) -> Response:
-        return JSONResponse(lucs.snapshot())
+        return Json(lucs.snapshot())
 
     async def control_faults(request: Request) -> Response:
         if request.method == "PUT":
@@ -124,17 +148,17 @@ def create_app(
                 faults.set(parse_faults(names))
             except UnknownFault as bad:
                 raise DomainError(400, "InvalidArgument", str(bad)) from None
-        return JSONResponse(sorted(f.value for f in faults.active))
+        return Json(sorted(f.value for f in faults.active))
 
     async def control_clock(request: Request) -> Response:
         body = await _json(request) if request.method == "POST" else {}
         seconds = body.get("advance", 0) if isinstance(body, dict) else None
         if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
             raise DomainError(400, "InvalidArgument", 'expected {"advance": <seconds >= 0>}')
-        return JSONResponse({"now": lucs.advance(seconds).isoformat().replace("+00:00", "Z")})
+        return Json({"now": lucs.advance(seconds).isoformat().replace("+00:00", "Z")})
 
     async def openapi(request: Request) -> Response:
-        return JSONResponse(document | {"servers": [{"url": str(request.base_url).rstrip("/")}]})
+        return Json(document | {"servers": [{"url": str(request.base_url).rstrip("/")}]})
 
     routes = [
         Route("/v1.0/services", guarded(services), methods=["GET"]),

@@ -46,6 +46,14 @@ class DomainError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def _after(moment: datetime, seconds: float) -> datetime | None:
+    """`moment` plus `seconds`, or None past the end of the calendar (a deadline that never comes)."""
+    try:
+        return moment + timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+
+
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
@@ -248,7 +256,9 @@ class Lucs:
     def advance(self, seconds: float) -> datetime:
         """Move simulated time, firing due answers and RONA timeouts in time order."""
         with self._lock:
-            target = self.clock.now() + timedelta(seconds=seconds)
+            target = _after(self.clock.now(), seconds)
+            if target is None:
+                raise DomainError(400, "InvalidArgument", f"the clock cannot advance {seconds} seconds")
             while True:
                 due = sorted(
                     (moment, task.id)
@@ -294,7 +304,8 @@ class Lucs:
         selectable = self._selectable(agent)
         if agent.blocked and Fault.BLOCK_STAYS_SELECTABLE in self.faults:
             selectable = True
-        dto = copy.deepcopy(agent.dto) | {
+        # shallow: only top-level keys change, and every caller serialises the DTO at once
+        dto = agent.dto | {
             "IsBlockedByLuwareApi": agent.blocked and Fault.BLOCK_NO_FLAG not in self.faults,
             "NotReadyReason": agent.not_ready_reason,
             "NotSelectableReason": self._reason(agent),
@@ -362,16 +373,16 @@ class Lucs:
             if agent is None:
                 continue
             now = self.clock.now()
-            task.state, task.agent_id = OFFERED, agent.id
+            rona_at, answer_at = _after(now, task.rona_seconds), _after(now, agent.answer_seconds)
+            task.state, task.agent_id, task.rona_at = OFFERED, agent.id, rona_at
             agent.task_id = task.id
             task.history.append(f"{_iso(now)} offered to {agent.sip}")
-            task.rona_at = now + timedelta(seconds=task.rona_seconds)
             if agent.answer == "accept":
                 self._accept(task)
             elif agent.answer == "decline":
                 self._rona(task, agent, "declined")
             elif agent.answer == "after":
-                task.answer_at = now + timedelta(seconds=agent.answer_seconds)
+                task.answer_at = answer_at
 
     def _fire(self, task: Task) -> None:
         agent = self.agents[str(task.agent_id)]

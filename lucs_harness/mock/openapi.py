@@ -120,6 +120,32 @@ MOCK_OPERATIONS: tuple[Operation, ...] = (
 OPERATIONS = LUCS_OPERATIONS + MOCK_OPERATIONS
 
 
+# OpenAPI links: where a success answer's values feed the next call (a stateful fuzzer follows them).
+# A `requestBody` object with expressions inside is Schemathesis's reading: it merges them into a
+# generated body, so a task gets posted to a service that exists.
+def _link(operation_id: str, **parameters: str) -> dict[str, Any]:
+    return {"operationId": operation_id, "parameters": parameters}
+
+
+LINKS: dict[str, dict[str, dict[str, Any]]] = {
+    "list_services": {
+        "ListUsers": _link("list_users", serviceId="$response.body#/0/Id"),
+        "CreateTask": {"operationId": "create_task", "requestBody": {"Service": "$response.body#/0/Id"}},
+    },
+    "list_users": {
+        "BlockUser": _link("block_user", userId="$response.body#/0/Id"),
+        "SetPresence": _link("set_presence", userId="$response.body#/0/Id"),
+    },
+    "block_user": {"UnblockUser": _link("unblock_user", userId="$response.body#/Id")},
+    "create_task": {
+        "GetTask": _link("get_task", taskIdentifier="$response.body"),
+        "CloseTask": _link("close_task", taskIdentifier="$response.body"),
+        "ListServiceTasks": _link("service_tasks", serviceId="$request.body#/Service"),
+    },
+    "get_task": {"CloseTask": _link("close_task", taskIdentifier="$response.body#/Id")},
+}
+
+
 def _string_or_null(**more: Any) -> dict[str, Any]:
     return {"type": ["string", "null"], **more}
 
@@ -266,6 +292,8 @@ def _operation(operation: Operation, auth: MockAuth | None, seed: Seed | None, e
     success: dict[str, Any] = {"description": "no body" if operation.response is None else "OK"}
     if operation.response is not None:
         success["content"] = _content(operation.response, examples)
+    if operation.operation_id in LINKS:
+        success["links"] = copy.deepcopy(LINKS[operation.operation_id])
     responses: dict[str, Any] = {str(operation.status): success}
     errors = list(operation.errors)
     if auth is not None and not operation.mock_only:

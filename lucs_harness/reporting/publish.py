@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lucs_harness.reporting.html import ReportError, generate
+from lucs_harness.suite import ROOT, suite_command
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 EXIT_REPORT_FAILED = 12
 EXPLAINED = {
     0: "all selected scenarios passed",
@@ -66,15 +66,14 @@ def clean(reports: Path) -> None:
 
 def run_suite(reports: Path, pytest_args: list[str]) -> int:
     """The feature suite in a child pytest, writing Allure results, JUnit XML and Cucumber JSON."""
-    command = [
-        sys.executable, "-m", "pytest", "tests/acceptance",
+    command = suite_command(
         f"--alluredir={reports / 'allure-results'}",
         f"--junitxml={reports / 'junit.xml'}",
         f"--cucumberjson={reports / 'cucumber.json'}",
         "-o", "junit_family=xunit2",
         *pytest_args,
-    ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    )  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # the run's own LUCS_* stay
     return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
 
 

@@ -3,18 +3,17 @@ as a team would against a real LUCS."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from lucs_harness.suite import ROOT, child_env, suite_command
+
 START_DEADLINE = 15.0
 
 
@@ -25,20 +24,12 @@ def free_port() -> int:
         return port
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment of a child run: no LUCS_* or xdist variables of ours, plus `extra`."""
-    keep = {
-        k: v for k, v in os.environ.items() if not k.startswith(("LUCS_", "PYTEST_")) and k != "PYTHONDONTWRITEBYTECODE"
-    }
-    return keep | extra
-
-
 @contextmanager
 def mock_process(*args: str, scheme: str = "http", verify: str | bool = True) -> Iterator[str]:
     """`lucs-mock serve` in its own process; yields its base URL once it answers."""
     port = free_port()
     command = [sys.executable, "-m", "lucs_harness.mock.cli", "serve", "--port", str(port), "--quiet", *args]
-    process = subprocess.Popen(command, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"{scheme}://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_DEADLINE
@@ -57,16 +48,12 @@ def mock_process(*args: str, scheme: str = "http", verify: str | bool = True) ->
         process.wait(timeout=10)
 
 
-def suite_command(*args: str) -> list[str]:
-    """The feature suite in a child pytest with short deadlines."""
-    return [sys.executable, "-m", "pytest", "tests/acceptance", "-q", "-p", "no:cacheprovider", *args]
-
-
 def run_suite(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The feature suite in a child pytest; `env` adds LUCS_* settings."""
     return subprocess.run(
-        suite_command(*args),
+        suite_command("-q", *args),
         cwd=ROOT,
-        env=clean_env(**(env or {})),
+        env=child_env(**(env or {})),
         capture_output=True,
         text=True,
         timeout=timeout,

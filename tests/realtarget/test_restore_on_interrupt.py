@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from lucs_harness.mock.control import MockControl
-from tests.realtarget.support import ROOT, clean_env, mock_process, suite_command
+from lucs_harness.suite import ROOT, child_env, suite_command
+from tests.realtarget.support import mock_process
 
 CURT = "sip:smoky.cc@dev.local"
 
@@ -48,7 +49,7 @@ def test_an_interrupted_run_restores_the_agent(
         command = suite_command(
             "-p", "tests.realtarget.pause_plugin", "-k", scenario, "--lucs-base-url", base, "--lucs-allow-changes"
         )
-        env = clean_env(LUCS_TEST_PAUSE_AFTER=step, LUCS_TEST_PAUSED=str(paused))
+        env = child_env(LUCS_TEST_PAUSE_AFTER=step, LUCS_TEST_PAUSED=str(paused))
         run = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 30
         while not paused.exists() and run.poll() is None and time.monotonic() < deadline:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from lucs_harness.suite import ROOT
+
 FAULT = "block-wrong-reason"
 
 

@@ -13,8 +13,9 @@ import requests
 
 from lucs_harness.mock.cli import main
 from lucs_harness.mock.seed import DEFAULT_SEED, SeedError, load_seed
+from lucs_harness.suite import ROOT, child_env
 from lucs_harness.waits import wait_until
-from tests.realtarget.support import ROOT, clean_env, free_port, mock_process
+from tests.realtarget.support import free_port, mock_process
 
 LUCS_MOCK = Path(sys.executable).with_name("lucs-mock")
 
@@ -23,7 +24,7 @@ def test_serve_logs_a_line_per_request_and_stops_on_ctrl_c() -> None:
     port = free_port()
     command = [str(LUCS_MOCK), "serve", "--port", str(port)]
     server = subprocess.Popen(
-        command, cwd=ROOT, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         answer = wait_until(
