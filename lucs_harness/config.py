@@ -153,13 +153,17 @@ def file_layer(path: Path, profile: str | None = None) -> dict[str, Any]:
     return dict(table)
 
 
-def env_layer(environ: Mapping[str, str], dotenv: Path | None = None) -> dict[str, Any]:
-    """`LUCS_*` variables from `.env` (if present) overridden by the real environment."""
-    merged: dict[str, str | None] = dict(dotenv_values(dotenv)) if dotenv and dotenv.is_file() else {}
-    merged |= dict(environ)
+def environment(environ: Mapping[str, str], dotenv: Path | None = None) -> dict[str, str]:
+    """The process environment over the `.env` file's values (the real environment wins)."""
+    values = {k: v for k, v in dotenv_values(dotenv).items() if v is not None} if dotenv and dotenv.is_file() else {}
+    return values | dict(environ)
+
+
+def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The `LUCS_*` variables that name a configuration field."""
     layer = {}
     for name in LucsConfig.model_fields:
-        value = merged.get(ENV_PREFIX + name.upper())
+        value = environ.get(ENV_PREFIX + name.upper())
         if value is not None and value != "":
             layer[name] = _from_text(name, value)
     return layer
@@ -184,8 +188,8 @@ def load_config(
 ) -> LucsConfig:
     """Merge the layers; without an explicit file, `lucs.toml` then `pyproject.toml` in `root`."""
     root = root or Path.cwd()
-    environ = os.environ if environ is None else environ
-    profile = profile or environ.get(ENV_PREFIX + "PROFILE") or None
+    env = environment(os.environ if environ is None else environ, root / ".env")
+    profile = profile or env.get(ENV_PREFIX + "PROFILE") or None
     if config_file is None:
         config_file = next((root / n for n in DEFAULT_CONFIG_FILES if (root / n).is_file()), None)
     merged: dict[str, Any] = {}
@@ -193,7 +197,7 @@ def load_config(
         merged |= file_layer(config_file, profile)
     elif profile is not None:
         raise ConfigError(f"profile {profile!r} asked for, but no lucs.toml or pyproject.toml in {root}")
-    merged |= env_layer(environ, root / ".env")
+    merged |= env_layer(env)
     merged |= cli_layer(cli or {})
     try:
         return LucsConfig(**merged)

@@ -88,3 +88,9 @@ def test_the_readme_documents_every_option() -> None:
     for name in LucsConfig.model_fields:
         assert f"`--lucs-{name.replace('_', '-')}`" in readme, name
         assert f"`LUCS_{name.upper()}`" in readme, name
+
+
+def test_a_profile_can_come_from_the_dotenv_file(tmp_path: Path) -> None:
+    (tmp_path / "lucs.toml").write_text('[profiles.staging]\nbase_url = "https://staging"\n')
+    (tmp_path / ".env").write_text("LUCS_PROFILE=staging\n")
+    assert load_config(environ={}, root=tmp_path).base_url == "https://staging"
