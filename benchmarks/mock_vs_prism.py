@@ -19,7 +19,6 @@ import argparse
 import json
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from typing import IO
 import requests
 
 from lucs_harness.config import DEFAULT_PATHS, SEED_SERVICE
+from tests.realtarget.support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
@@ -44,13 +44,6 @@ Load = Callable[[str, float], float]
 
 class BenchmarkError(RuntimeError):
     """The benchmark cannot run or measured something broken; the message says what to do."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager
