@@ -124,6 +124,11 @@ class Contract:
         return verdict.extras
 
 
+def capability_names(contract: Contract | None = None) -> tuple[str, ...]:
+    """The modalities of `capabilities.json` (Im, Audio, ...): agents have them, tasks require them."""
+    return tuple((contract or default_contract()).schemas["capabilities.json"]["required"])
+
+
 @cache
 def default_contract() -> Contract:
     """The contract of the repository's `schemas/` folder, loaded once per process."""

@@ -9,12 +9,12 @@ from typing import Any
 
 from lucs_harness.client import Exchange, LucsClient, UnexpectedStatus, task_id_of
 from lucs_harness.config import LucsConfig
+from lucs_harness.contract import capability_names
 from lucs_harness.expectations import mismatches
 from lucs_harness.mock.control import MockControl
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.waits import wait_until
 
-ALL_CAPABILITIES = dict.fromkeys(("Im", "Audio", "Video", "DesktopSharing", "ConversationContext"), True)
 TARGET = "target"
 
 
@@ -138,7 +138,7 @@ class World:
             "Caller": f"Get me {sips[0]} now!",
             "PreferredAgents": sips,
             "ConsiderPreferredAgentsOnly": True,
-            "Required": dict(ALL_CAPABILITIES),
+            "Required": dict.fromkeys(capability_names(), True),
             "DistributeToAgent": True,
             "DistributeToAgentRONATimeoutInSeconds": 50,
         }

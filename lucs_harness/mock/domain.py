@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from lucs_harness.contract import capability_names
 from lucs_harness.mock.clock import SimulatedClock
 from lucs_harness.mock.faults import Fault, Faults
 from lucs_harness.mock.seed import Seed
 
 PRESENCES = ("Online", "Busy", "DoNotDisturb", "BeRightBack", "Away", "Offline")
-CAPABILITIES = ("Im", "Audio", "Video", "DesktopSharing", "ConversationContext")
+CAPABILITIES = capability_names()
 BLOCKED_REASON = "InAServiceTask"
 TASK_REASON = "InAnExternalTask"
 NOT_READY_REASON = "NotReady"

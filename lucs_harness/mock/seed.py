@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from lucs_harness.contract import Contract, default_contract
+from lucs_harness.contract import Contract, capability_names, default_contract
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
 SEED_SCHEMA = Path(__file__).with_name("seed.schema.json")
@@ -53,9 +53,7 @@ def load_seed(path: Path = DEFAULT_SEED) -> Seed:
     if problems:
         raise SeedError(f"{path}: invalid seed:\n  " + "\n  ".join(problems))
     template = data.get("template") or json.loads(DEFAULT_SEED.read_text())["template"]
-    template.setdefault(
-        "Capabilities", dict.fromkeys(("Im", "Audio", "Video", "DesktopSharing", "ConversationContext"), True)
-    )
+    template.setdefault("Capabilities", dict.fromkeys(capability_names(), True))
     return Seed(services=tuple(data["services"]), users=tuple(data["users"]), template=template)
 
 
