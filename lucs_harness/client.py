@@ -287,12 +287,11 @@ class LucsClient:
         body: dict[str, Any] = self.send("unblock_user", {"userId": user_id}).response_body
         return body
 
-    def set_presence(self, user_id: str, presence: str) -> Exchange:
+    def set_presence(self, user_id: str, presence: str, expect: Collection[int] | None = None) -> Exchange:
         body = {self.config.presence_field: presence}
         # presence-request.json names the documented-by-example field; a renamed field is not checked
-        return self.send(
-            "set_presence", {"userId": user_id}, body, check_request=self.config.presence_field == "Presence"
-        )
+        checked = self.config.presence_field == "Presence"
+        return self.send("set_presence", {"userId": user_id}, body, expect=expect, check_request=checked)
 
     def create_task(self, task: dict[str, Any]) -> str:
         return task_id_of(self.send("create_task", body=task).response_body)

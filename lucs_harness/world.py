@@ -122,11 +122,7 @@ class World:
         self.restore.register(
             f"set presence of {sip} back to {before}", lambda: self.client.set_presence(user_id, before)
         )
-        if expect_error:
-            body = {self.config.presence_field: presence}
-            self.last = self.client.send("set_presence", {"userId": user_id}, body, expect=range(100, 600))
-        else:
-            self.last = self.client.set_presence(user_id, presence)
+        self.last = self.client.set_presence(user_id, presence, expect=range(100, 600) if expect_error else None)
         return self.last
 
     def task_for(self, *users: str | None) -> dict[str, Any]:

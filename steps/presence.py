@@ -5,8 +5,7 @@ from __future__ import annotations
 from pytest_bdd import parsers, then, when
 
 from lucs_harness.world import World
-
-NAMED = 'the user "{user}"'
+from steps import NAMED
 
 
 @when(parsers.parse('I set the presence of the target user to "{presence}"'))

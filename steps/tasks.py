@@ -10,8 +10,7 @@ from pytest_bdd import given, parsers, then, when
 from lucs_harness.expectations import assert_fields
 from lucs_harness.waits import wait_until
 from lucs_harness.world import World
-
-NAMED = 'the user "{user}"'
+from steps import NAMED
 
 
 def _describe(task: dict[str, Any]) -> str:

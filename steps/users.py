@@ -6,8 +6,7 @@ from pytest_bdd import given, parsers, then, when
 
 from lucs_harness.expectations import assert_fields, expected_fields, mismatches
 from lucs_harness.world import World
-
-NAMED = 'the user "{user}"'
+from steps import NAMED
 
 
 @given("the target user is selectable in the service")
