@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lucs_harness.client import CredentialsRefused, LucsClient, Unreachable
+from lucs_harness.client import LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.dry_run import DryRunPlan
 from lucs_harness.leases import AgentLease, PoolExhausted, lease_folder
@@ -20,9 +20,7 @@ from lucs_harness.reporting.redact import Redactor
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.session import (
     CONFIG_KEY,
-    EXIT_CREDENTIALS_REFUSED,
     EXIT_POOL_EXHAUSTED,
-    EXIT_UNREACHABLE,
     FAULTS_KEY,
     RUN_KEY,
     WORLD_KEY,
@@ -52,18 +50,12 @@ def lucs_target(lucs_config: LucsConfig, pytestconfig: pytest.Config) -> Iterato
 
 @pytest.fixture(scope="session")
 def lucs_client(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytest.Config) -> Iterator[LucsClient]:
-    """The session's client; its first call proves the target answers and takes the credentials."""
+    """The session's client, logging (and attaching to Allure) every exchange, redacted."""
     client = LucsClient(lucs_config, lucs_target.base_url)
     redactor = Redactor(lucs_config.secrets(), [lucs_config.api_key_header])
     client.listeners.append(logging_listener(redactor))
     if pytestconfig.getoption("allure_report_dir", None):
         client.listeners.append(allure_listener(redactor))
-    try:
-        client.send("list_users", {"serviceId": lucs_config.service_id}, expect=range(100, 600))
-    except CredentialsRefused as refused:
-        pytest.exit(f"LUCS refused the credentials: {refused}", returncode=EXIT_CREDENTIALS_REFUSED)
-    except Unreachable as error:
-        pytest.exit(f"LUCS cannot be reached: {error}", returncode=EXIT_UNREACHABLE)
     yield client
     client.close()
 
@@ -81,7 +73,10 @@ def lucs_agent(lucs_config: LucsConfig, lucs_target: Target) -> Iterator[str]:
     try:
         agent = lease.acquire()
     except PoolExhausted as exhausted:
-        pytest.exit(f"no agent free for worker {holder}: {exhausted}", returncode=EXIT_POOL_EXHAUSTED)
+        message = f"no agent free for {holder}: {exhausted}"
+        if "PYTEST_XDIST_WORKER" in os.environ:  # a worker cannot end the run: each of its scenarios fails
+            pytest.fail(message, pytrace=False)
+        pytest.exit(message, returncode=EXIT_POOL_EXHAUSTED)
     yield agent
     lease.release()
 

@@ -14,13 +14,21 @@ from typing import Any
 
 import pytest
 
-from lucs_harness.client import CredentialsRefused
+from lucs_harness.client import CredentialsRefused, LucsClient, Unreachable
 from lucs_harness.config import ConfigError, LucsConfig, load_config
 from lucs_harness.mock.faults import UnknownFault, parse_faults
 from lucs_harness.reporting.allure_results import write_run_files
 from lucs_harness.reporting.exchanges import allure_listener
 from lucs_harness.reporting.redact import Redactor, scrub_files
-from lucs_harness.session import CONFIG_KEY, FAULTS_KEY, RUN_KEY, WORLD_KEY, RunState
+from lucs_harness.session import (
+    CONFIG_KEY,
+    EXIT_CREDENTIALS_REFUSED,
+    EXIT_UNREACHABLE,
+    FAULTS_KEY,
+    RUN_KEY,
+    WORLD_KEY,
+    RunState,
+)
 
 
 def _option(name: str) -> str:
@@ -111,6 +119,24 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest) -> None:
     if world is not None and world.last is not None and request.config.getoption("allure_report_dir", None):
         redactor = Redactor(world.config.secrets(), [world.config.api_key_header])
         allure_listener(redactor, prefix="last response: ")(world.last)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Before any scenario (and before xdist starts workers): a real LUCS must answer and take the
+    credentials, or the run stops with one line and its own exit code."""
+    config = session.config
+    lucs = config.stash[CONFIG_KEY]
+    if lucs.base_url is None or lucs.dry_run or hasattr(config, "workerinput"):
+        return
+    client = LucsClient(lucs, lucs.base_url)
+    try:
+        client.send("list_users", {"serviceId": lucs.service_id}, expect=range(100, 600))
+    except CredentialsRefused as refused:
+        pytest.exit(f"LUCS refused the credentials: {refused}", returncode=EXIT_CREDENTIALS_REFUSED)
+    except Unreachable as error:
+        pytest.exit(f"LUCS cannot be reached: {error}", returncode=EXIT_UNREACHABLE)
+    finally:
+        client.close()
 
 
 def _check_pool_size(config: pytest.Config, lucs: LucsConfig) -> None:
