@@ -44,8 +44,9 @@ def lucs_target(lucs_config: LucsConfig, pytestconfig: pytest.Config) -> Iterato
     seed = load_seed()
     if lucs_config.dry_run:
         seed = shadow_seed(seed, lucs_config.service_id, lucs_config.agent_pool())
-    with MockServer(seed=seed, faults=pytestconfig.stash[FAULTS_KEY]) as mock:
-        yield Target(mock.base_url, MockControl(mock.base_url))
+    mock = MockServer(seed=seed, faults=pytestconfig.stash[FAULTS_KEY]).start()
+    yield Target(mock.base_url, MockControl(mock.base_url))
+    mock.stop(wait=False)
 
 
 @pytest.fixture(scope="session")
