@@ -24,6 +24,7 @@ UNBLOCK = "Unblocking a blocked user makes them selectable again"
 TASK = "A task for a blocked user waits, and is taken at once when the user is unblocked"
 PRESENCE = "Setting the presence to Do-Not-Disturb"
 BACKGROUND = "the target user is selectable in the service"
+RONA = "An agent who never answers is set Away when the RONA timeout expires, and the task waits"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ EXPECTED: dict[Fault, Kill] = {
     Fault.LIST_500: Kill(BLOCK, BACKGROUND, r"/users -> 500: expected status 200.*NotInitialized"),
     Fault.NOT_JSON: Kill(BLOCK, BACKGROUND, r"/users -> 200: response is not JSON \(text/html"),
     Fault.SLOW_RESPONSE: Kill(BLOCK, BACKGROUND, r"/users -> no response: transport error .*Read timed out"),
+    Fault.RONA_NEVER_FIRES: Kill(RONA, "the task stays pending", r'State: expected "Pending", got "Offered"'),
 }
 
 

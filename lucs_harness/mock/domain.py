@@ -375,6 +375,8 @@ class Lucs:
                 continue
             now = self.clock.now()
             rona_at, answer_at = _after(now, task.rona_seconds), _after(now, agent.answer_seconds)
+            if Fault.RONA_NEVER_FIRES in self.faults:
+                rona_at = None
             task.state, task.agent_id, task.rona_at = OFFERED, agent.id, rona_at
             agent.task_id = task.id
             task.history.append(f"{_iso(now)} offered to {agent.sip}")

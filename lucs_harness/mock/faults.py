@@ -29,6 +29,7 @@ class Fault(StrEnum):
     LIST_500 = "list-500"
     NOT_JSON = "not-json"
     SLOW_RESPONSE = "slow-response"
+    RONA_NEVER_FIRES = "rona-never-fires"
 
     @property
     def description(self) -> str:
@@ -54,6 +55,7 @@ DESCRIPTIONS: dict[Fault, str] = {
     Fault.LIST_500: "the users list answers 500 in the error envelope",
     Fault.NOT_JSON: "the users list answers an HTML page",
     Fault.SLOW_RESPONSE: "the users list answers after the client's read timeout",
+    Fault.RONA_NEVER_FIRES: "an offer nobody answers never times out (no RONA)",
 }
 
 
