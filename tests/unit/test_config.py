@@ -94,3 +94,19 @@ def test_a_profile_can_come_from_the_dotenv_file(tmp_path: Path) -> None:
     (tmp_path / "lucs.toml").write_text('[profiles.staging]\nbase_url = "https://staging"\n')
     (tmp_path / ".env").write_text("LUCS_PROFILE=staging\n")
     assert load_config(environ={}, root=tmp_path).base_url == "https://staging"
+
+
+def test_each_auth_mode_builds_its_requests_auth() -> None:
+    from requests.auth import HTTPBasicAuth
+    from requests_ntlm import HttpNtlmAuth
+
+    from lucs_harness.auth import HeaderAuth
+
+    assert session_auth(LucsConfig()) is None
+    assert isinstance(session_auth(LucsConfig(auth="basic", username="u", password="p")), HTTPBasicAuth)
+    assert isinstance(session_auth(LucsConfig(auth="ntlm", username="CORP\\qa", password="p")), HttpNtlmAuth)
+    header = session_auth(LucsConfig(auth="apikey", api_key="k", api_key_header="X-LUCS-Key"))
+    assert isinstance(header, HeaderAuth)
+    assert (header.name, header.value) == ("X-LUCS-Key", "k")
+    with pytest.raises(ConfigError, match="auth mode 'ntlm' needs username"):
+        session_auth(LucsConfig(auth="ntlm"))
