@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -100,6 +101,7 @@ class Exchange:
     request_headers: dict[str, str] = field(default_factory=dict, repr=False)  # may carry credentials
     response_headers: dict[str, str] = field(default_factory=dict, repr=False)
     extras: tuple[str, ...] = ()
+    poll: int | None = None  # the exchange's number within a wait, if it was one of its polls
 
     @property
     def what(self) -> str:
@@ -209,6 +211,21 @@ class LucsClient:
             self._notify(exchange)
         self._judge(exchange, op, op.success if expect is None else expect)
         return exchange
+
+    @contextmanager
+    def polling(self) -> Iterator[None]:
+        """Inside, exchanges are numbered and held back; on the way out the listeners see only the
+        first and the last, so a wait of 200 polls puts 2 exchanges in the log and the report."""
+        held: list[Exchange] = []
+        listeners, self.listeners = self.listeners, [held.append]
+        try:
+            yield
+        finally:
+            self.listeners = listeners
+            for number, exchange in enumerate(held, start=1):
+                exchange.poll = number
+            for exchange in held[:1] + held[1:][-1:]:
+                self._notify(exchange)
 
     def _notify(self, exchange: Exchange) -> None:
         for listener in self.listeners:

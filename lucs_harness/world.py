@@ -79,14 +79,15 @@ class World:
 
     def wait_for_user(self, user: str | None, expected: dict[str, Any]) -> dict[str, Any]:
         """Poll the list until the user shows every expected field, or fail naming the differences."""
-        return wait_until(
-            lambda: self.listed_user(user),
-            lambda found: not mismatches(found, expected),
-            timeout=self.config.wait_timeout,
-            interval=self.config.poll_interval,
-            expected=f"{self.ref(user)} as listed",
-            describe=lambda found: "; ".join(mismatches(found, expected)),
-        )
+        with self.client.polling():
+            return wait_until(
+                lambda: self.listed_user(user),
+                lambda found: not mismatches(found, expected),
+                timeout=self.config.wait_timeout,
+                interval=self.config.poll_interval,
+                expected=f"{self.ref(user)} as listed",
+                describe=lambda found: "; ".join(mismatches(found, expected)),
+            )
 
     # ---- guarded changes -------------------------------------------------------------------
 

@@ -57,14 +57,16 @@ def task_accepted(world: World, user: str | None = None, seconds: int | None = N
         holder = task.get("ReservedUserObject") or {}
         return holder.get("Id") == user_id and (accepted is None or task.get("State") == accepted)
 
-    wait_until(
-        world.task,
-        done,
-        timeout=world.config.wait_timeout if seconds is None else seconds,
-        interval=world.config.poll_interval,
-        expected=f"task {world.task_id} held by {world.ref(user)}" + (f" in state {accepted!r}" if accepted else ""),
-        describe=_describe,
-    )
+    with world.client.polling():
+        wait_until(
+            world.task,
+            done,
+            timeout=world.config.wait_timeout if seconds is None else seconds,
+            interval=world.config.poll_interval,
+            expected=f"task {world.task_id} held by {world.ref(user)}"
+            + (f" in state {accepted!r}" if accepted else ""),
+            describe=_describe,
+        )
 
 
 @when(parsers.parse('I post an external task that prefers only the users "{users}"'))

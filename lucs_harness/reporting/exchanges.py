@@ -36,7 +36,9 @@ def exchange_record(exchange: Exchange, redactor: Redactor) -> dict[str, Any]:
 def title_of(exchange: Exchange, redactor: Redactor) -> str:
     """`POST /v1.0/users/…/block -> 200 (3 ms)`: what a report reader scans for."""
     status = "no response" if exchange.status is None else exchange.status
-    return f"{exchange.method} {redactor.text(urlsplit(exchange.url).path)} -> {status} ({exchange.elapsed_ms:.0f} ms)"
+    poll = "" if exchange.poll is None else f" [poll {exchange.poll}]"
+    path = redactor.text(urlsplit(exchange.url).path)
+    return f"{exchange.method} {path} -> {status} ({exchange.elapsed_ms:.0f} ms){poll}"
 
 
 def logging_listener(redactor: Redactor) -> Listener:

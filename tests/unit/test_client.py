@@ -183,3 +183,14 @@ def test_gets_retry_connection_errors_with_backoff_and_posts_never_retry(monkeyp
     with pytest.raises(Unreachable):
         client.block(CURT)
     assert len(attempts) == 1
+
+
+def test_a_wait_reports_its_first_and_last_poll_only(client: LucsClient) -> None:
+    seen: list[Exchange] = []
+    client.listeners.append(seen.append)
+    with client.polling():
+        for _ in range(5):
+            client.list_users(SERVICE)
+    assert [e.poll for e in seen] == [1, 5]
+    client.list_users(SERVICE)
+    assert seen[-1].poll is None
