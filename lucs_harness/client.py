@@ -149,6 +149,7 @@ class LucsClient:
         self.base_url = base_url.rstrip("/")
         self.contract = contract or default_contract()
         self.listeners: list[Listener] = []
+        self.last_exchange: Exchange | None = None
         self.session = requests.Session()
         self.session.auth = session_auth(config)
         self.session.headers.update({"Accept": "application/json"})
@@ -203,6 +204,7 @@ class LucsClient:
         op = OPERATIONS[operation]
         params = params or {}
         exchange = Exchange(operation, op.method, self.url(operation, **params), request_body=body, params=params)
+        self.last_exchange = exchange
         if check_request and not raw and op.request_schema is not None:
             self.contract.validate(op.request_schema, body, what=f"request body of {op.method} {exchange.url}")
         try:

@@ -110,6 +110,7 @@ def world(
     run, the world's requests go to the shadow mock and are recorded for the summary."""
     if lucs_target.control is not None:
         lucs_target.control.reset()
+    lucs_client.last_exchange = None  # what an earlier scenario sent is not this one's evidence
     world = World(
         config=lucs_config, client=lucs_client, restore=restore, target_ref=lucs_agent, control=lucs_target.control
     )

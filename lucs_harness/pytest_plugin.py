@@ -116,9 +116,10 @@ def pytest_runtest_makereport(
 def pytest_bdd_step_error(request: pytest.FixtureRequest) -> None:
     """Attach the last response to the failing step: the report shows what the check judged."""
     world = request.node.stash.get(WORLD_KEY, None)
-    if world is not None and world.last is not None and request.config.getoption("allure_report_dir", None):
+    last = world.client.last_exchange if world is not None else None
+    if world is not None and last is not None and request.config.getoption("allure_report_dir", None):
         redactor = Redactor(world.config.secrets(), [world.config.api_key_header])
-        allure_listener(redactor, prefix="last response: ")(world.last)
+        allure_listener(redactor, prefix="last response: ")(last)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
