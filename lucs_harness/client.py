@@ -26,6 +26,7 @@ from urllib3.util.retry import Retry
 from lucs_harness.auth import session_auth
 from lucs_harness.config import LucsConfig
 from lucs_harness.contract import Contract, SchemaViolation, default_contract
+from lucs_harness.redact import Redactor
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Exchange:
     request_headers: dict[str, str] = field(default_factory=dict, repr=False)  # may carry credentials
     response_headers: dict[str, str] = field(default_factory=dict, repr=False)
     extras: tuple[str, ...] = ()
+    media_type: str | None = None  # set when a body came back that is not JSON
     poll: int | None = None  # the exchange's number within a wait, if it was one of its polls
 
     @property
@@ -149,6 +151,7 @@ class LucsClient:
         self.base_url = base_url.rstrip("/")
         self.contract = contract or default_contract()
         self.listeners: list[Listener] = []
+        self.redactor = Redactor(config.secrets(), [config.api_key_header])
         self.last_exchange: Exchange | None = None
         self.session = requests.Session()
         self.session.auth = session_auth(config)
@@ -205,13 +208,17 @@ class LucsClient:
         params = params or {}
         exchange = Exchange(operation, op.method, self.url(operation, **params), request_body=body, params=params)
         self.last_exchange = exchange
-        if check_request and not raw and op.request_schema is not None:
-            self.contract.validate(op.request_schema, body, what=f"request body of {op.method} {exchange.url}")
         try:
-            self._perform(exchange, raw)
-        finally:
-            self._notify(exchange)
-        self._judge(exchange, op, op.success if expect is None else expect)
+            if check_request and not raw and op.request_schema is not None:
+                self.contract.validate(op.request_schema, body, what=f"request body of {op.method} {exchange.url}")
+            try:
+                self._perform(exchange, raw)
+            finally:
+                self._notify(exchange)
+            self._judge(exchange, op, op.success if expect is None else expect)
+        except AssertionError as failure:  # every message names the URL and may quote a body
+            failure.args = (self.redactor.text(str(failure)),)
+            raise
         return exchange
 
     @contextmanager
@@ -263,11 +270,12 @@ class LucsClient:
             try:
                 exchange.response_body = json.loads(response.content)
             except ValueError:
-                media = response.headers.get("Content-Type", "no Content-Type")
-                raise NotJson(f"{exchange.what}: response is not JSON ({media}): {_excerpt(response.text)!r}") from None
+                exchange.media_type = response.headers.get("Content-Type", "no Content-Type")
 
     def _judge(self, exchange: Exchange, op: Operation, expect: Collection[int]) -> None:
+        """Status first (an IIS 401 or 500 page is HTML), then the body's form, then its schema."""
         status = exchange.status or 0
+        excerpt = self.redactor.text(_excerpt(exchange.response_text))
         if status == 401:
             raise CredentialsRefused(
                 f"{exchange.what}: the credentials were refused (auth mode {self.config.auth!r}); "
@@ -275,15 +283,16 @@ class LucsClient:
             )
         if status not in expect:
             wanted = ", ".join(map(str, sorted(expect)))
-            raise UnexpectedStatus(
-                f"{exchange.what}: expected status {wanted}; body: {_excerpt(exchange.response_text)!r}"
-            )
+            raise UnexpectedStatus(f"{exchange.what}: expected status {wanted}; body: {excerpt!r}")
         what = f"response of {exchange.what}"
+        if op.empty_response and status < 400:
+            if exchange.response_text:
+                raise SchemaViolation(f"{what}: expected no body, got {excerpt!r}")
+            return
+        if exchange.media_type is not None:
+            raise NotJson(f"{exchange.what}: response is not JSON ({exchange.media_type}): {excerpt!r}")
         if status >= 400:
             exchange.extras = self._validate(ERROR_SCHEMA, exchange, what)
-        elif op.empty_response:
-            if exchange.response_text:
-                raise SchemaViolation(f"{what}: expected no body, got {_excerpt(exchange.response_text)!r}")
         elif op.response_schema is not None and exchange.response_text:
             exchange.extras = self._validate(op.response_schema, exchange, what)
         elif op.response_schema is not None:

@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -111,8 +112,9 @@ class LucsConfig(BaseModel):
         return self.task_states or (MOCK_TASK_STATES if self.is_mock else None)
 
     def secrets(self) -> list[str]:
-        """Every secret value configured, for redaction."""
+        """Every secret value configured, for redaction: passwords in URLs included."""
         values = [s.get_secret_value() for s in (self.password, self.token, self.api_key) if s is not None]
+        values += [urlsplit(url).password or "" for url in (self.base_url, self.proxy) if url]
         return [v for v in values if v]
 
     def masked(self) -> dict[str, Any]:
@@ -121,6 +123,9 @@ class LucsConfig(BaseModel):
         for key in ("password", "token", "api_key"):
             if shown[key] is not None:
                 shown[key] = "***"
+        for key in ("base_url", "proxy"):
+            if shown[key] and urlsplit(shown[key]).password:
+                shown[key] = shown[key].replace(urlsplit(shown[key]).password, "***")
         shown["paths"] = {op: self.path(op) for op in DEFAULT_PATHS}
         return shown
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from lucs_harness.client import Exchange
 from lucs_harness.config import LucsConfig
-from lucs_harness.reporting.redact import Redactor
+from lucs_harness.redact import Redactor
 
 
 @dataclass
@@ -29,7 +29,8 @@ class DryRunPlan:
                 shown[name] = f"{{id of {self.sip_of[value]}}}" if value in self.sip_of else value
             else:
                 shown[name] = f"{{{name}}}"
-        url = f"{self.config.base_url or ''}{self.config.path(exchange.operation).format(**shown)}"
+        base = Redactor(self.config.secrets()).url(self.config.base_url or "")
+        url = f"{base}{self.config.path(exchange.operation).format(**shown)}"
         line = f"{exchange.method} {url}"
         if exchange.request_body is not None:
             body = Redactor(self.config.secrets()).body(exchange.request_body)

@@ -15,8 +15,8 @@ from lucs_harness.leases import AgentLease, PoolExhausted, lease_folder
 from lucs_harness.mock.control import MockControl
 from lucs_harness.mock.seed import load_seed, shadow_seed
 from lucs_harness.mock.server import MockServer
+from lucs_harness.redact import Redactor
 from lucs_harness.reporting.exchanges import allure_listener, logging_listener
-from lucs_harness.reporting.redact import Redactor
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.session import (
     CONFIG_KEY,
@@ -62,7 +62,7 @@ def lucs_client(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pyte
 
 
 @pytest.fixture(scope="session")
-def lucs_agent(lucs_config: LucsConfig, lucs_target: Target) -> Iterator[str]:
+def lucs_agent(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytest.Config) -> Iterator[str]:
     """The target user of this session (worker). Against a shared LUCS it is leased from the agent
     pool under a cross-process lock, so parallel workers and runs never drive the same agent."""
     if lucs_target.control is not None:
@@ -75,7 +75,8 @@ def lucs_agent(lucs_config: LucsConfig, lucs_target: Target) -> Iterator[str]:
         agent = lease.acquire()
     except PoolExhausted as exhausted:
         message = f"no agent free for {holder}: {exhausted}"
-        if "PYTEST_XDIST_WORKER" in os.environ:  # a worker cannot end the run: each of its scenarios fails
+        if "PYTEST_XDIST_WORKER" in os.environ:  # a worker cannot end the run: its scenarios fail, the code stays
+            pytestconfig.stash[RUN_KEY].exit_code = EXIT_POOL_EXHAUSTED
             pytest.fail(message, pytrace=False)
         pytest.exit(message, returncode=EXIT_POOL_EXHAUSTED)
     yield agent

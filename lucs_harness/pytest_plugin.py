@@ -17,9 +17,9 @@ import pytest
 from lucs_harness.client import CredentialsRefused, LucsClient, Unreachable
 from lucs_harness.config import ConfigError, LucsConfig, load_config
 from lucs_harness.mock.faults import UnknownFault, parse_faults
+from lucs_harness.redact import Redactor, scrub_files
 from lucs_harness.reporting.allure_results import write_run_files
 from lucs_harness.reporting.exchanges import allure_listener
-from lucs_harness.reporting.redact import Redactor, scrub_files
 from lucs_harness.session import (
     CONFIG_KEY,
     EXIT_CREDENTIALS_REFUSED,
@@ -108,6 +108,7 @@ def pytest_runtest_makereport(
     """A 401 in any scenario stops the run: every later call would be refused too."""
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(CredentialsRefused):
+        item.config.stash[RUN_KEY].exit_code = EXIT_CREDENTIALS_REFUSED
         item.session.shouldstop = "LUCS refused the credentials; stopping (see the first failure)"
     return report
 
@@ -136,6 +137,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit(f"LUCS refused the credentials: {refused}", returncode=EXIT_CREDENTIALS_REFUSED)
     except Unreachable as error:
         pytest.exit(f"LUCS cannot be reached: {error}", returncode=EXIT_UNREACHABLE)
+    except AssertionError:
+        pass  # reached, and it answered: what is wrong with the answer, the scenarios will say
     finally:
         client.close()
 
@@ -171,6 +174,7 @@ class _XdistRelay:
         output = getattr(node, "workeroutput", {})
         self.run.not_restored.extend(output.get("lucs_not_restored", []))
         self.run.dry_run.extend((name, lines) for name, lines in output.get("lucs_dry_run", []))
+        self.run.exit_code = self.run.exit_code or output.get("lucs_exit_code")
 
 
 @pytest.hookimpl(trylast=True)
@@ -184,7 +188,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(config, "workerinput"):
         config.workeroutput["lucs_not_restored"] = run.not_restored  # type: ignore[attr-defined]
         config.workeroutput["lucs_dry_run"] = run.dry_run  # type: ignore[attr-defined]
+        config.workeroutput["lucs_exit_code"] = run.exit_code  # type: ignore[attr-defined]
         return
+    if run.exit_code is not None:
+        session.exitstatus = run.exit_code  # the run's own verdict: refused credentials, no free agent
     results = config.getoption("allure_report_dir", None)
     if results:
         write_run_files(Path(results), config.stash[CONFIG_KEY], config.getoption("--lucs-profile"), run.not_restored)
@@ -201,7 +208,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     run, lucs = terminalreporter.config.stash[RUN_KEY], terminalreporter.config.stash[CONFIG_KEY]
     if lucs.dry_run:
-        terminalreporter.section(f"LUCS DRY RUN: requests each scenario would send (none was sent to {lucs.base_url})")
+        target = Redactor(lucs.secrets()).url(lucs.base_url or "")
+        terminalreporter.section(f"LUCS DRY RUN: requests each scenario would send (none was sent to {target})")
         for name, lines in sorted(run.dry_run):
             terminalreporter.write_line(name)
             for line in lines:

@@ -28,6 +28,7 @@ class RunState:
 
     live: list[RestoreRegistry] = field(default_factory=list)
     not_restored: list[str] = field(default_factory=list)
+    exit_code: int | None = None  # a reason to end with a code of the harness's own
     dry_run: list[tuple[str, list[str]]] = field(default_factory=list)
 
 

@@ -12,7 +12,7 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.contract import capability_names
 from lucs_harness.expectations import mismatches
 from lucs_harness.mock.control import MockControl
-from lucs_harness.restore import RestoreRegistry
+from lucs_harness.restore import RestoreRegistry, Undo
 from lucs_harness.waits import wait_until
 
 TARGET = "target"
@@ -30,10 +30,11 @@ class World:
     listed: list[dict[str, Any]] | None = None
     returned_user: dict[str, Any] | None = None
     last: Exchange | None = None
-    presence_before: dict[str, str] = field(default_factory=dict)
     task_id: str | None = None
     external_task_id: str | None = None
     _ids: dict[str, str] = field(default_factory=dict)
+    _first_seen: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _close_undo: Undo | None = None
 
     def __repr__(self) -> str:
         """Short, and free of credentials: reports list step arguments by their repr."""
@@ -64,7 +65,20 @@ class World:
                 f"user {self.ref(user)} is not in the users of service {self.config.service_id} (listed: {listed})"
             )
         self._ids[self.ref(user)] = str(found["Id"])
+        self._first_seen.setdefault(self.ref(user), found)
         return found
+
+    def found_as(self, user: str | None) -> dict[str, Any]:
+        """The user as first listed in this scenario (listed now if not yet: call it before a change)."""
+        ref = self.ref(user)
+        return self._first_seen[ref] if ref in self._first_seen else self.listed_user(user)
+
+    def presence_before(self, user: str | None) -> str:
+        """The presence the user had when the scenario first listed them."""
+        found = self._first_seen.get(self.ref(user))
+        if found is None:
+            raise AssertionError(f"the presence of {self.ref(user)} was not noted before the scenario changed anything")
+        return str(found["PresenceState"])
 
     def user_id(self, user: str | None) -> str:
         """The GUID of a user reference, looked up in the service's list once per scenario."""
@@ -92,13 +106,18 @@ class World:
     # ---- guarded changes -------------------------------------------------------------------
 
     def block(self, user: str | None) -> dict[str, Any]:
-        """Block a user, having registered the unblock first."""
+        """Block a user, having registered the unblock first (unless they were found blocked)."""
         user_id, sip = self.user_id(user), self.sip(user)
-        self.restore.register(f"unblock {sip}", lambda: self.client.unblock(user_id))
+        if not self.found_as(user)["IsBlockedByLuwareApi"]:
+            self.restore.register(f"unblock {sip}", lambda: self.client.unblock(user_id))
         return self._user_call("block_user", user_id)
 
     def unblock(self, user: str | None) -> dict[str, Any]:
-        return self._user_call("unblock_user", self.user_id(user))
+        """Unblock a user; one found blocked (by someone else) is blocked again afterwards."""
+        user_id, sip = self.user_id(user), self.sip(user)
+        if self.found_as(user)["IsBlockedByLuwareApi"]:
+            self.restore.register(f"block {sip} again", lambda: self.client.block(user_id))
+        return self._user_call("unblock_user", user_id)
 
     def _user_call(self, operation: str, user_id: str) -> dict[str, Any]:
         self.last = self.client.send(operation, {"userId": user_id})
@@ -110,16 +129,10 @@ class World:
         """`METHOD URL -> status` of the scenario's last call, for messages."""
         return self.last.what if self.last else "no call yet"
 
-    def remember_presence(self, user: str | None, listed: dict[str, Any] | None = None) -> str:
-        """Note a user's presence before the scenario changes anything (`listed`: just fetched)."""
-        presence = str((listed or self.listed_user(user))["PresenceState"])
-        self.presence_before.setdefault(self.ref(user), presence)
-        return presence
-
     def set_presence(self, user: str | None, presence: str, *, expect_error: bool = False) -> Exchange:
         """Set presence, having registered setting it back to what it was before the scenario."""
         user_id, sip = self.user_id(user), self.sip(user)
-        before = self.presence_before.get(self.ref(user)) or self.remember_presence(user)
+        before = str(self.found_as(user)["PresenceState"])
         self.restore.register(
             f"set presence of {sip} back to {before}", lambda: self.client.set_presence(user_id, before)
         )
@@ -145,17 +158,14 @@ class World:
         external = str(task["ExternalTaskId"])
         undo = None
         if self.config.close_tasks:
-            # 409 = closed already (the scenario closed it itself): nothing left to restore
-            undo = self.restore.register(
-                f"close task {external}",
-                lambda: self.client.send("close_task", {"taskIdentifier": external}, expect=(200, 204, 409)),
-            )
+            undo = self.restore.register(f"close task {external}", lambda: self.client.close_task(external))
         try:
             self.last = self.client.send("create_task", body=task)
         except UnexpectedStatus:
             if undo is not None:
                 self.restore.discard(undo)  # refused with a status: no task exists to close
             raise
+        self._close_undo = undo
         self.task_id, self.external_task_id = task_id_of(self.last.response_body), external
         if not self.config.close_tasks:
             self.restore.failures.append(f"task {self.task_id} ({external}) left open: close_tasks is off")
@@ -164,6 +174,16 @@ class World:
     def send_raw_task(self, body: Any) -> Exchange:
         """Post a body as it is, unchecked, and accept any status: for negative scenarios."""
         self.last = self.client.send("create_task", body=body, expect=range(100, 600), check_request=False)
+        return self.last
+
+    def close_task(self) -> Exchange:
+        """Close the scenario's task; closed, it no longer needs closing afterwards."""
+        if self.task_id is None:
+            raise AssertionError("no task was posted in this scenario")
+        self.last = self.client.send("close_task", {"taskIdentifier": self.task_id})
+        if self._close_undo is not None:
+            self.restore.discard(self._close_undo)
+            self._close_undo = None
         return self.last
 
     def task(self) -> dict[str, Any]:

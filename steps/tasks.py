@@ -89,9 +89,7 @@ def task_offered(world: World, user: str) -> None:
 
 @when("I close the task")
 def close_task(world: World) -> None:
-    if world.task_id is None:
-        raise AssertionError("no task was posted in this scenario")
-    world.last = world.client.send("close_task", {"taskIdentifier": world.task_id})
+    world.close_task()
 
 
 @when("I try to post an external task with this body:")

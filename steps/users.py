@@ -12,7 +12,8 @@ from steps import NAMED
 @given("the target user is selectable in the service")
 @given(parsers.parse(NAMED + " is selectable in the service"))
 def user_is_selectable(world: World, user: str | None = None) -> None:
-    """Precondition: the use case starts from a selectable, unblocked user; note their presence."""
+    """Precondition: the use case starts from a selectable, unblocked user (as first seen: later
+    checks of "unchanged" compare with this)."""
     found = world.listed_user(user)
     problems = mismatches(found, {"IsSelectable": True, "IsBlockedByLuwareApi": False})
     if problems:
@@ -20,7 +21,6 @@ def user_is_selectable(world: World, user: str | None = None) -> None:
             f"precondition failed: {world.ref(user)} must be selectable and not blocked before the scenario:\n  "
             + "\n  ".join(problems)
         )
-    world.remember_presence(user, found)
 
 
 @given("the target user is blocked")
@@ -92,7 +92,7 @@ def listed_user_has(world: World, datatable: list[list[str]], user: str | None =
 def returned_presence_unchanged(world: World) -> None:
     if world.returned_user is None:
         raise AssertionError("no call in this scenario returned a user")
-    before = world.presence_before.get(world.ref(None))
+    before = world.presence_before(None)
     assert_fields(
         world.returned_user, {"PresenceState": before}, what="presence of the returned user (noted before the scenario)"
     )
@@ -101,7 +101,5 @@ def returned_presence_unchanged(world: World) -> None:
 @then("the target user's presence as listed is unchanged")
 @then(parsers.parse(NAMED + "'s presence as listed is unchanged"))
 def listed_presence_unchanged(world: World, user: str | None = None) -> None:
-    before = world.presence_before.get(world.ref(user))
-    if before is None:
-        raise AssertionError(f"the presence of {world.ref(user)} was not noted before the scenario changed anything")
+    before = world.presence_before(user)
     assert_fields(world.listed_user(user), {"PresenceState": before}, what=f"presence of {world.ref(user)} as listed")

@@ -8,8 +8,6 @@ in LUCS's envelope `{"Error": {"Code", "Message"}}`, and applies the faults that
 from __future__ import annotations
 
 import asyncio
-import json
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -44,23 +42,12 @@ def error(status: int, code: str, message: str) -> Json:
     return Json({"Error": {"Code": code, "Message": message}}, status_code=status)
 
 
-def _finite(text: str) -> float:
-    """Refuse 1e999, which Python's json reads as infinity: no JSON number is infinite."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} is not a finite number")
-    return value
-
-
-def _no_constant(name: str) -> Any:
-    """Refuse the NaN/Infinity literals Python's json accepts but JSON does not have."""
-    raise ValueError(f"{name} is not JSON")
-
-
 async def _json(request: Request) -> Any:
+    """The body as JSON, strictly: orjson refuses NaN, infinities, lone surrogates and nesting deeper
+    than 1024, each of which the standard library lets through to crash a later step."""
     try:
-        return json.loads(await request.body(), parse_float=_finite, parse_constant=_no_constant)
-    except ValueError:
+        return orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
         raise DomainError(400, "InvalidJson", "the request body is not valid JSON") from None
 
 

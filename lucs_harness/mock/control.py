@@ -15,6 +15,7 @@ class MockControl:
     def __init__(self, base_url: str, session: requests.Session | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
+        self.session.trust_env = False  # the mock is on loopback: no environment proxy applies
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         response = self.session.request(method, f"{self.base_url}/_mock/{path}", json=body, timeout=TIMEOUT)

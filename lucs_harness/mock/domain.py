@@ -435,8 +435,12 @@ class Lucs:
     def _task(self, identifier: str) -> Task:
         task = self.tasks.get(identifier)
         if task is None:
-            matches = [t for t in self.tasks.values() if t.external_id == identifier]
-            task = max(matches, key=lambda t: t.created) if matches else None
+            # the open one first, else the newest (ids can be reused once a task is closed)
+            matches = sorted(
+                (t for t in reversed(self.tasks.values()) if t.external_id == identifier),
+                key=lambda t: t.state == CLOSED,
+            )
+            task = matches[0] if matches else None
         if task is None:
             raise DomainError(404, "TaskNotFound", f"no task with id or ExternalTaskId {identifier!r}")
         return task

@@ -8,7 +8,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from lucs_harness.config import LucsConfig
-from lucs_harness.reporting.redact import Redactor
+from lucs_harness.redact import Redactor
 
 CATEGORIES_FILE = Path(__file__).with_name("categories.json")
 

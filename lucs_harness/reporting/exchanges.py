@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import allure
 
 from lucs_harness.client import Exchange, Listener
-from lucs_harness.reporting.redact import Redactor
+from lucs_harness.redact import Redactor
 
 log = logging.getLogger("lucs")
 

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from lucs_harness.contract import default_contract
+from lucs_harness.mock.control import MockControl
 from lucs_harness.session import Target
 
 SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
@@ -56,6 +57,30 @@ def http(lucs_target: Target) -> Iterator[tuple[requests.Session, str]]:
         ("POST", "/_mock/clock", b'{"advance": -1}', 400),
         ("POST", "/_mock/clock", b'{"advance": "soon"}', 400),
         ("POST", "/_mock/clock", b"{", 400),
+        (
+            "POST",
+            "/v1.0/tasks",
+            b'{"ExternalTaskId": "x", "Service": "' + SERVICE.encode() + b'", "Caller": "\\ud800"}',
+            400,
+        ),
+        ("POST", "/v1.0/tasks", b"[" * 100_000, 400),
+        ("POST", "/_mock/clock", b'{"advance": 1e999}', 400),
+        ("POST", "/_mock/clock", b'{"advance": NaN}', 400),
+        ("POST", "/_mock/clock", b'{"advance": 1e300}', 400),
+        (
+            "POST",
+            "/v1.0/tasks",
+            b'{"ExternalTaskId": "x", "Service": "' + SERVICE.encode() + b'", '
+            b'"DistributeToAgentRONATimeoutInSeconds": 0}',
+            400,
+        ),
+        (
+            "POST",
+            "/v1.0/tasks",
+            b'{"ExternalTaskId": "x", "Service": "' + SERVICE.encode() + b'", '
+            b'"DistributeToAgentRONATimeoutInSeconds": 100000000000000000000}',
+            400,
+        ),
     ],
 )
 def test_bad_input_gets_a_4xx_in_the_error_envelope(
@@ -80,3 +105,20 @@ def test_the_control_endpoint_sets_faults_and_moves_the_clock(http: tuple[reques
     assert state["faults"] == ["list-500"]
     assert state["now"] == "2026-01-01T08:00:00Z"
     assert session.put(base + "/_mock/faults", json=[], timeout=5).json() == []
+
+
+def test_a_reused_external_task_id_names_the_open_task(http: tuple[requests.Session, str]) -> None:
+    session, base = http
+    body = {"ExternalTaskId": "again", "Service": SERVICE}
+    first = session.post(f"{base}/v1.0/tasks", json=body, timeout=5).json()
+    assert session.delete(f"{base}/v1.0/tasks/again", timeout=5).status_code == 204
+    second = session.post(f"{base}/v1.0/tasks", json=body, timeout=5).json()
+    assert second != first
+    assert session.get(f"{base}/v1.0/tasks/again", timeout=5).json()["Id"] == second
+    assert session.delete(f"{base}/v1.0/tasks/again", timeout=5).status_code == 204
+
+
+def test_the_control_client_ignores_environment_proxies(lucs_target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "")
+    assert MockControl(lucs_target.base_url).reset()["faults"] == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from lucs_harness.client import Exchange
+from lucs_harness.redact import MASK, Redactor, scrub_files
 from lucs_harness.reporting.exchanges import exchange_record
-from lucs_harness.reporting.redact import MASK, Redactor, scrub_files
 
 
 def test_credential_headers_and_configured_secrets_are_masked() -> None:
