@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -57,6 +57,11 @@ class LucsConfig(BaseModel):
     connect_timeout: float = Field(3.05, gt=0, description="seconds to connect")
     read_timeout: float = Field(10.0, gt=0, description="seconds to wait for a response")
     wait_timeout: float = Field(10.0, gt=0, description="deadline for states reached asynchronously")
+    hold_time: float | None = Field(
+        None,
+        ge=0,
+        description="how long a state that must stay (a pending task) is watched; unset = 0 on the mock, 2 s else",
+    )
     poll_interval: float = Field(0.05, gt=0, description="seconds between polls while waiting")
     get_retries: int = Field(2, ge=0, le=10, description="retries of idempotent GETs on connection errors")
     verify_tls: bool = Field(True, description="verify the server certificate")
@@ -99,6 +104,12 @@ class LucsConfig(BaseModel):
         """True when the suite runs against the embedded mock."""
         return self.base_url is None
 
+    def effective_hold_time(self) -> float:
+        """The configured hold time, else none on the mock (it distributes at once) and 2 s on a real LUCS."""
+        if self.hold_time is not None:
+            return self.hold_time
+        return 0.0 if self.is_mock else 2.0
+
     def agent_pool(self) -> list[str]:
         """The agents parallel workers share out: the configured pool, else the target user alone."""
         return self.agents or [self.user]
@@ -132,10 +143,11 @@ class LucsConfig(BaseModel):
 
 def _from_text(name: str, value: str) -> Any:
     """Turn an environment or command-line string into what the field takes."""
-    annotation = str(LucsConfig.model_fields[name].annotation)
-    if "list" in annotation:
+    kinds = {get_origin(a) for a in get_args(LucsConfig.model_fields[name].annotation)}
+    kinds.add(get_origin(LucsConfig.model_fields[name].annotation))
+    if list in kinds:
         return [item.strip() for item in value.split(",") if item.strip()]
-    if "dict" in annotation:
+    if dict in kinds:
         pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
         if any(len(pair) != 2 for pair in pairs):
             raise ConfigError(f"{name}: expected key=value pairs separated by commas, got {value!r}")

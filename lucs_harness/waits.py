@@ -13,6 +13,28 @@ class StateNotReached(AssertionError):
     """The deadline passed; the message holds what was expected, the last value seen and the time."""
 
 
+def holds_for(
+    probe: Callable[[], T],
+    accept: Callable[[T], bool],
+    *,
+    duration: float,
+    interval: float,
+    expected: str,
+    describe: Callable[[T], str] = repr,
+) -> T:
+    """Call `probe` for `duration` seconds (at least once) and fail the first time `accept` says no:
+    a state that must *stay*, such as a task nobody may take."""
+    started = time.monotonic()
+    while True:
+        value = probe()
+        held = time.monotonic() - started
+        if not accept(value):
+            raise StateNotReached(f"{expected}: broken after {held:.2f} s; observed: {describe(value)}")
+        if held >= duration:
+            return value
+        time.sleep(min(interval, max(0.0, duration - held)))
+
+
 def wait_until(
     probe: Callable[[], T],
     accept: Callable[[T], bool],

@@ -7,8 +7,8 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
-from lucs_harness.expectations import assert_fields
-from lucs_harness.waits import wait_until
+from lucs_harness.expectations import assert_fields, mismatches
+from lucs_harness.waits import holds_for, wait_until
 from lucs_harness.world import World
 from steps import NAMED
 
@@ -34,12 +34,20 @@ def answers_task_id(world: World) -> None:
 
 @then("the task stays pending")
 def task_pending(world: World) -> None:
-    task = world.task()
+    """Watched for the hold time: a real LUCS may hand a task out a moment after it was posted."""
     expected: dict[str, Any] = {"ReservedUserObject": None}
     states = world.config.effective_task_states()
     if states and "pending" in states:
         expected["State"] = states["pending"]
-    assert_fields(task, expected, what=f"task {world.task_id} (nobody selectable may hold it)")
+    with world.client.polling():
+        holds_for(
+            world.task,
+            lambda task: not mismatches(task, expected),
+            duration=world.config.effective_hold_time(),
+            interval=world.config.poll_interval,
+            expected=f"task {world.task_id} pending (nobody selectable may hold it)",
+            describe=lambda task: "; ".join(mismatches(task, expected)),
+        )
 
 
 @given("the task is distributed to and accepted by the target user")

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from lucs_harness.restore import RestoreRegistry
-from lucs_harness.waits import StateNotReached, wait_until
+from lucs_harness.waits import StateNotReached, holds_for, wait_until
 
 
 def test_a_wait_returns_as_soon_as_the_state_is_reached() -> None:
@@ -21,6 +21,17 @@ def test_a_wait_that_times_out_names_the_last_value_and_the_time() -> None:
         match=r"state 'done': not reached within 0.05 s \(waited 0.0\d s, \d+ polls\); last observed: 'pending'",
     ):
         wait_until(lambda: "pending", lambda v: v == "done", timeout=0.05, interval=0.01, expected="state 'done'")
+
+
+def test_a_hold_watches_for_its_whole_duration_and_fails_at_the_first_break() -> None:
+    held = holds_for(lambda: "pending", lambda v: v == "pending", duration=0.05, interval=0.01, expected="x")
+    assert held == "pending"
+    values = iter(["pending", "pending", "offered"])
+    with pytest.raises(StateNotReached, match=r"task pending: broken after 0\.\d\d s; observed: 'offered'"):
+        holds_for(lambda: next(values), lambda v: v == "pending", duration=5, interval=0.001, expected="task pending")
+    calls = iter(["offered"])
+    with pytest.raises(StateNotReached):  # a zero duration still looks once
+        holds_for(lambda: next(calls), lambda v: v == "pending", duration=0, interval=0.01, expected="task pending")
 
 
 def test_restores_run_newest_first_and_failures_are_kept() -> None:
