@@ -15,11 +15,13 @@ MODES = ("none", "basic", "bearer", "apikey")
 
 @dataclass(frozen=True)
 class MockAuth:
-    """What the mock accepts: one mode and its secret (user:password for basic)."""
+    """What the mock accepts: one mode and its secret (user:password for basic), and the methods the
+    credentials' API roles allow (LUCS limits keys to GET, POST, DELETE by role; a missing role is a 401)."""
 
     mode: str
     secret: str
     header: str = "X-API-Key"
+    roles: frozenset[str] = frozenset({"GET", "POST", "DELETE"})
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -41,7 +43,8 @@ class MockAuth:
         if expected is None or request.url.path.startswith("/_mock/") or request.url.path == "/openapi.json":
             return True
         name, value = expected
-        return hmac.compare_digest(request.headers.get(name, "").encode(), value.encode())
+        matches = hmac.compare_digest(request.headers.get(name, "").encode(), value.encode())
+        return matches and request.method in self.roles
 
 
 def auth_middleware(auth: MockAuth) -> type[BaseHTTPMiddleware]:

@@ -26,6 +26,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--auth", choices=MODES, default="none", help="credentials the mock demands")
     serve.add_argument("--secret", default="", help="the API key, token, or user:password for basic")
     serve.add_argument("--api-key-header", default="X-API-Key", help="header carrying the API key")
+    serve.add_argument(
+        "--api-roles", default="GET,POST,DELETE", help="methods the credentials may use (others answer 401)"
+    )
     serve.add_argument("--certfile", help="TLS certificate (PEM) to serve https")
     serve.add_argument("--keyfile", help="TLS key (PEM)")
     serve.add_argument("--latency", type=float, default=0.0, help="seconds to delay every LUCS answer")
@@ -41,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{fault.value:26} {text}")
         return 0
     try:
-        auth = None if args.auth == "none" else MockAuth(args.auth, args.secret, args.api_key_header)
+        roles = frozenset(role.strip().upper() for role in args.api_roles.split(",") if role.strip())
+        auth = None if args.auth == "none" else MockAuth(args.auth, args.secret, args.api_key_header, roles)
         mock = MockServer(
             host=args.host,
             port=args.port,

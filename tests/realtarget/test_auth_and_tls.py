@@ -63,3 +63,15 @@ def test_tls_with_a_self_signed_ca_passes_through_the_ca_bundle_and_fails_withou
         untrusted = run_suite("--lucs-base-url", base, "--lucs-allow-changes")
         assert untrusted.returncode == EXIT_UNREACHABLE, outcome(untrusted)
         assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stdout + untrusted.stderr
+
+
+def test_a_401_in_the_middle_of_the_run_stops_it_with_exit_11() -> None:
+    """The key may read (GET passes the check before the run) but its API roles forbid POST."""
+    with mock_process("--auth", "apikey", "--secret", SECRET, "--api-roles", "GET") as base:
+        done = run_suite(
+            "--lucs-base-url", base, "--lucs-allow-changes", "--lucs-auth", "apikey", env={"LUCS_API_KEY": SECRET}
+        )
+    assert done.returncode == EXIT_CREDENTIALS_REFUSED, outcome(done)
+    assert "POST " in done.stdout
+    assert "the credentials were refused" in done.stdout
+    assert "Interrupted: LUCS refused the credentials" in done.stdout  # the run stopped at the first 401

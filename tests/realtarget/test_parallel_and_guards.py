@@ -47,6 +47,20 @@ def test_a_pool_smaller_than_the_workers_is_refused_before_anything_runs() -> No
     assert "2 xdist workers need 2 agents, but the agent pool has 1" in done.stderr
 
 
+def test_a_worker_without_a_free_agent_fails_its_scenarios_and_the_run_ends_with_13(tmp_path: Path) -> None:
+    with mock_process() as base:
+        other_run = AgentLease(tmp_path, ["sip:smoky.cc@dev.local"], "other-run")
+        other_run.acquire()
+        try:
+            done = run_suite(
+                "-n", "2", "--lucs-base-url", base, "--lucs-agents", POOL, "--lucs-lease-dir", str(tmp_path)
+            )
+        finally:
+            other_run.release()
+    assert done.returncode == 13, done.stdout[-2000:]
+    assert "no agent free for gw" in done.stdout
+
+
 def test_a_second_run_finds_the_pool_taken_and_says_so(tmp_path: Path) -> None:
     with mock_process() as base:
         blocker = AgentLease(tmp_path, ["sip:smoky.cc@dev.local"], "other-run")
