@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from lucs_harness.contract import Contract, default_contract
 from lucs_harness.mock.auth import MockAuth, auth_middleware
-from lucs_harness.mock.domain import DomainError, Lucs
+from lucs_harness.mock.domain import DomainError, Lucs, iso_utc
 from lucs_harness.mock.faults import Fault, UnknownFault, parse_faults
 from lucs_harness.mock.openapi import build_openapi
 
@@ -142,7 +142,7 @@ def create_app(
         seconds = body.get("advance", 0) if isinstance(body, dict) else None
         if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
             raise DomainError(400, "InvalidArgument", 'expected {"advance": <seconds >= 0>}')
-        return Json({"now": lucs.advance(seconds).isoformat().replace("+00:00", "Z")})
+        return Json({"now": iso_utc(lucs.advance(seconds))})
 
     async def openapi(request: Request) -> Response:
         return Json(document | {"servers": [{"url": str(request.base_url).rstrip("/")}]})

@@ -55,7 +55,8 @@ def _after(moment: datetime, seconds: float) -> datetime | None:
         return None
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as LUCS writes date-times."""
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
@@ -175,7 +176,7 @@ class Lucs:
         """The raw state, for the mock-only control endpoint and tests."""
         with self._lock:
             return {
-                "now": _iso(self.clock.now()),
+                "now": iso_utc(self.clock.now()),
                 "faults": sorted(f.value for f in self.faults.active),
                 "users": [
                     {
@@ -240,7 +241,7 @@ class Lucs:
                 )
             task = Task(id=str(uuid.uuid4()), request=copy.deepcopy(request), created=self.clock.now())
             self.tasks[task.id] = task
-            task.history.append(f"{_iso(task.created)} created")
+            task.history.append(f"{iso_utc(task.created)} created")
             self._distribute()
             return task.id
 
@@ -251,7 +252,7 @@ class Lucs:
                 raise DomainError(409, "Conflict", f"task {identifier} is already closed")
             self._release(task)
             task.state = CLOSED
-            task.history.append(f"{_iso(self.clock.now())} closed")
+            task.history.append(f"{iso_utc(self.clock.now())} closed")
             self._distribute()
 
     def advance(self, seconds: float) -> datetime:
@@ -343,9 +344,9 @@ class Lucs:
             "Type": "External",
             "State": task.state,
             "CustomerIdentifier": task.request.get("Caller"),
-            "Created": _iso(task.created),
-            "QueueStarted": _iso(task.created),
-            "Connected": _iso(task.connected),
+            "Created": iso_utc(task.created),
+            "QueueStarted": iso_utc(task.created),
+            "Connected": iso_utc(task.connected),
             "InitialModalityType": "ExternalTask",
             "OriginType": "LuwareApi",
             "OriginTypeCustom": None,
@@ -379,7 +380,7 @@ class Lucs:
                 rona_at = None
             task.state, task.agent_id, task.rona_at = OFFERED, agent.id, rona_at
             agent.task_id = task.id
-            task.history.append(f"{_iso(now)} offered to {agent.sip}")
+            task.history.append(f"{iso_utc(now)} offered to {agent.sip}")
             if agent.answer == "accept":
                 self._accept(task)
             elif agent.answer == "decline":
@@ -403,11 +404,11 @@ class Lucs:
     def _accept(self, task: Task) -> None:
         now = self.clock.now()
         task.state, task.connected, task.answer_at, task.rona_at = ACCEPTED, now, None, None
-        task.history.append(f"{_iso(now)} accepted by {self.agents[str(task.agent_id)].sip}")
+        task.history.append(f"{iso_utc(now)} accepted by {self.agents[str(task.agent_id)].sip}")
 
     def _rona(self, task: Task, agent: Agent, how: str) -> None:
         """Redirect on no answer: the agent goes Away, the task goes back to the queue."""
-        task.history.append(f"{_iso(self.clock.now())} {how} by {agent.sip}: RONA, agent set Away")
+        task.history.append(f"{iso_utc(self.clock.now())} {how} by {agent.sip}: RONA, agent set Away")
         agent.presence = "Away"
         self._release(task)
         task.state = PENDING
