@@ -171,9 +171,9 @@ class World:
             self.restore.failures.append(f"task {self.task_id} ({external}) left open: close_tasks is off")
         return self.task_id
 
-    def send_raw_task(self, body: Any) -> Exchange:
-        """Post a body as it is, unchecked, and accept any status: for negative scenarios."""
-        self.last = self.client.send("create_task", body=body, expect=range(100, 600), check_request=False)
+    def send_raw_task(self, text: str) -> Exchange:
+        """Post a body exactly as written, unchecked, and accept any status: for negative scenarios."""
+        self.last = self.client.send("create_task", body=text, expect=range(100, 600), raw=True)
         return self.last
 
     def close_task(self) -> Exchange:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from lucs_harness.leases import AgentLease
@@ -47,28 +48,25 @@ def test_a_pool_smaller_than_the_workers_is_refused_before_anything_runs() -> No
     assert "2 xdist workers need 2 agents, but the agent pool has 1" in done.stderr
 
 
-def test_a_worker_without_a_free_agent_fails_its_scenarios_and_the_run_ends_with_13(tmp_path: Path) -> None:
+def run_while_another_run_holds_curt(leases: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The suite against a separate mock while another run holds the lease on Curt."""
     with mock_process() as base:
-        other_run = AgentLease(tmp_path, ["sip:smoky.cc@dev.local"], "other-run")
+        other_run = AgentLease(leases, ["sip:smoky.cc@dev.local"], "other-run")
         other_run.acquire()
         try:
-            done = run_suite(
-                "-n", "2", "--lucs-base-url", base, "--lucs-agents", POOL, "--lucs-lease-dir", str(tmp_path)
-            )
+            return run_suite("--lucs-base-url", base, "--lucs-lease-dir", str(leases), *args)
         finally:
             other_run.release()
+
+
+def test_a_worker_without_a_free_agent_fails_its_scenarios_and_the_run_ends_with_13(tmp_path: Path) -> None:
+    done = run_while_another_run_holds_curt(tmp_path, "-n", "2", "--lucs-agents", POOL)
     assert done.returncode == 13, done.stdout[-2000:]
     assert "no agent free for gw" in done.stdout
 
 
 def test_a_second_run_finds_the_pool_taken_and_says_so(tmp_path: Path) -> None:
-    with mock_process() as base:
-        blocker = AgentLease(tmp_path, ["sip:smoky.cc@dev.local"], "other-run")
-        blocker.acquire()
-        try:
-            done = run_suite("--lucs-base-url", base, "--lucs-lease-dir", str(tmp_path))
-        finally:
-            blocker.release()
+    done = run_while_another_run_holds_curt(tmp_path)
     assert done.returncode == 13, done.stdout[-2000:]
     assert "all 1 agent(s) of the pool are in use" in done.stdout
 
