@@ -19,30 +19,20 @@ class HeaderAuth(AuthBase):
         return request
 
 
-def _need(config: LucsConfig, *fields: str) -> list[str]:
-    values = []
-    for name in fields:
-        value = getattr(config, name)
-        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        if not raw:
-            raise ConfigError(
-                f"auth mode {config.auth!r} needs {name} (LUCS_{name.upper()} or --lucs-{name.replace('_', '-')})"
-            )
-        values.append(raw)
-    return values
-
-
 def session_auth(config: LucsConfig) -> AuthBase | None:
-    """The auth object for `config.auth`; a missing credential is a `ConfigError` before any call."""
+    """The auth object for `config.auth`. The model already refuses a mode without its credentials;
+    the check here covers a config built without validation (`model_construct`)."""
+    missing = config.missing_credentials()
+    if missing:
+        raise ConfigError("; ".join(missing))
     if config.auth == "basic":
-        return HTTPBasicAuth(*_need(config, "username", "password"))
+        return HTTPBasicAuth(config.credential("username"), config.credential("password"))
     if config.auth == "bearer":
-        return HeaderAuth("Authorization", "Bearer " + _need(config, "token")[0])
+        return HeaderAuth("Authorization", "Bearer " + config.credential("token"))
     if config.auth == "apikey":
-        return HeaderAuth(config.api_key_header, _need(config, "api_key")[0])
+        return HeaderAuth(config.api_key_header, config.credential("api_key"))
     if config.auth == "ntlm":
         from requests_ntlm import HttpNtlmAuth  # imported here: only NTLM installations need it
 
-        username, password = _need(config, "username", "password")
-        return HttpNtlmAuth(username, password)
+        return HttpNtlmAuth(config.credential("username"), config.credential("password"))
     return None

@@ -3,11 +3,18 @@ and a schema check of every body sent and received.
 
 Every failure becomes one `AssertionError` subclass whose message names the method, the URL and
 the status, so a failed step reads as a sentence a QA engineer can act on.
+
+Whatever a server sends, the harness stays bounded: a body is read up to `max_response_mb` (decoded
+bytes, so a gzip bomb is caught too) and no further, and JSON is refused, with a clear failure,
+when it nests deeper than `MAX_JSON_DEPTH` or holds what is not JSON (NaN, an infinite number, a
+lone surrogate, a byte order mark, invalid UTF-8).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -16,6 +23,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import BaseHTTPResponse
@@ -25,8 +33,10 @@ from urllib3.util.retry import Retry
 
 from lucs_harness.auth import session_auth
 from lucs_harness.config import LucsConfig
-from lucs_harness.contract import Contract, SchemaViolation, default_contract
+from lucs_harness.contract import EXCERPT_CHARS, Contract, SchemaViolation, default_contract
 from lucs_harness.redact import Redactor
+
+log = logging.getLogger("lucs")
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,9 @@ OPERATIONS: dict[str, Operation] = {
     "close_task": Operation("DELETE", success=(200, 204)),
 }
 ERROR_SCHEMA = "error.json"
+MAX_JSON_DEPTH = 64  # LUCS DTOs nest 4 deep; the redactor and the reports walk bodies recursively
+MEGABYTE = 1024 * 1024
+_READ_CHUNK = 256 * 1024  # decoded bytes per read: urllib3 (2.6+) inflates a gzip bomb no faster
 
 
 class LucsError(AssertionError):
@@ -67,11 +80,13 @@ class Unreachable(TransportError):
 
 
 def _unreachable(error: requests.RequestException) -> bool:
-    """True unless the server was reached and only the answer was late."""
+    """True unless the server was reached and only the answer was late (its head or its body)."""
     if isinstance(error, requests.ReadTimeout):
         return False
-    reason = getattr(error.args[0], "reason", None) if error.args else None
-    return isinstance(error, requests.ConnectionError) and not isinstance(reason, ReadTimeoutError)
+    cause = error.args[0] if error.args else None
+    reason = getattr(cause, "reason", None)
+    late = isinstance(cause, ReadTimeoutError) or isinstance(reason, ReadTimeoutError)
+    return isinstance(error, requests.ConnectionError) and not late
 
 
 class UnexpectedStatus(LucsError):
@@ -84,6 +99,14 @@ class CredentialsRefused(UnexpectedStatus):
 
 class NotJson(LucsError):
     """A body that should be JSON but is not."""
+
+
+class JsonTooDeep(NotJson):
+    """JSON nested deeper than `MAX_JSON_DEPTH`: refused before anything walks it recursively."""
+
+
+class ResponseTooLarge(LucsError):
+    """A body larger than `max_response_mb`: the rest is not read and its connection is dropped."""
 
 
 @dataclass
@@ -103,6 +126,7 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict, repr=False)
     extras: tuple[str, ...] = ()
     media_type: str | None = None  # set when a body came back that is not JSON
+    body_error: NotJson | None = field(default=None, repr=False)  # why; raised once the status is judged
     poll: int | None = None  # the exchange's number within a wait, if it was one of its polls
 
     @property
@@ -120,8 +144,129 @@ def task_id_of(body: Any) -> str:
     return str(body["TaskId"] if isinstance(body, dict) else body)
 
 
-def _excerpt(text: str, limit: int = 300) -> str:
+def _excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+# ---- reading a body, bounded --------------------------------------------------------------
+
+
+def read_capped(response: requests.Response, cap: int) -> bytes | None:
+    """The decoded body, or None as soon as it is known to be over `cap` bytes: a Content-Length
+    over it is believed at once, and no more than `cap` plus one read is ever inflated."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > cap:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(_READ_CHUNK):
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _content_type(exchange: Exchange) -> str:
+    """The response's Content-Type, whatever the case of its name."""
+    headers = exchange.response_headers
+    return next((value for name, value in headers.items() if name.lower() == "content-type"), "no Content-Type")
+
+
+def _text_of(content: bytes, encoding: str | None) -> str:
+    """The body as text for messages and reports, in the charset its Content-Type names (else UTF-8)."""
+    try:
+        return content.decode(encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return content.decode("utf-8", errors="replace")
+
+
+# ---- parsing JSON, bounded ---------------------------------------------------------------
+
+# orjson reads an integer beyond 64 bits as a rounded float: a run of 19 digits sends the body to
+# the stdlib parser, which keeps integers exact
+_DIGIT_MARKS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_INTEGER = b"0" * 19
+# the nesting of a JSON text without parsing it: strings dropped, braces as brackets
+_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+
+
+def parse_json(data: bytes) -> Any:
+    """The JSON value of a body, or `NotJson` naming what is wrong: stricter than `json.loads`
+    (UTF-8 only, no byte order mark, no NaN or Infinity, no number out of a float's range, no
+    lone surrogate) and bounded (`JsonTooDeep` beyond `MAX_JSON_DEPTH`, never a RecursionError)."""
+    try:
+        value = orjson.loads(data)
+        exact = _LONG_INTEGER not in data.translate(_DIGIT_MARKS)
+    except orjson.JSONDecodeError:
+        exact = False  # the stdlib parser says why, or takes an integer orjson cannot hold
+    if not exact:
+        value = _parse_exactly(data)
+    if nested_deeper_than(data, MAX_JSON_DEPTH):
+        raise JsonTooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _parse_exactly(data: bytes) -> Any:
+    """The stdlib parser, as strict as orjson, with integers of any length up to Python's limit."""
+    try:
+        value = json.loads(data.decode("utf-8"), parse_constant=_not_a_number, parse_float=_finite)
+    except RecursionError:
+        raise JsonTooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except UnicodeDecodeError as error:
+        raise NotJson(f"invalid UTF-8 at byte {error.start}: {error.reason}") from None
+    except json.JSONDecodeError as error:
+        early = "the body ends early (cut short?): " if error.pos >= len(error.doc.rstrip()) else ""
+        raise NotJson(f"{early}{error}") from None
+    except ValueError as error:  # a number out of range, NaN, Infinity
+        raise NotJson(str(error)) from None
+    _refuse_lone_surrogates(value)
+    return value
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"number {_excerpt(text, 40)} is out of range")
+    return number
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """A `\\ud800` escape alone parses to a string no report or validator can encode."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack += node.keys()
+            stack += node.values()
+        elif isinstance(node, list):
+            stack += node
+        elif isinstance(node, str) and not node.isascii():
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                raise NotJson(f"a lone surrogate in the string {_excerpt(ascii(node), 60)}") from None
+
+
+def nested_deeper_than(data: bytes, limit: int) -> bool:
+    """Whether a valid JSON text nests containers deeper than `limit`, found on the text with
+    byte operations (a quarter of a parse, no recursion): escapes and strings are dropped, then
+    each pass removes the innermost `[]` pairs, one level at a time."""
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    skeleton = data.translate(_BRACKETS, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in skeleton:  # strings that hold brackets
+        skeleton = b"".join(skeleton.split(b'"')[::2])
+    for _ in range(limit):
+        if not skeleton:
+            return False
+        skeleton = skeleton.replace(b"[]", b"")
+    return bool(skeleton)
 
 
 class GetOnlyRetry(Retry):
@@ -180,6 +325,7 @@ class LucsClient:
         adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        self.session.hooks["response"].append(self._read_redirect)
 
     def url(self, operation: str, **params: str) -> str:
         """The full URL of an operation, with each path parameter percent-encoded."""
@@ -225,36 +371,55 @@ class LucsClient:
     def polling(self) -> Iterator[None]:
         """Inside, exchanges are numbered and held back; on the way out the listeners see only the
         first and the last, so a wait of 200 polls puts 2 exchanges in the log and the report."""
-        held: list[Exchange] = []
-        listeners, self.listeners = self.listeners, [held.append]
+        held: list[Exchange] = []  # the first and the latest only: a long wait holds two bodies
+
+        def hold(exchange: Exchange) -> None:
+            exchange.poll = (held[-1].poll or 0) + 1 if held else 1
+            del held[1:]
+            held.append(exchange)
+
+        listeners, self.listeners = self.listeners, [hold]
         try:
             yield
         finally:
             self.listeners = listeners
-            for number, exchange in enumerate(held, start=1):
-                exchange.poll = number
-            for exchange in held[:1] + held[1:][-1:]:
+            for exchange in held:
                 self._notify(exchange)
 
     def _notify(self, exchange: Exchange) -> None:
+        """Reporting never changes what a call did: a listener that fails (an Allure step left open
+        by an interrupt, say) is logged, and the call, or the undo, goes on."""
         for listener in self.listeners:
-            listener(exchange)
+            try:
+                listener(exchange)
+            except Exception as error:  # noqa: BLE001 - see above
+                log.warning("listener %r failed on %s: %s: %s", listener, exchange.what, type(error).__name__, error)
+
+    @property
+    def max_response_bytes(self) -> int:
+        """The largest body read, from the configuration (which a test may change mid-way)."""
+        return int(self.config.max_response_mb * MEGABYTE)
+
+    def _too_large(self, what: str) -> ResponseTooLarge:
+        return ResponseTooLarge(f"{what}: response larger than {self.config.max_response_mb:g} MB; not read further")
+
+    def _read_redirect(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """`requests` reads a redirect's whole body before it follows it: read it here, capped."""
+        if response.is_redirect and read_capped(response, self.max_response_bytes) is None:
+            response.close()
+            raise self._too_large(f"{response.request.method} {response.url} -> {response.status_code}")
 
     def _perform(self, exchange: Exchange, raw: bool = False) -> None:
         started = time.perf_counter()
-        payload: dict[str, Any] = (
-            {"data": str(exchange.request_body).encode(), "headers": {"Content-Type": "application/json"}}
-            if raw
-            else {"json": exchange.request_body}
-        )
         try:
-            response = self.session.request(
-                exchange.method,
-                exchange.url,
-                timeout=(self.config.connect_timeout, self.config.read_timeout),
-                verify=self.verify,
-                **payload,
-            )
+            response = self._request(exchange, raw)
+            try:
+                exchange.status = response.status_code
+                exchange.request_headers = dict(response.request.headers)
+                exchange.response_headers = dict(response.headers)
+                content = read_capped(response, self.max_response_bytes)
+            finally:
+                response.close()  # a body left unread closes its connection: none goes back half-read
         except requests.RequestException as error:
             exchange.elapsed_ms = (time.perf_counter() - started) * 1000
             kind = Unreachable if _unreachable(error) else TransportError
@@ -262,15 +427,39 @@ class LucsClient:
                 f"{exchange.what}: transport error after {exchange.elapsed_ms:.0f} ms: {type(error).__name__}: {error}"
             ) from None
         exchange.elapsed_ms = (time.perf_counter() - started) * 1000
-        exchange.status = response.status_code
-        exchange.request_headers = dict(response.request.headers)
-        exchange.response_headers = dict(response.headers)
-        exchange.response_text = response.text
-        if response.content:
-            try:
-                exchange.response_body = json.loads(response.content)
-            except ValueError:
-                exchange.media_type = response.headers.get("Content-Type", "no Content-Type")
+        if content is None:
+            raise self._too_large(exchange.what)
+        self._take_body(exchange, content, response)
+
+    def _request(self, exchange: Exchange, raw: bool) -> requests.Response:
+        """Send the request; the body is left to be read, capped (`stream=True`)."""
+        payload: dict[str, Any] = (
+            {"data": str(exchange.request_body).encode(), "headers": {"Content-Type": "application/json"}}
+            if raw
+            else {"json": exchange.request_body}
+        )
+        return self.session.request(
+            exchange.method,
+            exchange.url,
+            timeout=(self.config.connect_timeout, self.config.read_timeout),
+            verify=self.verify,
+            stream=True,
+            **payload,
+        )
+
+    def _take_body(self, exchange: Exchange, content: bytes, response: requests.Response) -> None:
+        """The text of the body and, when it is JSON, its value; else why it is not (judged later)."""
+        exchange.response_text = _text_of(content, response.encoding)
+        if not content:
+            return
+        try:
+            exchange.response_body = parse_json(content)
+        except NotJson as error:
+            exchange.media_type = _content_type(exchange)
+            exchange.body_error = type(error)(
+                f"{exchange.what}: response is not JSON ({exchange.media_type}): {error}; "
+                f"body: {_excerpt(exchange.response_text)!r}"
+            )
 
     def _judge(self, exchange: Exchange, op: Operation, expect: Collection[int]) -> None:
         """Status first (an IIS 401 or 500 page is HTML), then the body's form, then its schema."""
@@ -289,14 +478,15 @@ class LucsClient:
             if exchange.response_text:
                 raise SchemaViolation(f"{what}: expected no body, got {excerpt!r}")
             return
-        if exchange.media_type is not None:
-            raise NotJson(f"{exchange.what}: response is not JSON ({exchange.media_type}): {excerpt!r}")
-        if status >= 400:
-            exchange.extras = self._validate(ERROR_SCHEMA, exchange, what)
-        elif op.response_schema is not None and exchange.response_text:
-            exchange.extras = self._validate(op.response_schema, exchange, what)
-        elif op.response_schema is not None:
-            raise SchemaViolation(f"{what}: expected a {op.response_schema} body, got none")
+        if exchange.body_error is not None:
+            raise exchange.body_error
+        schema = ERROR_SCHEMA if status >= 400 else op.response_schema
+        if schema is None:
+            return
+        if not exchange.response_text:
+            media = _content_type(exchange)
+            raise NotJson(f"{exchange.what}: response is not JSON ({media}): empty, where a {schema} body belongs")
+        exchange.extras = self._validate(schema, exchange, what)
 
     def _validate(self, schema: str, exchange: Exchange, what: str) -> tuple[str, ...]:
         return self.contract.validate(schema, exchange.response_body, what=what, strict=self.config.strict_schema)

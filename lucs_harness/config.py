@@ -4,6 +4,11 @@
 A field `foo_bar` is `foo_bar` in the file, `LUCS_FOO_BAR` in the environment and
 `--lucs-foo-bar` on the command line; lists are comma-separated outside the file, and path
 overrides are `operation=/path` pairs.
+
+The model checks everything it can before anything is sent (credentials for the auth mode, URLs,
+certificate files), so a bad configuration is one line from `load_config`, not a traceback later.
+User info in the base URL (`http://user:pass@host`) becomes basic credentials and leaves the URL,
+which would otherwise carry the password into every request URL, message and report.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
-from urllib.parse import urlsplit
+from typing import Any, Literal, Self, get_args, get_origin
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 SEED_SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
 SEED_USER = "sip:smoky.cc@dev.local"
@@ -35,16 +41,119 @@ DEFAULT_PATHS: dict[str, str] = {
     "close_task": "/v1.0/tasks/{taskIdentifier}",
 }
 MOCK_TASK_STATES = {"pending": "Pending", "offered": "Offered", "accepted": "Accepted"}
+SECRET_FIELDS = ("password", "token", "api_key")
+AUTH_NEEDS: dict[str, tuple[str, ...]] = {
+    "basic": ("username", "password"),
+    "bearer": ("token",),
+    "apikey": ("api_key",),
+    "ntlm": ("username", "password"),
+}
+URL_FIELDS = ("base_url", "proxy")
+FILE_FIELDS = ("ca_bundle", "client_cert", "client_key")
 
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message says which source and field."""
 
 
+def cli_option(name: str) -> str:
+    """The command-line option of field `name`."""
+    return "--lucs-" + name.replace("_", "-")
+
+
+def env_name(name: str) -> str:
+    """The environment variable of field `name`."""
+    return ENV_PREFIX + name.upper()
+
+
+def _sources(name: str) -> str:
+    """Where field `name` may be set, for a message that asks for it."""
+    return f"{env_name(name)} or {cli_option(name)}"
+
+
+def _split_userinfo(url: str) -> tuple[str, str | None]:
+    """`url` without its user info, and the raw (still percent-encoded) user info, if any."""
+    parts = urlsplit(url)
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    return urlunsplit(parts._replace(netloc=host)), userinfo
+
+
+def _userinfo_secret(url: str) -> str:
+    """The secret in a URL's user info: the password, else a user alone (a token), else ""."""
+    userinfo = _split_userinfo(url)[1] or ""
+    user, colon, password = userinfo.partition(":")
+    return password if colon and password else user
+
+
+def _mask_userinfo(url: str) -> str:
+    """`url` with the secret of its user info (see `_userinfo_secret`) shown as `***`."""
+    bare, userinfo = _split_userinfo(url)
+    if userinfo is None:
+        return url
+    user, colon, password = userinfo.partition(":")
+    shown = f"{user}:***" if colon and password else "***"
+    parts = urlsplit(bare)
+    return urlunsplit(parts._replace(netloc=f"{shown}@{parts.netloc}"))
+
+
+def _url_problem(url: str) -> str | None:
+    """Why `url` cannot be a root that requests go to, or None. A query or fragment would end up
+    before every path appended to it."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as error:
+        return str(error)
+    if not parts.hostname:
+        return f"{_mask_userinfo(url)!r} has no host (expected scheme://host[:port])"
+    if parts.query or parts.fragment:
+        return f"{_mask_userinfo(url)!r} must not have a query or fragment"
+    return None
+
+
+def _unreadable(path: str, folder_ok: bool) -> str | None:
+    """Why `requests` could not read `path` (a CA folder is fine where `folder_ok`), or None."""
+    try:
+        if folder_ok and os.path.isdir(path):
+            os.listdir(path)
+        else:
+            with open(path, "rb"):
+                pass
+    except OSError as error:
+        return (error.strerror or str(error)).lower()
+    return None
+
+
+def _plain(value: object) -> str:
+    """A credential as text ("" when unset), whether given as `SecretStr` or as text."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return "" if value is None else str(value)
+
+
+def _url_credentials(data: Mapping[str, Any], userinfo: str) -> dict[str, Any]:
+    """The basic credentials the user info of the base URL stands for, as fields; a conflict with
+    the configured ones is an error that shows neither password."""
+    user, _, password = (unquote(part) for part in userinfo.partition(":"))
+    if not (user and password):
+        raise ValueError(
+            "base_url: user info needs a user and a password; "
+            f"or set username and password ({env_name('username')}, {env_name('password')})"
+        )
+    auth = data.get("auth") or "none"
+    if auth not in ("none", "basic"):
+        raise ValueError(f"base_url: user info in the URL means basic authentication, but auth is {auth!r}")
+    if _plain(data.get("username")) not in ("", user) or _plain(data.get("password")) not in ("", password):
+        raise ValueError("base_url: the user or password in the URL differs from the configured username or password")
+    return {"auth": "basic", "username": user, "password": password}
+
+
 class LucsConfig(BaseModel):
     """Everything the harness needs to reach and drive one LUCS installation."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)
 
     base_url: str | None = Field(
         None, description="LUCS API root, e.g. https://lucs.example.com; unset = embedded mock"
@@ -64,6 +173,21 @@ class LucsConfig(BaseModel):
     )
     poll_interval: float = Field(0.05, gt=0, description="seconds between polls while waiting")
     get_retries: int = Field(2, ge=0, le=10, description="retries of idempotent GETs on connection errors")
+    unreachable_after: int = Field(
+        3, ge=1, description="transport errors in a row after which the run stops as unreachable (exit 10)"
+    )
+    max_response_mb: float = Field(4.0, gt=0, description="largest response body read, in MB; a larger one fails")
+    restore_timeout: float = Field(
+        30.0, gt=0, description="seconds the restore may take after an interrupt (a second Ctrl-C cuts it short)"
+    )
+    journal_dir: str | None = Field(
+        None, description="folder of the restore journal that a later run replays; unset = a per-user cache folder"
+    )
+    orphan_task_age: float = Field(
+        600.0,
+        ge=0,
+        description="seconds after which an open task of the harness that no journal names is closed before a run",
+    )
     verify_tls: bool = Field(True, description="verify the server certificate")
     ca_bundle: str | None = Field(None, description="CA bundle file to verify the server with")
     client_cert: str | None = Field(None, description="client certificate file (PEM)")
@@ -84,12 +208,39 @@ class LucsConfig(BaseModel):
     allow_changes: bool = Field(False, description="run @changes-state scenarios against a real LUCS")
     dry_run: bool = Field(False, description="print the requests each scenario would send, send none")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _credentials_out_of_the_url(cls, data: Any) -> Any:
+        """User info in the base URL becomes basic credentials: in the URL it would reach every
+        request URL, failure message and report."""
+        if not isinstance(data, dict) or not isinstance(data.get("base_url"), str):
+            return data
+        url, userinfo = _split_userinfo(data["base_url"])
+        if userinfo is None:
+            return data
+        return data | _url_credentials(data, userinfo) | {"base_url": url}
+
     @field_validator("base_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
+    def _a_root_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
-        return value.rstrip("/") if value else None
+        if _split_userinfo(value)[1] is not None:  # reached only by assignment, which skips the move
+            raise ValueError("must not hold user info; give it as username and password")
+        problem = _url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value.rstrip("/")
+
+    @field_validator("proxy")
+    @classmethod
+    def _a_proxy_url(cls, value: str | None) -> str | None:
+        problem = _url_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("paths")
     @classmethod
@@ -98,6 +249,36 @@ class LucsConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown operation(s) {unknown}; known: {', '.join(DEFAULT_PATHS)}")
         return value
+
+    @model_validator(mode="after")
+    def _usable(self) -> Self:
+        """Problems that would otherwise show only once the client is built or a request is sent."""
+        problems = self.missing_credentials() + self._file_problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def _file_problems(self) -> list[str]:
+        problems = [
+            f"{name}: cannot read {path!r}: {why}"
+            for name in FILE_FIELDS
+            if (path := getattr(self, name)) and (why := _unreadable(path, folder_ok=name == "ca_bundle"))
+        ]
+        if self.client_key and not self.client_cert:
+            problems.append(f"client_key: given without client_cert ({_sources('client_cert')})")
+        return problems
+
+    def credential(self, name: str) -> str:
+        """The plain value of credential field `name`, "" when unset."""
+        return _plain(getattr(self, name))
+
+    def missing_credentials(self) -> list[str]:
+        """One problem for each credential the auth mode needs but does not have."""
+        return [
+            f"{name}: auth mode {self.auth!r} needs {name} ({_sources(name)})"
+            for name in AUTH_NEEDS.get(self.auth, ())
+            if not self.credential(name)
+        ]
 
     @property
     def is_mock(self) -> bool:
@@ -123,22 +304,36 @@ class LucsConfig(BaseModel):
         return self.task_states or (MOCK_TASK_STATES if self.is_mock else None)
 
     def secrets(self) -> list[str]:
-        """Every secret value configured, for redaction: passwords in URLs included."""
-        values = [s.get_secret_value() for s in (self.password, self.token, self.api_key) if s is not None]
-        values += [urlsplit(url).password or "" for url in (self.base_url, self.proxy) if url]
-        return [v for v in values if v]
+        """Every secret value configured, for redaction: the proxy's, as written and decoded, included
+        (the base URL holds none: its user info became `password`)."""
+        values = [self.credential(name) for name in SECRET_FIELDS]
+        if self.proxy:
+            values += [_userinfo_secret(self.proxy), unquote(_userinfo_secret(self.proxy))]
+        return list(dict.fromkeys(v for v in values if v))
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration with secrets shown as `***`, for display."""
         shown = self.model_dump(mode="json")
-        for key in ("password", "token", "api_key"):
+        for key in SECRET_FIELDS:
             if shown[key] is not None:
                 shown[key] = "***"
-        for key in ("base_url", "proxy"):
-            if shown[key] and urlsplit(shown[key]).password:
-                shown[key] = shown[key].replace(urlsplit(shown[key]).password, "***")
+        if self.proxy:
+            shown["proxy"] = _mask_userinfo(self.proxy)
         shown["paths"] = {op: self.path(op) for op in DEFAULT_PATHS}
         return shown
+
+
+def secrets_on_command_line(cli: Mapping[str, str | bool | None]) -> list[str]:
+    """The options through which a secret came on the command line (`--lucs-password`, or
+    `--lucs-base-url (password in the URL)`), given the same `cli` mapping as `load_config`.
+    A secret there is seen by anyone who lists the processes and stays in the shell history: the
+    caller warns, naming these options, and points to the environment or `.env` instead."""
+    given = [cli_option(name) for name in SECRET_FIELDS if cli.get(name)]
+    for name in URL_FIELDS:
+        url = cli.get(name)
+        if isinstance(url, str) and _userinfo_secret(url):
+            given.append(f"{cli_option(name)} (password in the URL)")
+    return given
 
 
 def _from_text(name: str, value: str) -> Any:
@@ -180,7 +375,7 @@ def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
     """The `LUCS_*` variables that name a configuration field."""
     layer = {}
     for name in LucsConfig.model_fields:
-        value = environ.get(ENV_PREFIX + name.upper())
+        value = environ.get(env_name(name))
         if value is not None and value != "":
             layer[name] = _from_text(name, value)
     return layer
@@ -219,5 +414,13 @@ def load_config(
     try:
         return LucsConfig(**merged)
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(_problem(e) for e in error.errors()).replace("\n", " ")
         raise ConfigError(f"invalid LUCS configuration: {problems}") from None
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One problem as `field: why`; the model-wide checks name their field themselves."""
+    cause = error.get("ctx", {}).get("error")
+    why = str(cause) if isinstance(cause, ValueError) else error["msg"]
+    where = ".".join(map(str, error["loc"]))
+    return f"{where}: {why}" if where else why

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -28,6 +28,8 @@ from jsonschema_rs import Draft202012Validator, Registry, ValidationErrorKind
 _PACKAGED = Path(__file__).resolve().parent / "schemas"
 SCHEMAS_DIR = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parent.parent / "schemas"
 BASE_URI = "https://lucs-harness.local/schemas/"
+EXCERPT_CHARS = 300  # how much of a body, or of a value in it, one failure message quotes
+LISTED_AT_MOST = 20  # violations one failure message lists; the rest are counted
 
 
 class SchemaViolation(AssertionError):
@@ -52,6 +54,23 @@ def _close(node: Any) -> Any:
     if isinstance(node, list):
         return [_close(item) for item in node]
     return node
+
+
+def shortened(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """`text` cut in its middle: a violation starts with its path and ends with its reason, and
+    between them quotes the offending value, which a server can make megabytes long."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}…{text[-half:]}"
+
+
+def listed(items: Sequence[str], limit: int = LISTED_AT_MOST) -> list[str]:
+    """The first `limit` items, each shortened, and a count of the rest: a body with a thousand
+    broken elements still makes a message a person reads."""
+    shown = [shortened(item) for item in items[:limit]]
+    rest = len(items) - limit
+    return [*shown, f"… and {rest} more"] if rest > 0 else shown
 
 
 def json_path(path: Iterator[str | int] | list[str | int]) -> str:
@@ -119,7 +138,7 @@ class Contract:
         if strict and verdict.extras:
             problems += [f"{path}: unexpected field (strict schema mode)" for path in verdict.extras]
         if problems:
-            lines = "\n  ".join(problems)
+            lines = "\n  ".join(listed(problems))
             raise SchemaViolation(f"schema violation ({name}) in {what}:\n  {lines}")
         return verdict.extras
 

@@ -4,26 +4,30 @@ client, leased agent, restore registry and the scenario's `world`."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from lucs_harness.client import LucsClient
+from lucs_harness.client import Exchange, Listener, LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.dry_run import DryRunPlan
+from lucs_harness.journal import Journal, journal_folder
 from lucs_harness.leases import AgentLease, PoolExhausted, lease_folder
 from lucs_harness.mock.control import MockControl
 from lucs_harness.mock.seed import load_seed, shadow_seed
 from lucs_harness.mock.server import MockServer
 from lucs_harness.redact import Redactor
 from lucs_harness.reporting.exchanges import allure_listener, logging_listener
-from lucs_harness.restore import RestoreRegistry
+from lucs_harness.restore import RestoreRegistry, performer
 from lucs_harness.session import (
     CONFIG_KEY,
     EXIT_POOL_EXHAUSTED,
+    EXIT_UNREACHABLE,
     FAULTS_KEY,
     RUN_KEY,
     WORLD_KEY,
+    RunState,
     Target,
 )
 from lucs_harness.world import World
@@ -55,6 +59,7 @@ def lucs_client(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pyte
     client = LucsClient(lucs_config, lucs_target.base_url)
     redactor = Redactor(lucs_config.secrets(), [lucs_config.api_key_header])
     client.listeners.append(logging_listener(redactor))
+    client.listeners.append(transport_watch(pytestconfig.stash[RUN_KEY], lucs_config.unreachable_after))
     if pytestconfig.getoption("allure_report_dir", None):
         client.listeners.append(allure_listener(redactor))
     yield client
@@ -83,17 +88,51 @@ def lucs_agent(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytes
     lease.release()
 
 
+def transport_watch(run: RunState, limit: int) -> Listener:
+    """A listener that ends the run as unreachable after `limit` transport errors in a row: once
+    LUCS stops answering, every later scenario would only wait out its timeouts."""
+    streak = 0
+
+    def listen(exchange: Exchange) -> None:
+        nonlocal streak
+        streak = streak + 1 if exchange.status is None else 0
+        if streak >= limit and run.session is not None:
+            reason = f"LUCS stopped answering: {streak} transport errors in a row, the last {exchange.what}"
+            run.end(EXIT_UNREACHABLE, reason)
+            run.session.shouldstop = reason
+
+    return listen
+
+
+@pytest.fixture(scope="session")
+def lucs_journal(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytest.Config) -> Iterator[Journal | None]:
+    """This process's restore journal against a real LUCS (none on the mock: it dies with the run)."""
+    if lucs_target.control is not None or lucs_config.base_url is None:
+        yield None
+        return
+    folder = journal_folder(lucs_config.base_url, lucs_config.service_id, lucs_config.journal_dir)
+    journal = Journal(folder, Redactor(lucs_config.secrets()).url(lucs_config.base_url))
+    pytestconfig.stash[RUN_KEY].journal = journal
+    yield journal
+    journal.close()
+
+
 @pytest.fixture
-def restore(pytestconfig: pytest.Config) -> Iterator[RestoreRegistry]:
-    """This scenario's undo list, run at teardown whatever the outcome (also after Ctrl-C or
-    SIGTERM); an undo that fails is an error of the scenario and is listed at the end of the run."""
+def restore(
+    pytestconfig: pytest.Config, lucs_config: LucsConfig, lucs_client: LucsClient, lucs_journal: Journal | None
+) -> Iterator[RestoreRegistry]:
+    """This scenario's undo list, run at teardown whatever the outcome (also after Ctrl-C, SIGTERM
+    or SIGHUP), within the restore deadline; an undo that fails is an error of the scenario and is
+    listed at the end of the run."""
     run = pytestconfig.stash[RUN_KEY]
-    registry = RestoreRegistry()
+    registry = RestoreRegistry(performer(lucs_client), lucs_journal)
     run.live.append(registry)
     yield registry
-    failed = registry.restore_all()
-    run.live.remove(registry)
-    run.not_restored.extend(registry.failures)  # the failed undos, and tasks left open on purpose
+    try:
+        failed = registry.restore_all(deadline=time.monotonic() + lucs_config.restore_timeout)
+    finally:
+        run.live.remove(registry)
+        run.not_restored.extend(registry.failures)  # the failed undos, and tasks left open on purpose
     if failed:
         pytest.fail("LUCS state not restored:\n  " + "\n  ".join(failed), pytrace=False)
 

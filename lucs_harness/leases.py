@@ -14,6 +14,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from lucs_harness.journal import target_digest
+
 
 class PoolExhausted(RuntimeError):
     """Every agent of the pool is leased by another worker or run."""
@@ -23,8 +25,7 @@ def lease_folder(base_url: str, service_id: str, configured: str | None = None) 
     """The shared folder of one target's leases: configured, or one per base URL and service."""
     if configured:
         return Path(configured)
-    digest = hashlib.sha256(f"{base_url}|{service_id}".encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / "lucs-harness-leases" / digest
+    return Path(tempfile.gettempdir()) / "lucs-harness-leases" / target_digest(base_url, service_id)
 
 
 @dataclass

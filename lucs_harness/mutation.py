@@ -34,6 +34,7 @@ class Kill:
     scenario: str
     step: str
     message: str
+    code: int = 1  # the run's exit code: a target that stops answering ends it as unreachable (10)
 
 
 EXPECTED: dict[Fault, Kill] = {
@@ -69,7 +70,7 @@ EXPECTED: dict[Fault, Kill] = {
     Fault.MISSING_FIELD: Kill(BLOCK, BACKGROUND, r'\$\[0\]: "PresenceState" is a required property'),
     Fault.LIST_500: Kill(BLOCK, BACKGROUND, r"/users -> 500: expected status 200.*NotInitialized"),
     Fault.NOT_JSON: Kill(BLOCK, BACKGROUND, r"/users -> 200: response is not JSON \(text/html"),
-    Fault.SLOW_RESPONSE: Kill(BLOCK, BACKGROUND, r"/users -> no response: transport error .*Read timed out"),
+    Fault.SLOW_RESPONSE: Kill(BLOCK, BACKGROUND, r"/users -> no response: transport error .*Read timed out", 10),
     Fault.RONA_NEVER_FIRES: Kill(RONA, "the task stays pending", r'State: expected "Pending", got "Offered"'),
 }
 
@@ -94,7 +95,7 @@ class Outcome:
 
     def kill(self) -> Failure | None:
         """The failure that proves the fault was caught, or None if it survived."""
-        if self.fault is None or self.returncode != 1:
+        if self.fault is None or self.returncode != EXPECTED[self.fault].code:
             return None
         want = EXPECTED[self.fault]
         return next(

@@ -1,34 +1,44 @@
 """pytest hooks of the harness: `--lucs-*` options, the effective configuration, guard rails,
-stopping on refused credentials, restore on interrupt, and the end-of-run summaries.
+the repair of an earlier run's leftovers, stopping on refused credentials or a target that stopped
+answering, stopping on a signal, and the end-of-run summaries and verdicts.
 The fixtures live in `lucs_harness.fixtures`."""
 
 from __future__ import annotations
 
 import json
-import signal
-import threading
+import os
+import sys
+import tempfile
+import time
 from collections.abc import Generator
+from contextlib import suppress
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytest
 
-from lucs_harness.client import CredentialsRefused, LucsClient, Unreachable
-from lucs_harness.config import ConfigError, LucsConfig, load_config
+from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError
+from lucs_harness.config import ConfigError, LucsConfig, load_config, secrets_on_command_line
+from lucs_harness.interrupts import RunInterrupted, relay_signal
+from lucs_harness.leftovers import repair
 from lucs_harness.mock.faults import UnknownFault, parse_faults
 from lucs_harness.redact import Redactor, scrub_files
 from lucs_harness.reporting.allure_results import write_run_files
 from lucs_harness.reporting.exchanges import allure_listener
+from lucs_harness.reporting.verdict import VERDICT_CODES, ReportPaths, annotate
 from lucs_harness.session import (
     CONFIG_KEY,
     EXIT_CREDENTIALS_REFUSED,
+    EXIT_INTERRUPTED,
     EXIT_UNREACHABLE,
+    EXIT_USAGE,
     FAULTS_KEY,
     RUN_KEY,
     WORLD_KEY,
     RunState,
 )
+
+PID_DIR_KEY = "lucs_pid_dir"
 
 
 def _option(name: str) -> str:
@@ -45,6 +55,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--lucs-show-config", action="store_true", help="print the effective configuration (secrets masked) and exit"
     )
     group.addoption(
+        "--lucs-restore-only",
+        action="store_true",
+        help="repair what earlier runs left on the target (their restore journals, open tasks), run nothing",
+    )
+    group.addoption(
         "--lucs-mock-fault",
         action="append",
         default=[],
@@ -59,6 +74,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    run = config.stash[RUN_KEY] = RunState()  # first: even a configuration error gets its verdict
     cli = {name: config.getoption(_option(name)) for name in LucsConfig.model_fields}
     file = config.getoption("--lucs-config")
     try:
@@ -68,36 +84,57 @@ def pytest_configure(config: pytest.Config) -> None:
             profile=config.getoption("--lucs-profile"),
             root=Path(str(config.rootpath)),
         )
-    except ConfigError as error:
-        raise pytest.UsageError(str(error)) from None
-    try:
         config.stash[FAULTS_KEY] = parse_faults(config.getoption("--lucs-mock-fault"))
-    except UnknownFault as error:
+        _check_pool_size(config, lucs)
+    except (ConfigError, UnknownFault) as error:
+        run.end(EXIT_USAGE, str(error))
         raise pytest.UsageError(str(error)) from None
     config.stash[CONFIG_KEY] = lucs
-    _check_pool_size(config, lucs)
-    config.stash[RUN_KEY] = RunState()
-    if not hasattr(config, "workerinput"):
-        _stop_on_sigterm()
+    worker = hasattr(config, "workerinput")
+    if not worker:
+        for option in secrets_on_command_line(cli):
+            sys.stderr.write(
+                f"lucs: warning: a secret on the command line ({option}) is visible to every user of this machine "
+                "and in the shell history; use the LUCS_* environment variable or .env instead\n"
+            )
+    run.interrupts.listeners.append(lambda level: _stop(config, level))
+    run.interrupts.install()
+    if worker and config.workerinput.get(PID_DIR_KEY):  # type: ignore[attr-defined]
+        (Path(config.workerinput[PID_DIR_KEY]) / str(os.getpid())).touch()  # type: ignore[attr-defined]
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_XdistRelay(config.stash[RUN_KEY]), "lucs-xdist-relay")
+        config.pluginmanager.register(_XdistRelay(config, run), "lucs-xdist-relay")
     if config.getoption("--lucs-show-config"):
         print(json.dumps(lucs.masked(), indent=2))
         pytest.exit("effective LUCS configuration shown", returncode=0)
 
 
+def _stop(config: pytest.Config, level: int) -> None:
+    """A stop request: no new scenario starts (here, and on the xdist workers)."""
+    run = config.stash[RUN_KEY]
+    reason = run.interrupts.reason()
+    run.end(EXIT_INTERRUPTED, reason)
+    if run.session is not None:
+        run.session.shouldstop = reason
+    dsession = config.pluginmanager.getplugin("dsession")
+    if dsession is not None:
+        dsession.shouldstop = reason
+    relay = config.pluginmanager.getplugin("lucs-xdist-relay")
+    if isinstance(relay, _XdistRelay):
+        relay.signal_workers(level)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Against a real LUCS, state-changing scenarios need an explicit `--lucs-allow-changes`, and
-    scenarios that drive the mock's clock cannot run at all."""
+    """Against a real LUCS (and in a dry run against one), state-changing scenarios need an explicit
+    `--lucs-allow-changes`, and scenarios that drive the mock's clock cannot run at all."""
     lucs = config.stash[CONFIG_KEY]
     if lucs.is_mock:
         return
     mock_only = pytest.mark.skip(reason="needs the mock's simulated clock; a real LUCS has none")
     changes = pytest.mark.skip(reason="changes the state of a real LUCS; pass --lucs-allow-changes to run it")
-    for item in items:
-        if item.get_closest_marker("mock-only") and not lucs.dry_run:
+    for item in items:  # a dry run skips what the real run would skip
+        if item.get_closest_marker("mock-only"):
             item.add_marker(mock_only)
-        elif item.get_closest_marker("changes-state") and not (lucs.allow_changes or lucs.dry_run):
+        elif item.get_closest_marker("changes-state") and not lucs.allow_changes:
             item.add_marker(changes)
 
 
@@ -105,12 +142,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A 401 in any scenario stops the run: every later call would be refused too."""
+    """A 401 in any scenario stops the run: every later call would be refused too. An interrupted
+    scenario is reported in one line."""
     report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(RunInterrupted):
+        report.longrepr = str(call.excinfo.value)  # one line: the traceback of a signal says nothing
     if call.excinfo is not None and call.excinfo.errisinstance(CredentialsRefused):
-        item.config.stash[RUN_KEY].exit_code = EXIT_CREDENTIALS_REFUSED
-        item.session.shouldstop = "LUCS refused the credentials; stopping (see the first failure)"
+        reason = "LUCS refused the credentials; stopping (see the first failure)"
+        item.config.stash[RUN_KEY].end(EXIT_CREDENTIALS_REFUSED, reason)
+        item.session.shouldstop = reason
     return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    with item.config.stash[RUN_KEY].interrupts.raising():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    with item.config.stash[RUN_KEY].interrupts.raising():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    """The restore runs here: a first stop request lets it finish, a second cuts it short."""
+    interrupts = item.config.stash[RUN_KEY].interrupts
+    with interrupts.shielded(), interrupts.raising():
+        return (yield)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -123,24 +184,71 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest) -> None:
         allure_listener(redactor, prefix="last response: ")(last)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Before any scenario (and before xdist starts workers): a real LUCS must answer and take the
-    credentials, or the run stops with one line and its own exit code."""
+    """Before any scenario (and before xdist starts workers): a real LUCS must answer within the
+    timeouts and take the credentials, or the run stops with one line and its own exit code; then
+    what earlier runs left on it is repaired, and said."""
     config = session.config
-    lucs = config.stash[CONFIG_KEY]
+    run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
+    run.session = session
+    _redact_terminal(config, Redactor(lucs.secrets(), [lucs.api_key_header]))
+    restore_only = config.getoption("--lucs-restore-only")
     if lucs.base_url is None or lucs.dry_run or hasattr(config, "workerinput"):
+        if restore_only:
+            pytest.exit("nothing to restore: no --lucs-base-url (the embedded mock keeps no state)", returncode=0)
         return
     client = LucsClient(lucs, lucs.base_url)
     try:
         client.send("list_users", {"serviceId": lucs.service_id}, expect=range(100, 600))
     except CredentialsRefused as refused:
-        pytest.exit(f"LUCS refused the credentials: {refused}", returncode=EXIT_CREDENTIALS_REFUSED)
-    except Unreachable as error:
-        pytest.exit(f"LUCS cannot be reached: {error}", returncode=EXIT_UNREACHABLE)
-    except AssertionError:
+        _end_now(run, EXIT_CREDENTIALS_REFUSED, f"LUCS refused the credentials: {refused}")
+    except TransportError as error:  # no connection, or no answer within the read timeout
+        _end_now(run, EXIT_UNREACHABLE, f"LUCS could not be reached: {error}")
+    except LucsError:
         pass  # reached, and it answered: what is wrong with the answer, the scenarios will say
+    try:
+        run.repaired = repair(lucs, client, stop=lambda: run.interrupts.cut_short)
     finally:
         client.close()
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    for line in run.repaired:
+        if reporter is not None:
+            reporter.write_line(f"lucs: earlier run's leftovers: {line}")
+    if restore_only:
+        left = [line for line in run.repaired if not line.startswith(("undone", "closed", "left alone"))]
+        pytest.exit(
+            f"restore: {len(run.repaired) - len(left)} done, {len(left)} not" if run.repaired else "nothing to restore",
+            returncode=1 if left else 0,
+        )
+
+
+def _end_now(run: RunState, code: int, reason: str) -> None:
+    run.end(code, reason)
+    pytest.exit(reason, returncode=code)
+
+
+def _redact_terminal(config: pytest.Config, redactor: Redactor) -> None:
+    """Last line of defence: whatever pytest prints at any verbosity passes the redactor."""
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    writer = getattr(reporter, "_tw", None)
+    file = getattr(writer, "_file", None)
+    if file is not None and redactor.secrets and not isinstance(file, _RedactingFile):
+        writer._file = _RedactingFile(file, redactor)  # type: ignore[union-attr]
+
+
+class _RedactingFile:
+    """A text stream that masks secrets in what is written through it."""
+
+    def __init__(self, file: Any, redactor: Redactor) -> None:
+        self._inner, self._redactor = file, redactor
+
+    def write(self, text: str) -> int:
+        result: int = self._inner.write(self._redactor.text(text))
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
 
 
 def _check_pool_size(config: pytest.Config, lucs: LucsConfig) -> None:
@@ -148,61 +256,86 @@ def _check_pool_size(config: pytest.Config, lucs: LucsConfig) -> None:
     workers = config.getoption("numprocesses", None) if not hasattr(config, "workerinput") else None
     if lucs.is_mock or not isinstance(workers, int) or workers <= len(lucs.agent_pool()):
         return
-    raise pytest.UsageError(
+    raise ConfigError(
         f"{workers} xdist workers need {workers} agents, but the agent pool has {len(lucs.agent_pool())} "
         f"({', '.join(lucs.agent_pool())}); list more with --lucs-agents or run fewer workers"
     )
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM unwinds like Ctrl-C, so teardown (and with it every restore) still runs."""
-    if threading.current_thread() is threading.main_thread():
-
-        def interrupt(signum: int, frame: FrameType | None) -> None:
-            raise KeyboardInterrupt(f"signal {signum}")
-
-        signal.signal(signal.SIGTERM, interrupt)
-
-
 class _XdistRelay:
-    """Carries each worker's unrestored changes to the controller, which prints them."""
+    """The xdist controller's side: relays a stop request to the workers (each runs its own
+    scenario's restore), and carries each worker's unrestored changes back for the summary."""
 
-    def __init__(self, run: RunState) -> None:
+    def __init__(self, config: pytest.Config, run: RunState) -> None:
         self.run = run
+        self.pid_dir: Path | None = None
+        if not hasattr(config, "workerinput"):
+            self.pid_dir = Path(tempfile.mkdtemp(prefix="lucs-workers-"))
+
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.pid_dir is not None:
+            node.workerinput[PID_DIR_KEY] = str(self.pid_dir)
+
+    def signal_workers(self, level: int) -> None:
+        """SIGUSR1 (stop) or SIGUSR2 (cut the restore short): a worker that got the user's own
+        signal as well (Ctrl-C reaches the whole process group) counts the request once."""
+        relay = relay_signal(level)
+        for pid_file in self.pid_dir.iterdir() if self.pid_dir else ():
+            with suppress(ValueError, OSError):
+                os.kill(int(pid_file.name), relay)
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         output = getattr(node, "workeroutput", {})
         self.run.not_restored.extend(output.get("lucs_not_restored", []))
         self.run.dry_run.extend((name, lines) for name, lines in output.get("lucs_dry_run", []))
-        self.run.exit_code = self.run.exit_code or output.get("lucs_exit_code")
+        if output.get("lucs_exit_code") is not None:
+            self.run.end(output["lucs_exit_code"], output.get("lucs_reason") or "")
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.pid_dir is not None:
+            for pid_file in self.pid_dir.iterdir():
+                pid_file.unlink(missing_ok=True)
+            self.pid_dir.rmdir()
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Restore what an interrupted scenario left open; write Allure's run files (controller only)."""
     config = session.config
-    run = config.stash[RUN_KEY]
-    for registry in list(run.live):
-        run.not_restored.extend(registry.restore_all())
+    run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
+    deadline = time.monotonic() + lucs.restore_timeout
+    with run.interrupts.shielded():
+        for registry in list(run.live):
+            run.not_restored.extend(registry.restore_all(deadline))
     run.live.clear()
     if hasattr(config, "workerinput"):
         config.workeroutput["lucs_not_restored"] = run.not_restored  # type: ignore[attr-defined]
         config.workeroutput["lucs_dry_run"] = run.dry_run  # type: ignore[attr-defined]
         config.workeroutput["lucs_exit_code"] = run.exit_code  # type: ignore[attr-defined]
+        config.workeroutput["lucs_reason"] = run.reason  # type: ignore[attr-defined]
         return
     if run.exit_code is not None:
-        session.exitstatus = run.exit_code  # the run's own verdict: refused credentials, no free agent
+        session.exitstatus = run.exit_code  # the run's own verdict: interrupted, unreachable, refused, no agent
     results = config.getoption("allure_report_dir", None)
     if results:
-        write_run_files(Path(results), config.stash[CONFIG_KEY], config.getoption("--lucs-profile"), run.not_restored)
+        write_run_files(Path(results), lucs, config.getoption("--lucs-profile"), run.not_restored, run.repaired)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """After every report is written: mask any configured secret that slipped into one."""
-    if CONFIG_KEY not in config.stash or hasattr(config, "workerinput"):
+    """After every report is written: say in each why the run ended early (so a CI gate sees a
+    report whatever the exit), mark a dry run, and mask any configured secret that slipped in."""
+    if RUN_KEY not in config.stash or hasattr(config, "workerinput"):
         return
-    outputs = [config.getoption(name, None) for name in ("allure_report_dir", "xmlpath", "cucumber_json_path")]
-    scrub_files([Path(p) for p in outputs if p and Path(p).exists()], config.stash[CONFIG_KEY].secrets())
+    run = config.stash[RUN_KEY]
+    lucs = config.stash.get(CONFIG_KEY, None)
+    paths = ReportPaths.of(config)
+    verdict = (run.exit_code, run.reason or "") if run.exit_code in VERDICT_CODES else None
+    properties = {"lucs.not_restored": " | ".join(run.not_restored)} if run.not_restored else {}
+    if lucs is not None and lucs.dry_run:
+        properties["lucs.dry_run"] = "true: nothing was sent to the target"
+    annotate(paths, verdict, properties)
+    if lucs is not None:
+        scrub_files([p for p in paths.all() if p.exists()], lucs.secrets())
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -214,6 +347,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(name)
             for line in lines:
                 terminalreporter.write_line(f"    {line}")
+    if run.repaired:
+        terminalreporter.section("LUCS: WHAT EARLIER RUNS LEFT, REPAIRED BEFORE THIS RUN")
+        for line in run.repaired:
+            terminalreporter.write_line(line)
+    if run.reason and run.exit_code is not None:
+        terminalreporter.write_line(f"lucs: run ended early (exit {run.exit_code}): {run.reason}", yellow=True)
     failures = run.not_restored
     if failures:
         terminalreporter.section("LUCS STATE NOT RESTORED", sep="!", red=True, bold=True)

@@ -1,34 +1,50 @@
 """The restore registry: every state change is registered *before* it is made and undone after
-the scenario, in reverse order, whatever the scenario's outcome. What cannot be undone is kept
-for the end-of-run report."""
+the scenario, in reverse order, whatever the scenario's outcome. Against a real LUCS each undo is
+also in the restore journal first, so what this process cannot undo a later run can. What cannot
+be undone is kept for the end-of-run report."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lucs_harness.client import OPERATIONS, LucsClient
+from lucs_harness.journal import Journal, Undo
 
-@dataclass
-class Undo:
-    """One registered change and how to reverse it."""
+Perform = Callable[[Undo], Any]
+KEPT = "kept in the restore journal for the next run"
 
-    description: str
-    action: Callable[[], Any]
+
+def performer(client: LucsClient) -> Perform:
+    """Undo by sending the recorded call; a status of the undo's `gone` counts as undone."""
+
+    def perform(undo: Undo) -> None:
+        success = OPERATIONS[undo.operation].success
+        client.send(undo.operation, undo.params, undo.body, expect=(*success, *undo.gone), check_request=False)
+
+    return perform
 
 
 @dataclass
 class RestoreRegistry:
     """A scenario's pending undos and the run's failures to restore."""
 
+    perform: Perform
+    journal: Journal | None = None
     pending: list[Undo] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def register(self, description: str, action: Callable[[], Any]) -> Undo:
-        """Remember how to undo a change that is about to be made."""
-        undo = Undo(description, action)
+    def register(
+        self, description: str, operation: str, params: dict[str, str], body: Any = None, gone: tuple[int, ...] = ()
+    ) -> Undo:
+        """Remember (on disk, where there is a journal) how to undo a change that is about to be made."""
+        undo = Undo(description, operation, params, body, gone)
+        if self.journal is not None:
+            self.journal.add(undo)
         with self._lock:
             self.pending.append(undo)
         return undo
@@ -38,17 +54,35 @@ class RestoreRegistry:
         with self._lock:
             if undo in self.pending:
                 self.pending.remove(undo)
+        if self.journal is not None:
+            self.journal.cross_out(undo)
 
-    def restore_all(self) -> list[str]:
-        """Run every pending undo, newest first; return (and keep) the ones that failed."""
+    def restore_all(self, deadline: float | None = None) -> list[str]:
+        """Run every pending undo, newest first, until `deadline` (time.monotonic); return (and
+        keep) the ones that failed. Cut short by an interrupt, what is left stays journaled."""
         with self._lock:
             todo, self.pending = list(reversed(self.pending)), []
-        failed = []
-        for undo in todo:
-            try:
-                undo.action()
-            except Exception as error:  # noqa: BLE001 - every undo must get its chance
-                failed.append(f"{undo.description}: {type(error).__name__}: {error}")
-        with self._lock:
-            self.failures += failed
+        failed: list[str] = []
+        kept = f"; {KEPT}" if self.journal is not None else ""
+        done = 0
+        try:
+            for undo in todo:
+                if deadline is not None and time.monotonic() > deadline:
+                    late = "not attempted, the restore deadline passed"
+                    failed += [f"{u.description}: {late}{kept}" for u in todo[done:]]
+                    break
+                try:
+                    self.perform(undo)
+                except Exception as error:  # noqa: BLE001 - every undo must get its chance
+                    failed.append(f"{undo.description}: {type(error).__name__}: {error}{kept}")
+                else:
+                    if self.journal is not None:
+                        self.journal.cross_out(undo)
+                done += 1
+        except BaseException:
+            failed += [f"{u.description}: cut short by a second interrupt{kept}" for u in todo[done:]]
+            raise
+        finally:
+            with self._lock:
+                self.failures += failed
         return failed

@@ -8,11 +8,15 @@ from dataclasses import dataclass, field
 import pytest
 
 from lucs_harness.config import LucsConfig
+from lucs_harness.interrupts import Interrupts
+from lucs_harness.journal import Journal
 from lucs_harness.mock.control import MockControl
 from lucs_harness.mock.faults import Fault
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.world import World
 
+EXIT_INTERRUPTED = 2
+EXIT_USAGE = 4
 EXIT_UNREACHABLE = 10
 EXIT_CREDENTIALS_REFUSED = 11
 EXIT_POOL_EXHAUSTED = 13
@@ -24,12 +28,23 @@ WORLD_KEY = pytest.StashKey[World]()
 
 @dataclass
 class RunState:
-    """What the whole run keeps: restore registries still open, and what could not be restored."""
+    """What the whole run keeps: restore registries still open, what could not be restored, what
+    an earlier run left and this one repaired, and why the run ended early."""
 
     live: list[RestoreRegistry] = field(default_factory=list)
     not_restored: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
     exit_code: int | None = None  # a reason to end with a code of the harness's own
+    reason: str | None = None  # why, in one line, for the reports
     dry_run: list[tuple[str, list[str]]] = field(default_factory=list)
+    interrupts: Interrupts = field(default_factory=Interrupts)
+    journal: Journal | None = None
+    session: pytest.Session | None = None
+
+    def end(self, code: int, reason: str) -> None:
+        """End the run with a code of the harness's own; the first reason given is kept."""
+        if self.exit_code is None:
+            self.exit_code, self.reason = code, reason
 
 
 @dataclass

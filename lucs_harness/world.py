@@ -11,11 +11,14 @@ from lucs_harness.client import Exchange, LucsClient, UnexpectedStatus, task_id_
 from lucs_harness.config import LucsConfig
 from lucs_harness.contract import capability_names
 from lucs_harness.expectations import mismatches
+from lucs_harness.journal import Undo
+from lucs_harness.leftovers import REPAIR_COMMAND, TASK_PREFIX, is_closed
 from lucs_harness.mock.control import MockControl
-from lucs_harness.restore import RestoreRegistry, Undo
+from lucs_harness.restore import RestoreRegistry
 from lucs_harness.waits import wait_until
 
 TARGET = "target"
+TASK_GONE = (404, 409, 410)  # closing a task that is closed already: nothing left to undo
 
 
 @dataclass(repr=False)
@@ -91,6 +94,38 @@ class World:
         ref = self.ref(user)
         return ref if ref.startswith("sip:") else str(self.listed_user(user)["SipUri"])
 
+    def not_ready(self, user: str | None) -> list[str]:
+        """Why a user cannot start the use case (empty when selectable and not blocked): what the
+        list shows, the open tasks they hold, and the command that repairs an earlier run's leftovers."""
+        found = self.listed_user(user)
+        problems = mismatches(found, {"IsSelectable": True, "IsBlockedByLuwareApi": False})
+        if not problems:
+            return []
+        if found.get("IsBlockedByLuwareApi"):
+            problems.append("blocked through the LUCS API (by an earlier run, or by another system)")
+        if found.get("PresenceState") != "Online":
+            problems.append(f"presence is {found.get('PresenceState')!r}, not 'Online'")
+        problems.append(f"NotSelectableReason is {found.get('NotSelectableReason')!r}")
+        problems += self._open_tasks_of(str(found.get("Id")))
+        return [
+            *problems,
+            f"to undo what an earlier run of this harness left: `{REPAIR_COMMAND}` with this run's options",
+        ]
+
+    def _open_tasks_of(self, user_id: str) -> list[str]:
+        """One line per open task the user holds, saying whether the harness created it."""
+        try:
+            tasks = self.client.send("service_tasks", {"serviceId": self.config.service_id}).response_body
+        except AssertionError as error:
+            return [f"(the service's tasks could not be listed: {error})"]
+        held = [t for t in tasks if isinstance(t, dict) and not is_closed(t, self.config)
+                and (t.get("ReservedUserObject") or {}).get("Id") == user_id]  # fmt: skip
+        return [
+            f"holds open task {t.get('Id')} (ExternalTaskId {t.get('ExternalTaskId')!r}, State {t.get('State')!r}"
+            + (", created by this harness)" if str(t.get("ExternalTaskId") or "").startswith(TASK_PREFIX) else ")")
+            for t in held
+        ]
+
     def wait_for_user(self, user: str | None, expected: dict[str, Any]) -> dict[str, Any]:
         """Poll the list until the user shows every expected field, or fail naming the differences."""
         with self.client.polling():
@@ -109,14 +144,14 @@ class World:
         """Block a user, having registered the unblock first (unless they were found blocked)."""
         user_id, sip = self.user_id(user), self.sip(user)
         if not self.found_as(user)["IsBlockedByLuwareApi"]:
-            self.restore.register(f"unblock {sip}", lambda: self.client.unblock(user_id))
+            self.restore.register(f"unblock {sip}", "unblock_user", {"userId": user_id})
         return self._user_call("block_user", user_id)
 
     def unblock(self, user: str | None) -> dict[str, Any]:
         """Unblock a user; one found blocked (by someone else) is blocked again afterwards."""
         user_id, sip = self.user_id(user), self.sip(user)
         if self.found_as(user)["IsBlockedByLuwareApi"]:
-            self.restore.register(f"block {sip} again", lambda: self.client.block(user_id))
+            self.restore.register(f"block {sip} again", "block_user", {"userId": user_id})
         return self._user_call("unblock_user", user_id)
 
     def _user_call(self, operation: str, user_id: str) -> dict[str, Any]:
@@ -134,7 +169,10 @@ class World:
         user_id, sip = self.user_id(user), self.sip(user)
         before = str(self.found_as(user)["PresenceState"])
         self.restore.register(
-            f"set presence of {sip} back to {before}", lambda: self.client.set_presence(user_id, before)
+            f"set presence of {sip} back to {before}",
+            "set_presence",
+            {"userId": user_id},
+            {self.config.presence_field: before},
         )
         self.last = self.client.set_presence(user_id, presence, expect=range(100, 600) if expect_error else None)
         return self.last
@@ -143,7 +181,7 @@ class World:
         """The documented test task, preferring only `users` (in order), with a fresh ExternalTaskId."""
         sips = [self.sip(user) for user in users or (None,)]
         return {
-            "ExternalTaskId": f"lucs-harness-{uuid.uuid4().hex[:12]}",
+            "ExternalTaskId": f"{TASK_PREFIX}{uuid.uuid4().hex[:12]}",
             "Service": self.config.service_id,
             "Caller": f"Get me {sips[0]} now!",
             "PreferredAgents": sips,
@@ -158,7 +196,9 @@ class World:
         external = str(task["ExternalTaskId"])
         undo = None
         if self.config.close_tasks:
-            undo = self.restore.register(f"close task {external}", lambda: self.client.close_task(external))
+            undo = self.restore.register(
+                f"close task {external}", "close_task", {"taskIdentifier": external}, gone=TASK_GONE
+            )
         try:
             self.last = self.client.send("create_task", body=task)
         except UnexpectedStatus:

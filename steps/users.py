@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, then, when
 
-from lucs_harness.expectations import assert_fields, expected_fields, mismatches
+from lucs_harness.expectations import assert_fields, expected_fields
 from lucs_harness.world import World
 from steps import NAMED
 
@@ -14,8 +14,7 @@ from steps import NAMED
 def user_is_selectable(world: World, user: str | None = None) -> None:
     """Precondition: the use case starts from a selectable, unblocked user (as first seen: later
     checks of "unchanged" compare with this)."""
-    found = world.listed_user(user)
-    problems = mismatches(found, {"IsSelectable": True, "IsBlockedByLuwareApi": False})
+    problems = world.not_ready(user)
     if problems:
         raise AssertionError(
             f"precondition failed: {world.ref(user)} must be selectable and not blocked before the scenario:\n  "

@@ -3,12 +3,16 @@
 A thin Starlette app over `Lucs`: it parses and schema-checks bodies, maps `DomainError` to a 4xx
 in LUCS's envelope `{"Error": {"Code", "Message"}}`, and applies the faults that live on the wire
 (500, not JSON, slow, extra body, wrong status). Mock-only endpoints live under `/_mock/`.
+
+Every bad input is a 4xx in the envelope, never a 500 or a hang: a body over `max_body` bytes is a
+413 (refused on its declared length, or as soon as a chunked one passes the limit), and JSON nested
+deeper than `MAX_DEPTH` is a 400 before anything recursive (the schema validator) sees it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -19,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lucs_harness.contract import Contract, default_contract
-from lucs_harness.mock.auth import MockAuth, auth_middleware
+from lucs_harness.mock.auth import CONTROL_PREFIX, MockAuth, auth_middleware
 from lucs_harness.mock.domain import DomainError, Lucs, iso_utc
 from lucs_harness.mock.faults import Fault, UnknownFault, parse_faults
 from lucs_harness.mock.openapi import build_openapi
@@ -35,24 +39,67 @@ class Json(JSONResponse):
 
 
 SLOW_SECONDS = 12.0  # beyond the client's default read timeout (10 s)
+MAX_BODY = 1024 * 1024  # bytes (1 MiB): LUCS bodies are a few hundred bytes; this bounds a request's memory
+MAX_DEPTH = 32  # nesting levels: LUCS bodies nest 6 at most; the schema validator recurses and gives up at 256
 
 
-def error(status: int, code: str, message: str) -> Json:
+def error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Json:
     """A response in LUCS's documented error envelope."""
-    return Json({"Error": {"Code": code, "Message": message}}, status_code=status)
+    return Json({"Error": {"Code": code, "Message": message}}, status_code=status, headers=headers)
 
 
-async def _json(request: Request) -> Any:
-    """The body as JSON, strictly: orjson refuses NaN, infinities, lone surrogates and nesting deeper
-    than 1024, each of which the standard library lets through to crash a later step."""
+def _too_large(limit: int) -> DomainError:
+    return DomainError(413, "PayloadTooLarge", f"the request body is larger than {limit} bytes")
+
+
+def _refuse_declared_excess(request: Request, limit: int) -> None:
+    """Refuse on the headers alone, before a byte of the body is read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    """The body, read no further than `limit` bytes: a chunked body declares no length up front."""
+    _refuse_declared_excess(request, limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(limit)
+    return bytes(body)
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """True when arrays and objects nest more than `limit` levels; iterative, so depth costs no stack."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = node.values()
+        elif not isinstance(node, list):
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in node)
+    return False
+
+
+async def _json(request: Request, limit: int) -> Any:
+    """The body (at most `limit` bytes) as JSON, strictly: orjson refuses NaN, infinities, lone
+    surrogates and nesting deeper than 1024, each of which the standard library lets through to crash
+    a later step; nesting deeper than `MAX_DEPTH` is refused here."""
     try:
-        return orjson.loads(await request.body())
+        body = orjson.loads(await _read(request, limit))
     except orjson.JSONDecodeError:
         raise DomainError(400, "InvalidJson", "the request body is not valid JSON") from None
+    if nested_deeper_than(body, MAX_DEPTH):
+        raise DomainError(400, "InvalidJson", f"the request body nests deeper than {MAX_DEPTH} levels")
+    return body
 
 
-async def _body(request: Request, contract: Contract, schema: str) -> Any:
-    body = await _json(request)
+async def _body(request: Request, contract: Contract, schema: str, limit: int) -> Any:
+    body = await _json(request, limit)
     verdict = contract.check(schema, body)
     if verdict.violations:
         raise DomainError(400, "InvalidArgument", "; ".join(verdict.violations))
@@ -60,22 +107,30 @@ async def _body(request: Request, contract: Contract, schema: str) -> Any:
 
 
 def create_app(
-    lucs: Lucs, contract: Contract | None = None, auth: MockAuth | None = None, latency: float = 0.0
+    lucs: Lucs,
+    contract: Contract | None = None,
+    auth: MockAuth | None = None,
+    latency: float = 0.0,
+    max_body: int = MAX_BODY,
 ) -> Starlette:
     """The ASGI app serving `lucs`; `auth` makes it demand credentials like a real installation,
-    `latency` (seconds) delays every LUCS answer like a server across a network (it costs no CPU)."""
+    `latency` (seconds) delays every LUCS answer like a server across a network (it costs no CPU),
+    `max_body` (bytes) is the largest request body read."""
     contract = contract or default_contract()
     faults = lucs.faults
     document = build_openapi(contract, auth, lucs.seed)
 
     def guarded(handler: Handler) -> Handler:
         async def run(request: Request) -> Response:
-            if latency and not request.url.path.startswith("/_mock/"):
-                await asyncio.sleep(latency)
             try:
+                _refuse_declared_excess(request, max_body)
+                if latency and not request.url.path.startswith(CONTROL_PREFIX):
+                    await asyncio.sleep(latency)
                 return await handler(request)
             except DomainError as refused:
-                return error(refused.status, refused.code, refused.message)
+                # after a 413 the rest of the body is unread: the connection cannot carry another request
+                headers = {"Connection": "close"} if refused.status == 413 else None
+                return error(refused.status, refused.code, refused.message, headers)
 
         return run
 
@@ -102,14 +157,14 @@ def create_app(
         return Json(lucs.unblock(request.path_params["userId"]))
 
     async def set_presence(request: Request) -> Response:
-        body = await _body(request, contract, "presence-request.json")
+        body = await _body(request, contract, "presence-request.json", max_body)
         lucs.set_presence(request.path_params["userId"], body["Presence"])
         if Fault.PRESENCE_RETURNS_BODY in faults:
             return Json({"Presence": body["Presence"]})
         return Response(status_code=202 if Fault.PRESENCE_WRONG_STATUS in faults else 200)
 
     async def create_task(request: Request) -> Response:
-        body = await _body(request, contract, "task-request.json")
+        body = await _body(request, contract, "task-request.json", max_body)
         return Json(lucs.create_task(body))
 
     async def get_task(request: Request) -> Response:
@@ -118,6 +173,10 @@ def create_app(
     async def close_task(request: Request) -> Response:
         lucs.close_task(request.path_params["taskIdentifier"])
         return Response(status_code=204)
+
+    async def task(request: Request) -> Response:
+        """One route for the path's methods, so a 405 there lists them all in `Allow`."""
+        return await (close_task if request.method == "DELETE" else get_task)(request)
 
     async def control_reset(request: Request) -> Response:
         lucs.reset()
@@ -128,7 +187,7 @@ def create_app(
 
     async def control_faults(request: Request) -> Response:
         if request.method == "PUT":
-            names = await _json(request)
+            names = await _json(request, max_body)
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 raise DomainError(400, "InvalidArgument", "expected a JSON array of fault names")
             try:
@@ -138,7 +197,7 @@ def create_app(
         return Json(sorted(f.value for f in faults.active))
 
     async def control_clock(request: Request) -> Response:
-        body = await _json(request) if request.method == "POST" else {}
+        body = await _json(request, max_body) if request.method == "POST" else {}
         seconds = body.get("advance", 0) if isinstance(body, dict) else None
         if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
             raise DomainError(400, "InvalidArgument", 'expected {"advance": <seconds >= 0>}')
@@ -155,8 +214,7 @@ def create_app(
         Route("/v1.0/users/{userId}/unblock", guarded(unblock), methods=["POST"]),
         Route("/v1.0/users/{userId}/setpresence", guarded(set_presence), methods=["POST"]),
         Route("/v1.0/tasks", guarded(create_task), methods=["POST"]),
-        Route("/v1.0/tasks/{taskIdentifier}", guarded(get_task), methods=["GET"]),
-        Route("/v1.0/tasks/{taskIdentifier}", guarded(close_task), methods=["DELETE"]),
+        Route("/v1.0/tasks/{taskIdentifier}", guarded(task), methods=["GET", "DELETE"]),
         Route("/_mock/reset", guarded(control_reset), methods=["POST"]),
         Route("/_mock/state", guarded(control_state), methods=["GET"]),
         Route("/_mock/faults", guarded(control_faults), methods=["GET", "PUT"]),
@@ -165,9 +223,12 @@ def create_app(
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:
+        """Starlette's refusals (404, 405) in the envelope, keeping their headers (a 405's `Allow`)."""
         status = exc.status_code if isinstance(exc, HTTPException) else 500
+        headers = exc.headers if isinstance(exc, HTTPException) else None
         code = {404: "NotFound", 405: "MethodNotAllowed"}.get(status, "Error")
-        return error(status, code, f"{request.method} {request.url.path}: {getattr(exc, 'detail', 'error')}")
+        message = f"{request.method} {request.url.path}: {getattr(exc, 'detail', 'error')}"
+        return error(status, code, message, headers)
 
     async def crash(request: Request, exc: Exception) -> Response:
         return error(500, "InternalError", f"{type(exc).__name__}: {exc}")

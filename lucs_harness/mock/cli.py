@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import signal
 import sys
 from pathlib import Path
 
-import uvicorn
-
+from lucs_harness.mock.app import MAX_BODY
 from lucs_harness.mock.auth import MODES, MockAuth
 from lucs_harness.mock.faults import DESCRIPTIONS, UnknownFault, parse_faults
 from lucs_harness.mock.seed import DEFAULT_SEED, SeedError
-from lucs_harness.mock.server import MockServer
+from lucs_harness.mock.server import MockServer, StartError
+
+EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # what a shell reports for a tool a closed pipe stopped
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,17 +36,37 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--certfile", help="TLS certificate (PEM) to serve https")
     serve.add_argument("--keyfile", help="TLS key (PEM)")
     serve.add_argument("--latency", type=float, default=0.0, help="seconds to delay every LUCS answer")
+    serve.add_argument(
+        "--max-body", type=int, default=MAX_BODY, metavar="BYTES", help=f"largest request body (default {MAX_BODY})"
+    )
     serve.add_argument("--quiet", action="store_true", help="no line per request")
     commands.add_parser("faults", help="list the fault modes")
     return cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """Run one command. Output cut short by a closed pipe (`lucs-mock faults | head -1`) ends quietly,
+    as the Python documentation recommends for SIGPIPE: stdout goes to devnull so the exit flush is silent."""
+    try:
+        try:
+            return _run(parser().parse_args(argv))
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "faults":
         for fault, text in DESCRIPTIONS.items():
             print(f"{fault.value:26} {text}")
         return 0
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Serve until Ctrl-C; a setting the mock cannot serve with is one line on stderr and exit 2."""
     try:
         roles = frozenset(role.strip().upper() for role in args.api_roles.split(",") if role.strip())
         auth = None if args.auth == "none" else MockAuth(args.auth, args.secret, args.api_key_header, roles)
@@ -55,12 +79,14 @@ def main(argv: list[str] | None = None) -> int:
             certfile=args.certfile,
             keyfile=args.keyfile,
             latency=args.latency,
+            max_body=args.max_body,
         )
-    except (SeedError, UnknownFault, ValueError) as error:
+        server, sock = mock.server(log_level="info", access_log=not args.quiet)
+    except (SeedError, UnknownFault, ValueError, StartError) as error:
         print(f"lucs-mock: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn shuts down, then re-raises the Ctrl-C it caught
-        uvicorn.Server(mock.config(log_level="info", access_log=not args.quiet)).run()
+        server.run(sockets=[sock])
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -10,12 +11,16 @@ TIMEOUT = 5.0
 
 
 class MockControl:
-    """Drives the mock's world from the harness; never used against a real LUCS."""
+    """Drives the mock's world from the harness; never used against a real LUCS. A mock served with
+    `--auth` demands its credentials on `/_mock/*` too: pass them as `headers` (`MockAuth.headers()`)."""
 
-    def __init__(self, base_url: str, session: requests.Session | None = None) -> None:
+    def __init__(
+        self, base_url: str, session: requests.Session | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.session.trust_env = False  # the mock is on loopback: no environment proxy applies
+        self.session.headers.update(headers or {})
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         response = self.session.request(method, f"{self.base_url}/_mock/{path}", json=body, timeout=TIMEOUT)

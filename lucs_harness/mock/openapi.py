@@ -7,7 +7,8 @@ the few shapes of the mock-only endpoints, which LUCS does not have. The operati
 operations are the keys of the client's path table, so the document and the client cannot drift.
 
 The mock-only endpoints (`/_mock/*`, `/openapi.json`) are described too, tagged `mock-only` and
-marked `x-mock-only: true`, so a fuzzer or Prism can tell them apart from LUCS.
+marked `x-mock-only: true`, so a fuzzer or Prism can tell them apart from LUCS. With
+authentication on, every endpoint but the document itself needs the credentials.
 """
 
 from __future__ import annotations
@@ -296,7 +297,8 @@ def _operation(operation: Operation, auth: MockAuth | None, seed: Seed | None, e
         success["links"] = copy.deepcopy(LINKS[operation.operation_id])
     responses: dict[str, Any] = {str(operation.status): success}
     errors = list(operation.errors)
-    if auth is not None and not operation.mock_only:
+    open_to_all = operation.operation_id == "openapi"  # the document itself; everything else needs credentials
+    if auth is not None and not open_to_all:
         errors.append(401)
     for status in sorted(errors):
         responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status], "content": _content("error", examples)}
@@ -313,8 +315,8 @@ def _operation(operation: Operation, auth: MockAuth | None, seed: Seed | None, e
     described["responses"] = responses
     if operation.mock_only:
         described["x-mock-only"] = True
-        if auth is not None:
-            described["security"] = []
+    if auth is not None and open_to_all:
+        described["security"] = []
     return described
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -9,13 +11,33 @@ from pathlib import Path
 
 import uvicorn
 
-from lucs_harness.mock.app import create_app
+from lucs_harness.mock.app import MAX_BODY, create_app
 from lucs_harness.mock.auth import MockAuth
 from lucs_harness.mock.domain import Lucs
 from lucs_harness.mock.faults import Fault, Faults
 from lucs_harness.mock.seed import DEFAULT_SEED, Seed, load_seed
 
 START_TIMEOUT = 10.0
+PORTS = range(65536)
+logger = logging.getLogger("uvicorn.error")
+
+
+class StartError(Exception):
+    """The mock cannot serve as configured (a port in use, a TLS file unreadable or not matching);
+    the message names the problem in one line."""
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn serving a socket bound beforehand; it announces only sockets it binds itself, so this does."""
+
+    def __init__(self, config: uvicorn.Config, url: str) -> None:
+        super().__init__(config)
+        self.url = url
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            logger.info("Uvicorn running on %s (Press CTRL+C to quit)", self.url)
 
 
 @dataclass
@@ -30,18 +52,25 @@ class MockServer:
     latency: float = 0.0
     certfile: str | None = None
     keyfile: str | None = None
+    max_body: int = MAX_BODY
     lucs: Lucs = field(init=False)
     _server: uvicorn.Server | None = field(default=None, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        if self.port not in PORTS:
+            raise ValueError(f"port {self.port} is not a TCP port (0-65535; 0 = any free port)")
+        if self.max_body < 1:
+            raise ValueError(f"the body limit must be at least 1 byte, not {self.max_body}")
+        if self.keyfile and not self.certfile:
+            raise ValueError("a TLS key needs its certificate (--certfile)")
         seed = self.seed if isinstance(self.seed, Seed) else load_seed(self.seed)
         self.lucs = Lucs(seed, faults=Faults(self.faults))
 
     def config(self, log_level: str = "warning", access_log: bool = False) -> uvicorn.Config:
-        """The uvicorn configuration of this mock (h11, no lifespan, as little overhead as possible)."""
+        """The uvicorn configuration of this mock (no lifespan, as little overhead as possible)."""
         return uvicorn.Config(
-            create_app(self.lucs, auth=self.auth, latency=self.latency),
+            create_app(self.lucs, auth=self.auth, latency=self.latency, max_body=self.max_body),
             host=self.host,
             port=self.port,
             log_level=log_level,
@@ -54,19 +83,59 @@ class MockServer:
     @property
     def base_url(self) -> str:
         scheme = "https" if self.certfile else "http"
-        return f"{scheme}://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    def server(self, log_level: str = "warning", access_log: bool = False) -> tuple[uvicorn.Server, socket.socket]:
+        """A uvicorn server to `run(sockets=[sock])` and its bound socket (`port` is then the real one).
+        The TLS files are loaded and the port bound here, so a problem is a `StartError` naming it
+        rather than a traceback or uvicorn's `sys.exit(1)` from inside the server."""
+        config = self.config(log_level, access_log)
+        self._load(config)
+        sock = self._bind()
+        self.port = sock.getsockname()[1]
+        return _Uvicorn(config, self.base_url), sock
+
+    def _load(self, config: uvicorn.Config) -> None:
+        for kind, path in (("certificate", self.certfile), ("key", self.keyfile)):
+            if path is not None:
+                try:
+                    Path(path).read_bytes()
+                except OSError as error:
+                    raise StartError(f"cannot read the TLS {kind} {path}: {error.strerror or error}") from None
+        try:
+            config.load()
+        except OSError as error:  # ssl.SSLError is one: not PEM, or a key that does not match the certificate
+            files = " and ".join(path for path in (self.certfile, self.keyfile) if path)
+            raise StartError(
+                f"cannot serve TLS with {files}: {error} (PEM files; the key must be the certificate's)"
+            ) from None
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets that say so, and without it
+        # every answer written in two parts waits 40 ms for a delayed ACK
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+        except OSError as error:
+            sock.close()
+            raise StartError(f"cannot listen on {self.host}:{self.port}: {error.strerror or error}") from None
+        return sock
 
     def start(self) -> MockServer:
         """Start serving in a thread; returns once the port accepts connections."""
-        self._server = uvicorn.Server(self.config())
-        self._thread = threading.Thread(target=self._server.run, name="lucs-mock", daemon=True)
+        self._server, sock = self.server()
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="lucs-mock", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT
         while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.002)
         if not self._server.started:
             raise RuntimeError(f"the mock LUCS did not start on {self.host}:{self.port}")
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
         return self
 
     def stop(self, wait: bool = True) -> None:

@@ -13,7 +13,9 @@ from lucs_harness.redact import Redactor
 CATEGORIES_FILE = Path(__file__).with_name("categories.json")
 
 
-def environment(config: LucsConfig, profile: str | None, not_restored: list[str] | None = None) -> dict[str, str]:
+def environment(
+    config: LucsConfig, profile: str | None, not_restored: list[str] | None = None, repaired: list[str] | None = None
+) -> dict[str, str]:
     """The facts a report reader needs to know which system and harness produced the run."""
     target = "embedded mock LUCS" if config.is_mock else Redactor(config.secrets()).url(str(config.base_url))
     return {
@@ -24,13 +26,16 @@ def environment(config: LucsConfig, profile: str | None, not_restored: list[str]
         "harness.version": version("lucs-harness"),
         "python.version": platform.python_version(),
         "lucs.not_restored": " | ".join(not_restored or []) or "nothing: every change was undone",
-    }
+        "lucs.repaired_before_run": " | ".join(repaired or []) or "nothing: no earlier run left anything",
+    } | ({"lucs.dry_run": "true: nothing was sent to the target"} if config.dry_run else {})
 
 
-def write_run_files(results: Path, config: LucsConfig, profile: str | None, not_restored: list[str]) -> None:
+def write_run_files(
+    results: Path, config: LucsConfig, profile: str | None, not_restored: list[str], repaired: list[str]
+) -> None:
     """environment.properties (with what could not be restored) and categories.json."""
     results.mkdir(parents=True, exist_ok=True)
-    facts = environment(config, profile, not_restored)
+    facts = environment(config, profile, not_restored, repaired)
     lines = "".join(f"{key}={value}\n" for key, value in facts.items())
     (results / "environment.properties").write_text(lines, encoding="utf-8")
     (results / "categories.json").write_text(CATEGORIES_FILE.read_text(encoding="utf-8"), encoding="utf-8")

@@ -1,5 +1,9 @@
 """Every HTTP exchange, redacted, to the log of the step that made it and (when Allure is on) as a
-JSON attachment of that step."""
+JSON attachment of that step.
+
+A body is shown whole up to `BODY_DISPLAY_LIMIT`; a larger one as the first that many bytes of its
+text and a note of how many were left out, so a server answering megabytes cannot fill the report.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,41 @@ from urllib.parse import urlsplit
 import allure
 
 from lucs_harness.client import Exchange, Listener
+from lucs_harness.contract import listed
 from lucs_harness.redact import Redactor
 
 log = logging.getLogger("lucs")
 
+BODY_DISPLAY_LIMIT = 64 * 1024  # bytes of a body's text a log record or an attachment shows
+
+
+def cut(text: str, limit: int = BODY_DISPLAY_LIMIT) -> str:
+    """`text` up to `limit` UTF-8 bytes, then a note of how many bytes were left out."""
+    data = text.encode("utf-8", errors="replace")
+    if len(data) <= limit:
+        return text
+    shown = data[:limit].decode("utf-8", errors="ignore")  # never half a character
+    return f"{shown}… [{len(data) - len(shown.encode('utf-8', errors='replace'))} bytes left out]"
+
+
+def shown_body(body: Any, redactor: Redactor, size: int | None = None) -> Any:
+    """A body as a record shows it: redacted, and whole unless its text is over the limit, then the
+    start of its redacted text (redacted first, so no secret across the cut is left half masked).
+
+    `size` is the length of the body as received, if known: below the limit nothing is serialized
+    to measure it, which keeps the common exchange as cheap as before."""
+    redacted = redactor.body(body)
+    if size is None or size > BODY_DISPLAY_LIMIT:
+        text = redacted if isinstance(redacted, str) else json.dumps(redacted, ensure_ascii=False)
+        if len(text.encode("utf-8", errors="replace")) > BODY_DISPLAY_LIMIT:
+            return cut(text)
+    return redacted
+
 
 def exchange_record(exchange: Exchange, redactor: Redactor) -> dict[str, Any]:
-    """The exchange as a JSON-able record with credentials masked."""
+    """The exchange as a JSON-able record with credentials masked and large bodies cut."""
     response_body = exchange.response_body if exchange.response_body is not None else exchange.response_text or None
+    received = len(exchange.response_text.encode("utf-8", errors="replace"))
     return {
         "method": exchange.method,
         "url": redactor.url(exchange.url),
@@ -26,10 +57,13 @@ def exchange_record(exchange: Exchange, redactor: Redactor) -> dict[str, Any]:
         "elapsed_ms": round(exchange.elapsed_ms, 1),
         "request": {
             "headers": redactor.headers_of(exchange.request_headers),
-            "body": redactor.body(exchange.request_body),
+            "body": shown_body(exchange.request_body, redactor),
         },
-        "response": {"headers": redactor.headers_of(exchange.response_headers), "body": redactor.body(response_body)},
-        "unknown_fields": list(exchange.extras),
+        "response": {
+            "headers": redactor.headers_of(exchange.response_headers),
+            "body": shown_body(response_body, redactor, received),
+        },
+        "unknown_fields": listed(exchange.extras),
     }
 
 
@@ -47,7 +81,8 @@ def logging_listener(redactor: Redactor) -> Listener:
     def listen(exchange: Exchange) -> None:
         log.info("%s", title_of(exchange, redactor))
         if exchange.extras:
-            log.warning("%s: fields not in the schema: %s", title_of(exchange, redactor), ", ".join(exchange.extras))
+            fields = ", ".join(listed(exchange.extras))
+            log.warning("%s: fields not in the schema: %s", title_of(exchange, redactor), fields)
 
     return listen
 

@@ -1,24 +1,34 @@
-"""`make acceptance`: run the feature suite, then publish every report, also when the suite fails.
+"""`make acceptance`: run the feature suite, then publish every report, also when the suite fails
+or is interrupted.
 
 Writes under the reports folder: `allure-results/`, `report.html` (one self-contained file),
 `junit.xml` and `cucumber.json`; prints one summary line with their paths; exits with the suite's
-own code (0 only when every selected scenario passed), 10 when LUCS could not be reached, 11 when
-it refused the credentials, 12 when the suite passed but the HTML could not be written, 13 when no
-agent of the pool was free.
+own code (0 only when every selected scenario passed; the README lists every code).
+`lucs-acceptance restore [options]` repairs what earlier runs left on the target and runs nothing.
+
+Ctrl-C, SIGTERM and SIGHUP are passed on to the run, which stops starting scenarios, restores what
+it changed and writes its reports; a second one cuts the restore short (what is left stays in the
+restore journal for the next run) and skips the HTML.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
+from lucs_harness.interrupts import STOP_SIGNALS, relay_signal
 from lucs_harness.reporting.html import ReportError, generate
+from lucs_harness.reporting.verdict import RUN_CLASS, VERDICT_CODES, ReportPaths, annotate
 from lucs_harness.suite import ROOT, suite_command
 
 EXIT_REPORT_FAILED = 12
@@ -26,58 +36,147 @@ EXPLAINED = {
     0: "all selected scenarios passed",
     1: "some scenarios failed",
     2: "interrupted",
-    4: "usage error",
+    4: "usage or configuration error",
     5: "no scenario selected",
     10: "LUCS could not be reached",
     11: "LUCS refused the credentials",
+    12: "report could not be written",
     13: "no agent of the pool was free",
 }
+MANIFEST = ".lucs-acceptance-manifest.json"
+OUTPUTS = ("allure-results", "junit.xml", "cucumber.json", "report.html", "allure-summary.json")
+PR_SET_PDEATHSIG = 1
+
+
+class ReportsFolderError(RuntimeError):
+    """The reports folder holds a file of the same name that an earlier run did not write."""
 
 
 @dataclass(frozen=True)
 class Tally:
-    """Scenario counts as the JUnit XML tells them."""
+    """Scenario counts as the JUnit XML tells them (the run's own verdict entry not counted)."""
 
     passed: int
     failed: int
     skipped: int
+    properties: dict[str, str]
 
     @classmethod
     def of(cls, junit: Path) -> Tally:
-        if not junit.is_file():
-            return cls(0, 0, 0)
-        suites = ET.parse(junit).getroot().iter("testsuite")
-        total = failed = skipped = 0
-        for suite in suites:
-            total += int(suite.get("tests", 0))
-            failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-            skipped += int(suite.get("skipped", 0))
-        return cls(total - failed - skipped, failed, skipped)
+        try:
+            root = ET.parse(junit).getroot() if junit.is_file() else None
+        except ET.ParseError:
+            root = None
+        if root is None:
+            return cls(0, 0, 0, {})
+        passed = failed = skipped = 0
+        for case in root.iter("testcase"):
+            if case.get("classname") == RUN_CLASS:
+                continue
+            if case.find("failure") is not None or case.find("error") is not None:
+                failed += 1
+            elif case.find("skipped") is not None:
+                skipped += 1
+            else:
+                passed += 1
+        properties = {p.get("name", ""): p.get("value", "") for p in root.iter("property")}
+        return cls(passed, failed, skipped, properties)
 
 
-def clean(reports: Path) -> None:
-    """Empty the reports folder of an earlier run (its README stays)."""
+def prepare(reports: Path) -> None:
+    """Remove what an earlier run wrote here (its manifest says what), never anything else; refuse
+    a folder where a file of ours would overwrite one that is not."""
     reports.mkdir(parents=True, exist_ok=True)
-    for entry in reports.iterdir():
-        if entry.name == "README.md":
-            continue
-        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    manifest = reports / MANIFEST
+    try:
+        owned = set(json.loads(manifest.read_text(encoding="utf-8")).get("written", []))
+    except (OSError, ValueError, AttributeError):
+        owned = set()
+    clash = [name for name in OUTPUTS if (reports / name).exists() and name not in owned]
+    if clash:
+        raise ReportsFolderError(
+            f"{reports} already holds {', '.join(clash)}, not written by lucs-acceptance; "
+            "move it away or choose another --reports-dir"
+        )
+    for name in sorted(owned & set(OUTPUTS)):
+        entry = reports / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        elif entry.exists() or entry.is_symlink():
+            entry.unlink()
+    manifest.write_text(json.dumps({"written": list(OUTPUTS)}, indent=2) + "\n", encoding="utf-8")
 
 
-def run_suite(reports: Path, pytest_args: list[str]) -> int:
-    """The feature suite in a child pytest, writing Allure results, JUnit XML and Cucumber JSON."""
-    command = suite_command(
+class Forwarder:
+    """Passes stop requests on to the running suite (in its own process group, so a Ctrl-C in the
+    terminal reaches it through here) as the relay signals, which count once however often they
+    arrive: a suite that also got the signal itself (a CI runner signalling every process) does not
+    take one stop request for two. Once the suite is done, a signal stops the HTML."""
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+        self.received: list[int] = []
+        self.suite_done = False
+
+    @property
+    def count(self) -> int:
+        return len(self.received)
+
+    def install(self) -> None:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self)
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+        if self.child is not None and self.child.poll() is None:
+            os.kill(self.child.pid, relay_signal(self.count))
+        elif self.suite_done:
+            raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    def start(self, process: subprocess.Popen[bytes]) -> None:
+        """Hand the suite what arrived while it was being started."""
+        self.child = process
+        if self.received:
+            os.kill(process.pid, relay_signal(self.count))
+
+
+def _die_with_parent() -> None:
+    """In the child: should the wrapper be killed outright, the suite gets SIGTERM and restores."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def run_suite(pytest_args: list[str], forwarder: Forwarder) -> int:
+    """The suite in a child pytest of its own process group; waits for it whatever happens here."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # the run's own LUCS_* stay
+    process = subprocess.Popen(
+        suite_command(*pytest_args), cwd=ROOT, env=env, process_group=0, preexec_fn=_die_with_parent
+    )
+    forwarder.start(process)
+    code = process.wait()
+    forwarder.suite_done = True
+    return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
+
+
+def report_args(reports: Path) -> list[str]:
+    return [
         f"--alluredir={reports / 'allure-results'}",
         f"--junitxml={reports / 'junit.xml'}",
         f"--cucumberjson={reports / 'cucumber.json'}",
         "-o", "junit_family=xunit2",
-        *pytest_args,
-    )  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # the run's own LUCS_* stay
-    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+    ]  # fmt: skip
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    forwarder = Forwarder()
+    forwarder.install()
+    if argv[:1] == ["restore"]:
+        return run_suite(["--lucs-restore-only", *argv[1:]], forwarder)
     cli = argparse.ArgumentParser(prog="lucs-acceptance", description=__doc__.splitlines()[0] if __doc__ else None)
     cli.add_argument("--reports-dir", type=Path, default=ROOT / "reports", help="where the reports go")
     cli.add_argument("--no-html", action="store_true", help="skip the HTML report (no Node.js needed)")
@@ -85,28 +184,33 @@ def main(argv: list[str] | None = None) -> int:
     args = cli.parse_args(argv)
     pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     reports: Path = args.reports_dir.resolve()
-    clean(reports)
-    code = run_suite(reports, pytest_args)
-    written = {
-        "Allure results": reports / "allure-results",
-        "JUnit": reports / "junit.xml",
-        "Cucumber": reports / "cucumber.json",
-    }
+    try:
+        prepare(reports)
+    except (ReportsFolderError, OSError) as error:
+        print(f"lucs-acceptance: {error}", file=sys.stderr)
+        return 4
+    code = run_suite([*report_args(reports), *pytest_args], forwarder)
+    paths = ReportPaths(reports / "junit.xml", reports / "cucumber.json", reports / "allure-results")
+    if code in VERDICT_CODES and not (reports / "junit.xml").is_file():  # pytest stopped before its plugins ran
+        annotate(paths, (code, EXPLAINED[code]), {})
+    written = {"Allure results": paths.allure, "JUnit": paths.junit, "Cucumber": paths.cucumber}
     html = reports / "report.html"
     results = reports / "allure-results"
-    if not args.no_html and results.is_dir() and any(results.glob("*-result.json")):
+    if forwarder.count >= 2:
+        print("lucs-acceptance: HTML report not written: stopped a second time", file=sys.stderr)
+    elif not args.no_html and results.is_dir() and any(results.glob("*-result.json")):
         try:
             written = {"HTML": generate(results, html), **written}
-        except ReportError as error:
-            print(f"lucs-acceptance: HTML report not written: {error}", file=sys.stderr)
+        except (ReportError, KeyboardInterrupt) as error:
+            print(f"lucs-acceptance: HTML report not written: {error or 'stopped'}", file=sys.stderr)
             code = code or EXIT_REPORT_FAILED
     tally = Tally.of(reports / "junit.xml")
-    paths = ", ".join(f"{name} {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}"
-                      for name, path in written.items() if path.exists())  # fmt: skip
-    verdict = EXPLAINED.get(code, "report could not be written" if code == EXIT_REPORT_FAILED else "error")
+    paths_text = ", ".join(f"{name} {_shown(path)}" for name, path in written.items() if path and path.exists())
+    dry = "DRY RUN, nothing sent: " if "lucs.dry_run" in tally.properties else ""
+    not_restored = "; LUCS STATE NOT RESTORED (see above)" if "lucs.not_restored" in tally.properties else ""
     print(
-        f"LUCS acceptance: {tally.passed} passed, {tally.failed} failed, {tally.skipped} skipped "
-        f"-> exit {code} ({verdict}); reports: {paths or 'none'}"
+        f"LUCS acceptance: {dry}{tally.passed} passed, {tally.failed} failed, {tally.skipped} skipped "
+        f"-> exit {code} ({EXPLAINED.get(code, 'error')}){not_restored}; reports: {paths_text or 'none'}"
     )
     return code
 

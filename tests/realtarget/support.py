@@ -3,18 +3,25 @@ as a team would against a real LUCS."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
 
 import requests
 
 from lucs_harness.suite import ROOT, child_env, suite_command
 
 START_DEADLINE = 15.0
+# restore journals of the runs these tests start, away from the user's own (one folder per target inside)
+JOURNALS = Path(tempfile.mkdtemp(prefix="lucs-test-journals-"))
+AGENT = "sip:smoky.cc@dev.local"
 
 
 def free_port() -> int:
@@ -27,6 +34,15 @@ def free_port() -> int:
 @contextmanager
 def mock_process(*args: str, scheme: str = "http", verify: str | bool = True) -> Iterator[str]:
     """`lucs-mock serve` in its own process; yields its base URL once it answers."""
+    with mock_server(*args, scheme=scheme, verify=verify) as (base, _):
+        yield base
+
+
+@contextmanager
+def mock_server(
+    *args: str, scheme: str = "http", verify: str | bool = True
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`lucs-mock serve` in its own process: its base URL and the process (for a test that kills it)."""
     port = free_port()
     command = [sys.executable, "-m", "lucs_harness.mock.cli", "serve", "--port", str(port), "--quiet", *args]
     process = subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -42,7 +58,7 @@ def mock_process(*args: str, scheme: str = "http", verify: str | bool = True) ->
                     output = process.stdout.read().decode() if process.stdout else ""
                     raise RuntimeError(f"lucs-mock did not start: {output}") from None
                 time.sleep(0.02)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -53,9 +69,63 @@ def run_suite(*args: str, env: dict[str, str] | None = None, timeout: float = 12
     return subprocess.run(
         suite_command("-q", *args),
         cwd=ROOT,
-        env=child_env(**(env or {})),
+        env=child_env(**({"LUCS_JOURNAL_DIR": str(JOURNALS)} | (env or {}))),
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def acceptance(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`lucs-acceptance ARGS` as a user starts it, in a session of its own: the test can signal the
+    wrapper alone, its process group (a Ctrl-C in the terminal), or every process of the session."""
+    command = [sys.executable, "-m", "lucs_harness.reporting.publish", *args]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=child_env(**({"LUCS_JOURNAL_DIR": str(JOURNALS)} | (env or {}))),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def session_processes(leader: int) -> dict[int, int]:
+    """Every process of the session `leader` started (the wrapper, pytest, its workers): pid -> parent pid."""
+    listed = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,sid="], capture_output=True, text=True, check=True).stdout
+    rows = [tuple(map(int, line.split())) for line in listed.splitlines()]
+    return {pid: ppid for pid, ppid, sid in rows if sid == leader}
+
+
+def signal_run(run: subprocess.Popen[str], sig: int, to: str) -> None:
+    """`to`: "wrapper" (kill PID), "group" (the terminal's Ctrl-C: the wrapper's process group),
+    "pytest" (the suite process alone), "all" (a CI runner signalling every process)."""
+    if to == "wrapper":
+        run.send_signal(sig)
+    elif to == "group":
+        os.killpg(run.pid, sig)
+    else:
+        processes = session_processes(run.pid)
+        chosen = processes if to == "all" else [pid for pid, parent in processes.items() if parent == run.pid]
+        for pid in chosen:
+            with suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+
+def wait_for(condition: Any, what: str, timeout: float = 30.0) -> None:
+    """Poll `condition()` until true, or fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def agent_state(base: str) -> tuple[Any, ...]:
+    """What the suite may change on the mock: the agent's block, presence and task, and open tasks."""
+    state = requests.get(f"{base}/_mock/state", timeout=5).json()
+    agent = next(u for u in state["users"] if u["SipUri"] == AGENT)
+    open_tasks = sorted(t["ExternalTaskId"] for t in state["tasks"] if t["State"] != "Closed")
+    return agent["Blocked"], agent["PresenceState"], agent["TaskId"], open_tasks

@@ -81,13 +81,32 @@ def test_state_changing_scenarios_are_skipped_against_a_real_target_without_cons
     assert state["tasks"] == []
 
 
-def test_a_dry_run_prints_the_requests_and_sends_none() -> None:
+def test_a_dry_run_prints_the_requests_and_sends_none(tmp_path: Path) -> None:
     closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: any request would fail the run
-    done = run_suite("--lucs-base-url", closed, "--lucs-dry-run", "-k", "blocking_takes")
+    junit = tmp_path / "junit.xml"
+    done = run_suite(
+        "--lucs-base-url",
+        closed,
+        "--lucs-dry-run",
+        "--lucs-allow-changes",
+        "-k",
+        "blocking_takes",
+        f"--junitxml={junit}",
+    )
     assert done.returncode == 0, done.stdout[-3000:]
     assert f"none was sent to {closed}" in done.stdout
     assert f"POST {closed}/v1.0/users/{{id of sip:smoky.cc@dev.local}}/block" in done.stdout
     assert f"POST {closed}/v1.0/users/{{id of sip:smoky.cc@dev.local}}/unblock" in done.stdout
+    assert 'name="lucs.dry_run"' in junit.read_text()  # the report says nothing was sent
+
+
+def test_a_dry_run_skips_what_the_real_run_would_skip() -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    done = run_suite("--lucs-base-url", closed, "--lucs-dry-run", "-rs", "-k", "blocking_takes or rona")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "pass --lucs-allow-changes to run it" in done.stdout
+    assert "needs the mock's simulated clock" in done.stdout
+    assert "/block" not in done.stdout.split("LUCS DRY RUN")[-1]
 
 
 def test_show_config_prints_the_layers_with_secrets_masked(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from requests.adapters import HTTPAdapter
 
 from lucs_harness.client import (
     CredentialsRefused,
@@ -68,6 +69,16 @@ def test_listeners_see_every_exchange(client: LucsClient) -> None:
     client.list_users(SERVICE)
     assert [(e.method, e.status, e.operation) for e in seen] == [("GET", 200, "list_users")]
     assert seen[0].elapsed_ms > 0
+
+
+def test_bodies_read_in_full_leave_their_connection_to_the_next_call(client: LucsClient, mock: Target) -> None:
+    for _ in range(3):
+        assert client.list_users(SERVICE)
+    adapter = client.session.get_adapter(mock.base_url)
+    assert isinstance(adapter, HTTPAdapter)
+    pools = adapter.poolmanager.pools
+    (key,) = pools.keys()  # one pool, with one connection for the three calls
+    assert (pools[key].num_connections, pools[key].num_requests) == (1, 3)
 
 
 def test_path_parameters_are_percent_encoded(client: LucsClient) -> None:

@@ -1,23 +1,31 @@
-"""`lucs-mock`: serves on loopback, logs a line per request, stops cleanly on Ctrl-C, refuses bad seeds."""
+"""`lucs-mock`: serves on loopback, logs a line per request, stops cleanly on Ctrl-C, refuses bad seeds,
+and refuses any setting it cannot serve with in one line on stderr and exit 2, never a traceback."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+import trustme
 
-from lucs_harness.mock.cli import main
+from lucs_harness.mock.cli import EXIT_BROKEN_PIPE, main
 from lucs_harness.mock.seed import DEFAULT_SEED, SeedError, load_seed
 from lucs_harness.suite import ROOT, child_env
 from lucs_harness.waits import wait_until
 from tests.realtarget.support import free_port, mock_process
 
 LUCS_MOCK = Path(sys.executable).with_name("lucs-mock")
+REFUSAL_TIMEOUT = 15.0  # a refused start ends in well under a second; a start that is not refused serves on
 
 
 def test_serve_logs_a_line_per_request_and_stops_on_ctrl_c() -> None:
@@ -84,3 +92,133 @@ def test_a_yaml_seed_is_read(tmp_path: Path) -> None:
     seed.write_text(yaml.safe_dump(json.loads(DEFAULT_SEED.read_text())))
     with mock_process("--data", str(seed)) as base:
         assert len(requests.get(f"{base}/v1.0/services", timeout=5).json()) == 2
+
+
+@dataclass(frozen=True)
+class Tls:
+    cert: Path
+    key: Path
+    other_key: Path
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
+    folder = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA()
+    issued, other = ca.issue_cert("127.0.0.1"), ca.issue_cert("127.0.0.1")
+    files = Tls(folder / "cert.pem", folder / "key.pem", folder / "other-key.pem")
+    issued.cert_chain_pems[0].write_to_path(str(files.cert))
+    issued.private_key_pem.write_to_path(str(files.key))
+    other.private_key_pem.write_to_path(str(files.other_key))
+    return files
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+def _refused_start(*args: str) -> str:
+    """`lucs-mock serve ARGS` must end at once with exit 2 and one line on stderr; returns that line."""
+    done = subprocess.run(
+        [str(LUCS_MOCK), "serve", *args],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=REFUSAL_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("lucs-mock: "), done.stderr
+    return done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--auth", "basic"], "auth mode 'basic' needs a secret"),
+        (["--auth", "bearer"], "auth mode 'bearer' needs a secret"),
+        (["--auth", "apikey", "--secret", ""], "auth mode 'apikey' needs a secret"),
+        (["--auth", "basic", "--secret", "k3y"], "user:password"),
+        (["--port", "70000"], "port 70000 is not a TCP port"),
+        (["--port", "-1"], "port -1 is not a TCP port"),
+        (["--port", "0", "--max-body", "0"], "the body limit must be at least 1 byte"),
+        (["--host", "192.0.2.1"], "cannot listen on 192.0.2.1:0: Cannot assign requested address"),
+    ],
+)
+def test_a_setting_the_mock_cannot_serve_with_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    assert message in _refused_start("--port", "0", *args)
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(taken_port: int) -> None:
+    line = _refused_start("--port", str(taken_port))
+    assert f"cannot listen on 127.0.0.1:{taken_port}: Address already in use" in line
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (lambda t: ["--certfile", str(t.cert.with_name("missing.pem"))], "cannot read the TLS certificate"),
+        (lambda t: ["--certfile", str(t.cert.parent)], "Is a directory"),
+        (
+            lambda t: ["--certfile", str(t.cert), "--keyfile", str(t.cert.with_name("no.key"))],
+            "cannot read the TLS key",
+        ),
+        (lambda t: ["--certfile", str(t.cert), "--keyfile", str(t.other_key)], "KEY_VALUES_MISMATCH"),
+        (lambda t: ["--certfile", str(t.key)], "cannot serve TLS with"),
+        (lambda t: ["--keyfile", str(t.key)], "a TLS key needs its certificate"),
+    ],
+)
+def test_tls_files_the_mock_cannot_use_are_one_line_and_exit_2(
+    tls: Tls, files: Callable[[Tls], list[str]], message: str
+) -> None:
+    assert message in _refused_start("--port", "0", *files(tls))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_certificate_is_one_line_and_exit_2(tls: Tls, tmp_path: Path) -> None:
+    locked = tmp_path / "locked.pem"
+    locked.write_bytes(tls.cert.read_bytes())
+    locked.chmod(0)
+    assert "Permission denied" in _refused_start("--port", "0", "--certfile", str(locked), "--keyfile", str(tls.key))
+
+
+def test_max_body_sets_the_largest_body_read() -> None:
+    with mock_process("--max-body", "100") as base:
+        address = base.removeprefix("http://")
+        at_limit = requests.post(f"{base}/_mock/clock", data=b'{"advance": 1}'.ljust(100), timeout=5)
+        assert at_limit.status_code == 200, at_limit.text
+        connection = http.client.HTTPConnection(address, timeout=5)
+        connection.putrequest("POST", "/_mock/clock")
+        connection.putheader("Content-Length", "101")
+        connection.endheaders()  # and no body: the answer must not wait for it
+        over = connection.getresponse()
+        assert over.status == 413
+        assert json.loads(over.read())["Error"]["Code"] == "PayloadTooLarge"
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "codes"),
+    [
+        (["faults"], {EXIT_BROKEN_PIPE}),
+        (["serve", "--help"], {0, EXIT_BROKEN_PIPE}),  # argparse swallows an error of its own write
+    ],
+)
+def test_output_into_a_closed_pipe_ends_quietly(args: list[str], codes: set[int]) -> None:
+    """`lucs-mock faults | head -1`: the reader is gone before the listing is written."""
+    reader, writer = os.pipe()
+    listing = subprocess.Popen(
+        [str(LUCS_MOCK), *args], cwd=ROOT, env=child_env(), stdout=writer, stderr=subprocess.PIPE, text=True
+    )
+    os.close(writer)
+    os.close(reader)
+    _, errors = listing.communicate(timeout=REFUSAL_TIMEOUT)
+    assert errors == ""
+    assert listing.returncode in codes

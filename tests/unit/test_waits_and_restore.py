@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 
+from lucs_harness.journal import Undo
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.waits import StateNotReached, holds_for, wait_until
 
@@ -34,12 +36,22 @@ def test_a_hold_watches_for_its_whole_duration_and_fails_at_the_first_break() ->
         holds_for(lambda: next(calls), lambda v: v == "pending", duration=0, interval=0.01, expected="task pending")
 
 
+def _registry(done: list[str]) -> RestoreRegistry:
+    """A registry whose undos are recorded by description; an undo named "broken" fails."""
+
+    def perform(undo: Undo) -> None:
+        if undo.description == "broken":
+            raise ZeroDivisionError("division by zero")
+        done.append(undo.description)
+
+    return RestoreRegistry(perform)
+
+
 def test_restores_run_newest_first_and_failures_are_kept() -> None:
-    registry = RestoreRegistry()
     done: list[str] = []
-    registry.register("first", lambda: done.append("first"))
-    registry.register("broken", lambda: 1 / 0)
-    registry.register("last", lambda: done.append("last"))
+    registry = _registry(done)
+    for name in ("first", "broken", "last"):
+        registry.register(name, "unblock_user", {"userId": name})
     failed = registry.restore_all()
     assert done == ["last", "first"]
     assert failed == ["broken: ZeroDivisionError: division by zero"]
@@ -48,7 +60,16 @@ def test_restores_run_newest_first_and_failures_are_kept() -> None:
 
 
 def test_a_discarded_undo_is_not_run() -> None:
-    registry = RestoreRegistry()
-    undo = registry.register("never", lambda: pytest.fail("ran"))
-    registry.discard(undo)
+    done: list[str] = []
+    registry = _registry(done)
+    registry.discard(registry.register("never", "unblock_user", {"userId": "x"}))
     assert registry.restore_all() == []
+    assert done == []
+
+
+def test_a_passed_deadline_leaves_the_rest_unattempted() -> None:
+    done: list[str] = []
+    registry = _registry(done)
+    registry.register("first", "unblock_user", {"userId": "a"})
+    assert registry.restore_all(deadline=time.monotonic() - 1) == ["first: not attempted, the restore deadline passed"]
+    assert done == []

@@ -1,0 +1,128 @@
+"""How a run stops when it is told to: SIGINT (Ctrl-C), SIGTERM (CI cancel) or SIGHUP (a closed
+terminal or ssh session) ask the run to stop; a second one cuts the restore short.
+
+A first signal aborts the scenario that is running (its restore still runs, in teardown) and no
+new scenario starts; during a restore it only notes the request, so an undo is never cut in half.
+A second signal also cuts the restore short: what is left stays in the restore journal for the
+next run. SIGUSR1 and SIGUSR2 relay the first and second stop request (from `lucs-acceptance` to
+pytest, from the xdist controller to its workers): idempotent, so a process that got the user's
+signal too counts it once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+RELAYED = {signal.SIGUSR1: 1, signal.SIGUSR2: 2}
+CUT_SHORT = 2
+# a signal of the user's within this many seconds of a relayed one is the same stop request: a CI
+# runner that signals every process reaches pytest both directly and through lucs-acceptance
+SAME_REQUEST_SECONDS = 1.0
+
+
+def relay_signal(level: int) -> signal.Signals:
+    """The relay signal that asks for stop level `level` (1 = stop, 2 and more = cut short)."""
+    return next(sig for sig, lvl in RELAYED.items() if lvl == min(level, CUT_SHORT))
+
+
+class RunInterrupted(BaseException):
+    """Raised inside a scenario when the run is told to stop. A BaseException, so no `except
+    Exception` swallows it, and not a KeyboardInterrupt, so pytest reports it as the scenario's
+    outcome and runs its teardown (the restore) in order."""
+
+
+@dataclass
+class Interrupts:
+    """The run's stop requests: how many (`level`), which signal, and where one may be raised."""
+
+    level: int = 0
+    signal_name: str | None = None
+    listeners: list[Callable[[int], None]] = field(default_factory=list)
+    _raise_allowed: bool = False
+    _shielded: int = 0
+    _relayed_at: float = -SAME_REQUEST_SECONDS
+
+    def install(self) -> None:
+        """Take over the stop signals (main thread only: Python delivers signals there)."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (*STOP_SIGNALS, *RELAYED):
+            signal.signal(signum, self._handle)
+
+    def request(self, level: int, name: str) -> None:
+        """Record a stop request of at least `level` (1 = stop, 2 = cut the restore short)."""
+        if level <= self.level:
+            return
+        self.level, self.signal_name = level, self.signal_name or name
+        for listener in self.listeners:
+            listener(self.level)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            _silence_lost_terminal()
+        if signum in RELAYED:
+            self._relayed_at = time.monotonic()
+            self.request(RELAYED[signal.Signals(signum)], "a signal passed on by lucs-acceptance")
+        elif time.monotonic() - self._relayed_at < SAME_REQUEST_SECONDS:
+            self.request(max(self.level, 1), signal.Signals(signum).name)
+        else:
+            self.request(self.level + 1, signal.Signals(signum).name)
+        if self._raise_allowed and (self._shielded == 0 or self.level >= CUT_SHORT):
+            self._raise_allowed = False  # once per phase: the scenario's teardown must get its turn
+            raise RunInterrupted(self.reason())
+
+    def reason(self) -> str:
+        """One line for reports: which signal stopped the run, and whether the restore was cut short."""
+        how = "the restore cut short by a second one" if self.cut_short else "the running scenario stopped, restored"
+        return f"run interrupted by {self.signal_name or 'a signal'} ({how})"
+
+    @property
+    def stopping(self) -> bool:
+        return self.level > 0
+
+    @property
+    def cut_short(self) -> bool:
+        return self.level >= CUT_SHORT
+
+    @contextmanager
+    def raising(self) -> Iterator[None]:
+        """Inside, a stop request raises `RunInterrupted` (around a scenario's setup, call, teardown)."""
+        self._raise_allowed = True
+        try:
+            if self.level >= (CUT_SHORT if self._shielded else 1):
+                self._raise_allowed = False
+                raise RunInterrupted(self.reason())
+            yield
+        finally:
+            self._raise_allowed = False
+
+    @contextmanager
+    def shielded(self) -> Iterator[None]:
+        """Inside (a restore), only a second stop request raises."""
+        self._shielded += 1
+        try:
+            yield
+        finally:
+            self._shielded -= 1
+
+
+def _silence_lost_terminal() -> None:
+    """After a hangup the terminal is gone and writing to it fails: send output to /dev/null so the
+    restore and the reports are not broken by an I/O error."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None and os.isatty(stream.fileno()):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+        except (OSError, ValueError):
+            continue

@@ -1,0 +1,106 @@
+"""What an earlier run left on a real LUCS, repaired before this run starts (and on demand by
+`lucs-acceptance restore`): the undos of dead runs' journals, then open tasks the harness created
+(their ExternalTaskId starts with `TASK_PREFIX`) that no journal names any more, e.g. after a CI
+container that held the journal was thrown away."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError, UnexpectedStatus
+from lucs_harness.config import LucsConfig
+from lucs_harness.journal import journal_folder, leftovers
+from lucs_harness.restore import performer
+
+TASK_PREFIX = "lucs-harness-"
+CLOSED_STATES = frozenset({"closed", "terminated", "completed", "finished", "cancelled", "canceled"})
+REPAIR_COMMAND = "lucs-acceptance restore"  # with the run's target options
+GONE_FOR_GOOD = "dropped from the journal: retrying cannot help"
+
+
+def repair(config: LucsConfig, client: LucsClient, stop: Callable[[], bool] = lambda: False) -> list[str]:
+    """Undo what dead runs journaled for this target, then close the harness's orphan tasks;
+    one line per thing found. `stop` says when to give up (a second Ctrl-C)."""
+    assert config.base_url is not None
+    lines: list[str] = []
+    perform = performer(client)
+    for leftover in leftovers(journal_folder(config.base_url, config.service_id, config.journal_dir)):
+        keep = False
+        for undo in reversed(leftover.undos):
+            if stop():
+                keep = True
+                break
+            try:
+                perform(undo)
+            except (TransportError, CredentialsRefused) as error:
+                lines.append(f"not undone, kept for the next run: {undo.description}: {error}")
+                keep = True
+                break
+            except UnexpectedStatus as error:
+                lines.append(f"could not undo {undo.description}: {error}; {GONE_FOR_GOOD}")
+            else:
+                lines.append(f"undone: {undo.description} (left by {leftover.path.name})")
+            leftover.cross_out(undo)
+        leftover.release(finished=not keep)
+        if keep:
+            return lines
+    if not stop():
+        lines += close_orphan_tasks(config, client)
+    return lines
+
+
+def is_closed(task: dict[str, Any], config: LucsConfig) -> bool:
+    """True for a task in a final state (the configured `closed` name, else the usual ones)."""
+    state = str(task.get("State") or "").lower()
+    configured = (config.task_states or {}).get("closed")
+    return state == configured.lower() if configured else state in CLOSED_STATES
+
+
+def harness_tasks(config: LucsConfig, client: LucsClient) -> list[dict[str, Any]]:
+    """The service's open tasks that this harness created."""
+    tasks = client.send("service_tasks", {"serviceId": config.service_id}).response_body
+    return [
+        task
+        for task in tasks if isinstance(tasks, list)
+        if isinstance(task, dict)
+        and str(task.get("ExternalTaskId") or "").startswith(TASK_PREFIX)
+        and not is_closed(task, config)
+    ]  # fmt: skip
+
+
+def age_of(task: dict[str, Any], now: datetime) -> float | None:
+    """Seconds since the task was created, None when `Created` cannot be read."""
+    try:
+        created = datetime.fromisoformat(str(task.get("Created")))
+    except ValueError:
+        return None
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return (now - created).total_seconds()
+
+
+def close_orphan_tasks(config: LucsConfig, client: LucsClient) -> list[str]:
+    """Close the harness's open tasks older than `orphan_task_age` (younger ones may belong to a
+    run on another machine that is still going); name the younger ones."""
+    if not config.close_tasks:
+        return []
+    try:
+        tasks = harness_tasks(config, client)
+    except LucsError as error:
+        return [f"could not look for tasks an earlier run left open: {error}"]
+    lines = []
+    now = datetime.now(UTC)
+    for task in tasks:
+        external, age = str(task["ExternalTaskId"]), age_of(task, now)
+        if age is None or age < config.orphan_task_age:
+            lines.append(f"left alone: task {external} is open but younger than {config.orphan_task_age:g} s")
+            continue
+        try:
+            client.send("close_task", {"taskIdentifier": external}, expect=(200, 204, 404, 409, 410))
+        except LucsError as error:
+            lines.append(f"could not close task {external} that an earlier run left open: {error}")
+        else:
+            lines.append(f"closed: task {external} that an earlier run left open ({age:.0f} s old)")
+    return lines

@@ -1,0 +1,119 @@
+"""Every exit has a report: when a run ends early (interrupted, configuration refused, LUCS
+unreachable, credentials refused, no free agent) JUnit, Cucumber JSON and Allure results each get
+an error entry that says why, written or added after pytest's own reports. A CI gate that reads
+junit.xml sees the reason instead of a missing file."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+VERDICT_CODES = frozenset({2, 4, 10, 11, 13})
+RUN_NAME = "LUCS acceptance run"
+RUN_CLASS = "lucs_harness.run"
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    """Where this run's machine-readable reports go (None when not asked for)."""
+
+    junit: Path | None = None
+    cucumber: Path | None = None
+    allure: Path | None = None
+
+    @classmethod
+    def of(cls, config: pytest.Config) -> ReportPaths:
+        def path(option: str) -> Path | None:
+            value = config.getoption(option, None)
+            return Path(value) if value else None
+
+        return cls(path("xmlpath"), path("cucumber_json_path"), path("allure_report_dir"))
+
+    def all(self) -> Iterator[Path]:
+        yield from (p for p in (self.junit, self.cucumber, self.allure) if p is not None)
+
+
+def annotate(paths: ReportPaths, verdict: tuple[int, str] | None, properties: Mapping[str, str]) -> None:
+    """Add the run's verdict (exit code, reason) as an error entry, and `properties` to the JUnit file."""
+    if paths.junit is not None and (verdict is not None or properties):
+        _junit(paths.junit, verdict, properties)
+    if verdict is None:
+        return
+    if paths.cucumber is not None:
+        _cucumber(paths.cucumber, *verdict)
+    if paths.allure is not None:
+        _allure(paths.allure, *verdict)
+
+
+def _message(code: int, reason: str) -> str:
+    return f"exit {code}: {reason or 'the run ended early'}"
+
+
+def _junit(path: Path, verdict: tuple[int, str] | None, properties: Mapping[str, str]) -> None:
+    try:
+        root = ET.parse(path).getroot() if path.is_file() else ET.Element("testsuites")
+    except ET.ParseError:
+        root = ET.Element("testsuites")  # cut short while written: replaced by one that says why
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    if suite is None:
+        suite = ET.SubElement(root, "testsuite", name="pytest", tests="0", errors="0", failures="0", skipped="0")
+    if properties:
+        holder = suite.find("properties")
+        if holder is None:
+            holder = ET.Element("properties")
+            suite.insert(0, holder)
+        for name, value in properties.items():
+            ET.SubElement(holder, "property", name=name, value=value)
+    if verdict is not None:
+        case = ET.SubElement(suite, "testcase", classname=RUN_CLASS, name="run", time="0")
+        ET.SubElement(case, "error", message=_message(*verdict)).text = _message(*verdict)
+        for counter in ("tests", "errors"):
+            suite.set(counter, str(int(suite.get(counter, "0")) + 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _cucumber(path: Path, code: int, reason: str) -> None:
+    try:
+        features: list[Any] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+    except ValueError:
+        features = []
+    step = {
+        "keyword": "Given ",
+        "name": "the run ends",
+        "line": 1,
+        "match": {"location": RUN_CLASS},
+        "result": {"status": "failed", "duration": 0, "error_message": _message(code, reason)},
+    }
+    scenario = {"id": "run;run", "keyword": "Scenario", "name": "run", "line": 1, "type": "scenario", "steps": [step]}
+    features.append(
+        {"id": "run", "uri": RUN_CLASS, "keyword": "Feature", "name": RUN_NAME, "line": 1, "elements": [scenario]}
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(features, indent=2), encoding="utf-8")
+
+
+def _allure(folder: Path, code: int, reason: str) -> None:
+    now = int(time.time() * 1000)
+    result = {
+        "uuid": str(uuid.uuid4()),
+        "historyId": RUN_CLASS,
+        "name": RUN_NAME,
+        "fullName": RUN_CLASS,
+        "status": "broken",
+        "statusDetails": {"message": _message(code, reason)},
+        "stage": "finished",
+        "start": now,
+        "stop": now,
+        "labels": [{"name": "suite", "value": RUN_NAME}, {"name": "severity", "value": "blocker"}],
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{result['uuid']}-result.json").write_text(json.dumps(result), encoding="utf-8")

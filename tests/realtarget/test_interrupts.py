@@ -1,0 +1,204 @@
+"""Interrupted the way terminals and CI runners interrupt it (SIGINT, SIGTERM, SIGHUP to the
+wrapper, its process group, pytest alone, or every process), killed outright, or stopped twice:
+a run through `lucs-acceptance` leaves LUCS as it found it, or says what it left and repairs it
+before the next run. The mock runs as a separate process, as a real LUCS would."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lucs_harness.config import LucsConfig
+from lucs_harness.journal import journal_folder
+from lucs_harness.suite import ROOT, child_env
+from tests.realtarget.support import (
+    JOURNALS,
+    acceptance,
+    agent_state,
+    mock_process,
+    session_processes,
+    signal_run,
+    wait_for,
+)
+
+BLOCK = "I block the target user"
+PRESENCE = 'I set the presence of the target user to "DoNotDisturb"'
+TASK = "I post an external task that prefers only the target user"
+TIMEOUT = 60
+SCENARIO = {BLOCK: "blocking_takes", PRESENCE: "setting_the_presence", TASK: "task_for_a_blocked"}
+
+
+def start(base: str, reports: Path, *extra: str, pause_after: str | None = None) -> subprocess.Popen[str]:
+    """`lucs-acceptance` against `base`, optionally holding after a step until it is signalled."""
+    env = {"LUCS_TEST_PAUSE_AFTER": pause_after, "LUCS_TEST_PAUSED": str(reports / "paused")} if pause_after else {}
+    selected = ["-k", f"{SCENARIO[pause_after]} or listed_as_selectable"] if pause_after else []
+    pytest_args = [
+        "--lucs-base-url",
+        base,
+        "--lucs-allow-changes",
+        "--lucs-hold-time",
+        "0.2",
+        "-p",
+        "tests.realtarget.pause_plugin",
+    ]
+    pytest_args += [*selected, *extra]
+    return acceptance("--reports-dir", str(reports), "--no-html", "--", *pytest_args, env=env)
+
+
+@pytest.mark.parametrize(
+    ("to", "sig", "moment"),
+    [
+        ("wrapper", signal.SIGINT, BLOCK),
+        ("group", signal.SIGINT, TASK),
+        ("pytest", signal.SIGTERM, PRESENCE),
+        ("wrapper", signal.SIGTERM, TASK),
+        ("group", signal.SIGHUP, BLOCK),
+        ("wrapper", signal.SIGHUP, PRESENCE),
+        ("all", signal.SIGTERM, TASK),
+        ("all", signal.SIGINT, BLOCK),
+    ],
+)
+def test_a_signal_at_a_step_leaves_lucs_as_found(tmp_path: Path, to: str, sig: signal.Signals, moment: str) -> None:
+    with mock_process() as base:
+        before = agent_state(base)
+        run = start(base, tmp_path, pause_after=moment)
+        wait_for((tmp_path / "paused").exists, f"the run to reach {moment!r}")
+        assert agent_state(base) != before  # the change really happened
+        signal_run(run, sig, to)
+        output, _ = run.communicate(timeout=TIMEOUT)
+        assert run.returncode == 2, output[-3000:]
+        assert agent_state(base) == before, output[-3000:]
+    assert "LUCS STATE NOT RESTORED" not in output
+    assert "-> exit 2 (interrupted)" in output
+    junit = (tmp_path / "junit.xml").read_text()
+    assert "run interrupted by" in junit  # the CI gate sees why
+    assert (tmp_path / "cucumber.json").is_file()
+    assert any((tmp_path / "allure-results").glob("*-result.json"))
+
+
+@pytest.mark.parametrize("to", ["wrapper", "group"])
+def test_a_signal_mid_call_leaves_lucs_as_found(tmp_path: Path, to: str) -> None:
+    """Every answer takes 0.2 s, so the signal lands while a request is on the wire."""
+    with mock_process("--latency", "0.2") as base:
+        before = agent_state(base)
+        run = start(base, tmp_path, "-k", "blocking_takes or task_for_a_blocked")
+        wait_for(lambda: agent_state(base)[0], "the agent to be blocked")
+        signal_run(run, signal.SIGINT, to)
+        output, _ = run.communicate(timeout=TIMEOUT)
+        assert run.returncode == 2, output[-3000:]
+        assert agent_state(base) == before, output[-3000:]
+
+
+def test_a_second_signal_cuts_the_restore_short_and_the_journal_repairs_it(tmp_path: Path) -> None:
+    with mock_process("--latency", "0.3") as base:
+        before = agent_state(base)
+        run = start(base, tmp_path / "reports", pause_after=TASK)
+        wait_for((tmp_path / "reports" / "paused").exists, "the task to be posted")
+        signal_run(run, signal.SIGINT, "wrapper")
+        # the restore closes the task first (each call takes 0.3 s): stop again while it unblocks
+        wait_for(lambda: agent_state(base)[3] == [], "the restore to close the task")
+        signal_run(run, signal.SIGINT, "wrapper")
+        output, _ = run.communicate(timeout=TIMEOUT)
+        assert run.returncode == 2, output[-3000:]
+        assert "LUCS STATE NOT RESTORED" in output
+        assert "unblock sip:smoky.cc@dev.local: cut short by a second interrupt" in output
+        assert list(journal_folder(base, _service(), str(JOURNALS)).glob("*.jsonl"))
+        repaired = subprocess.run(
+            [*_wrapper(), "restore", "--lucs-base-url", base],
+            cwd=ROOT,
+            env=child_env(LUCS_JOURNAL_DIR=str(JOURNALS)),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        assert repaired.returncode == 0, repaired.stdout[-3000:] + repaired.stderr[-3000:]
+        assert "undone: unblock sip:smoky.cc@dev.local" in repaired.stdout
+        assert agent_state(base) == before
+        assert not list(journal_folder(base, _service(), str(JOURNALS)).glob("*.jsonl"))
+
+
+def test_a_killed_run_is_repaired_by_the_next_run_which_then_passes(tmp_path: Path) -> None:
+    with mock_process() as base:
+        before = agent_state(base)
+        run = start(base, tmp_path / "first", pause_after=TASK)
+        wait_for((tmp_path / "first" / "paused").exists, "the task to be posted")
+        signal_run(run, signal.SIGKILL, "all")
+        run.wait(timeout=TIMEOUT)
+        wait_for(lambda: not session_processes(run.pid), "every process of the run to die")
+        left = agent_state(base)
+        assert left[0], left  # blocked ...
+        assert left[3], left  # ... with a task pending: the kill left LUCS changed
+        second = start(base, tmp_path / "second", "-k", "blocking_takes or task_for_a_blocked")
+        output, _ = second.communicate(timeout=TIMEOUT)
+        assert second.returncode == 0, output[-3000:]
+        assert f"undone: close task {left[3][0]}" in output
+        assert "undone: unblock sip:smoky.cc@dev.local" in output
+        assert agent_state(base)[:3] == before[:3]
+
+
+def test_without_a_journal_open_tasks_are_closed_and_the_precondition_names_the_block(tmp_path: Path) -> None:
+    """A fresh CI container: the journal is gone with the killed run's container."""
+    journals = tmp_path / "journals"
+    with mock_process() as base:
+        env = {"LUCS_JOURNAL_DIR": str(journals)}
+        first = acceptance(
+            "--reports-dir", str(tmp_path / "first"), "--no-html", "--", "--lucs-base-url", base,
+            "--lucs-allow-changes", "-p", "tests.realtarget.pause_plugin",
+            env=env | {"LUCS_TEST_PAUSE_AFTER": TASK, "LUCS_TEST_PAUSED": str(tmp_path / "paused")},
+        )  # fmt: skip
+        wait_for((tmp_path / "paused").exists, "the task to be posted")
+        signal_run(first, signal.SIGKILL, "all")
+        first.wait(timeout=TIMEOUT)
+        wait_for(lambda: not session_processes(first.pid), "every process of the run to die")
+        task = agent_state(base)[3][0]
+        for journal in journals.rglob("*"):
+            if journal.is_file():
+                journal.unlink()
+        second = acceptance(
+            "--reports-dir", str(tmp_path / "second"), "--no-html", "--", "--lucs-base-url", base,
+            "--lucs-allow-changes", "--lucs-orphan-task-age", "0", "-k", "listed_as_selectable",
+            env=env,
+        )  # fmt: skip
+        output, _ = second.communicate(timeout=TIMEOUT)
+        assert second.returncode == 1, output[-3000:]
+        assert f"closed: task {task} that an earlier run left open" in output
+        assert "blocked through the LUCS API" in output
+        assert "lucs-acceptance restore" in output
+        assert agent_state(base)[3] == []
+
+
+def _service() -> str:
+    return LucsConfig().service_id
+
+
+def _wrapper() -> list[str]:
+    return [sys.executable, "-m", "lucs_harness.reporting.publish"]
+
+
+def test_ctrl_c_through_make_acceptance_restores_and_still_publishes_the_html(tmp_path: Path) -> None:
+    """The README's own command, interrupted as a terminal does it (SIGINT to make's process group)."""
+    paused = tmp_path / "paused"
+    with mock_process() as base:
+        before = agent_state(base)
+        args = f"--lucs-base-url {base} --lucs-allow-changes -k blocking_takes -p tests.realtarget.pause_plugin"
+        run = subprocess.Popen(
+            ["make", "--no-print-directory", "acceptance", f"ARGS={args}"],
+            cwd=ROOT,
+            env=child_env(LUCS_JOURNAL_DIR=str(JOURNALS), LUCS_TEST_PAUSE_AFTER=BLOCK, LUCS_TEST_PAUSED=str(paused)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        wait_for(paused.exists, "the run to block the agent", timeout=TIMEOUT)
+        signal_run(run, signal.SIGINT, "group")
+        output, _ = run.communicate(timeout=TIMEOUT)
+        assert run.returncode != 0, output[-3000:]
+        assert agent_state(base) == before, output[-3000:]
+    assert "-> exit 2 (interrupted)" in output
+    assert "HTML reports/report.html" in output
