@@ -298,6 +298,7 @@ class LucsClient:
         self.listeners: list[Listener] = []
         self.redactor = Redactor(config.secrets(), [config.api_key_header])
         self.last_exchange: Exchange | None = None
+        self.time_cap: float | None = None  # see `within`
         self.session = requests.Session()
         self.session.auth = session_auth(config)
         self.session.headers.update({"Accept": "application/json"})
@@ -366,6 +367,16 @@ class LucsClient:
             failure.args = (self.redactor.text(str(failure)),)
             raise
         return exchange
+
+    @contextmanager
+    def within(self, seconds: float | None) -> Iterator[None]:
+        """Inside, no call waits longer than `seconds` to connect or for an answer: a restore that
+        must end by its deadline does not wait out the full read timeout of a silent server."""
+        self.time_cap = None if seconds is None else max(seconds, 0.001)
+        try:
+            yield
+        finally:
+            self.time_cap = None
 
     @contextmanager
     def polling(self) -> Iterator[None]:
@@ -438,10 +449,11 @@ class LucsClient:
             if raw
             else {"json": exchange.request_body}
         )
+        cap = self.time_cap if self.time_cap is not None else math.inf
         return self.session.request(
             exchange.method,
             exchange.url,
-            timeout=(self.config.connect_timeout, self.config.read_timeout),
+            timeout=(min(self.config.connect_timeout, cap), min(self.config.read_timeout, cap)),
             verify=self.verify,
             stream=True,
             **payload,

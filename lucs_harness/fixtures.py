@@ -80,8 +80,8 @@ def lucs_agent(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytes
         agent = lease.acquire()
     except PoolExhausted as exhausted:
         message = f"no agent free for {holder}: {exhausted}"
+        pytestconfig.stash[RUN_KEY].end(EXIT_POOL_EXHAUSTED, message)
         if "PYTEST_XDIST_WORKER" in os.environ:  # a worker cannot end the run: its scenarios fail, the code stays
-            pytestconfig.stash[RUN_KEY].exit_code = EXIT_POOL_EXHAUSTED
             pytest.fail(message, pytrace=False)
         pytest.exit(message, returncode=EXIT_POOL_EXHAUSTED)
     yield agent

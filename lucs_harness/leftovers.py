@@ -33,7 +33,7 @@ def repair(config: LucsConfig, client: LucsClient, stop: Callable[[], bool] = la
                 keep = True
                 break
             try:
-                perform(undo)
+                perform(undo, None)
             except (TransportError, CredentialsRefused) as error:
                 lines.append(f"not undone, kept for the next run: {undo.description}: {error}")
                 keep = True

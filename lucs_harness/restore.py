@@ -14,16 +14,17 @@ from typing import Any
 from lucs_harness.client import OPERATIONS, LucsClient
 from lucs_harness.journal import Journal, Undo
 
-Perform = Callable[[Undo], Any]
+Perform = Callable[[Undo, float | None], Any]  # the undo, and the seconds left to the deadline
 KEPT = "kept in the restore journal for the next run"
 
 
 def performer(client: LucsClient) -> Perform:
     """Undo by sending the recorded call; a status of the undo's `gone` counts as undone."""
 
-    def perform(undo: Undo) -> None:
+    def perform(undo: Undo, seconds_left: float | None) -> None:
         success = OPERATIONS[undo.operation].success
-        client.send(undo.operation, undo.params, undo.body, expect=(*success, *undo.gone), check_request=False)
+        with client.within(seconds_left):
+            client.send(undo.operation, undo.params, undo.body, expect=(*success, *undo.gone), check_request=False)
 
     return perform
 
@@ -72,7 +73,7 @@ class RestoreRegistry:
                     failed += [f"{u.description}: {late}{kept}" for u in todo[done:]]
                     break
                 try:
-                    self.perform(undo)
+                    self.perform(undo, None if deadline is None else deadline - time.monotonic())
                 except Exception as error:  # noqa: BLE001 - every undo must get its chance
                     failed.append(f"{undo.description}: {type(error).__name__}: {error}{kept}")
                 else:

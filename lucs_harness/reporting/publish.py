@@ -177,7 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     forwarder.install()
     if argv[:1] == ["restore"]:
         return run_suite(["--lucs-restore-only", *argv[1:]], forwarder)
-    cli = argparse.ArgumentParser(prog="lucs-acceptance", description=__doc__.splitlines()[0] if __doc__ else None)
+    cli = argparse.ArgumentParser(
+        prog="lucs-acceptance",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        epilog="lucs-acceptance restore [--lucs-* options]: undo what earlier runs left on the target, run nothing",
+    )
     cli.add_argument("--reports-dir", type=Path, default=ROOT / "reports", help="where the reports go")
     cli.add_argument("--no-html", action="store_true", help="skip the HTML report (no Node.js needed)")
     cli.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest (after --)")

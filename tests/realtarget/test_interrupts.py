@@ -14,6 +14,7 @@ import pytest
 
 from lucs_harness.config import LucsConfig
 from lucs_harness.journal import journal_folder
+from lucs_harness.mock.control import MockControl
 from lucs_harness.suite import ROOT, child_env
 from tests.realtarget.support import (
     JOURNALS,
@@ -202,3 +203,22 @@ def test_ctrl_c_through_make_acceptance_restores_and_still_publishes_the_html(tm
         assert agent_state(base) == before, output[-3000:]
     assert "-> exit 2 (interrupted)" in output
     assert "HTML reports/report.html" in output
+
+
+@pytest.mark.parametrize("to", ["wrapper", "all"])
+def test_a_signal_to_a_parallel_run_restores_every_workers_agent(tmp_path: Path, to: str) -> None:
+    pool = "sip:smoky.cc@dev.local,sip:smoky.dd@dev.local"
+    with mock_process("--latency", "0.05") as base:
+        before = MockControl(base).state()["users"]
+        run = start(
+            base, tmp_path, "-n", "2", "--lucs-agents", pool, "--lucs-lease-dir", str(tmp_path / "leases"),
+            pause_after=BLOCK,
+        )  # fmt: skip
+        wait_for((tmp_path / "paused").exists, "a worker to block its agent")
+        signal_run(run, signal.SIGINT, to)
+        output, _ = run.communicate(timeout=TIMEOUT)
+        assert run.returncode == 2, output[-3000:]
+        after = MockControl(base).state()
+        assert after["users"] == before, output[-3000:]
+        assert [t for t in after["tasks"] if t["State"] != "Closed"] == []
+    assert "LUCS STATE NOT RESTORED" not in output

@@ -14,7 +14,7 @@ from lucs_harness.restore import RestoreRegistry
 
 def test_an_undo_is_on_disk_before_the_change_and_crossed_out_after(tmp_path: Path) -> None:
     journal = Journal(tmp_path, "http://lucs")
-    registry = RestoreRegistry(lambda undo: None, journal)
+    registry = RestoreRegistry(lambda undo, seconds_left: None, journal)
     undo = registry.register("unblock a", "unblock_user", {"userId": "a"})
     assert read_undos(journal.path) == [undo]
     registry.restore_all()
@@ -24,7 +24,7 @@ def test_an_undo_is_on_disk_before_the_change_and_crossed_out_after(tmp_path: Pa
 
 
 def test_what_failed_to_undo_stays_for_the_next_run(tmp_path: Path) -> None:
-    def refuse(undo: Undo) -> None:
+    def refuse(undo: Undo, seconds_left: float | None) -> None:
         raise ConnectionError("LUCS is down")
 
     journal = Journal(tmp_path, "http://lucs")

@@ -7,9 +7,12 @@ import time
 
 import pytest
 
+from lucs_harness.client import LucsClient
+from lucs_harness.config import LucsConfig
 from lucs_harness.journal import Undo
-from lucs_harness.restore import RestoreRegistry
+from lucs_harness.restore import RestoreRegistry, performer
 from lucs_harness.waits import StateNotReached, holds_for, wait_until
+from tests.realtarget.misbehaving import silent_server
 
 
 def test_a_wait_returns_as_soon_as_the_state_is_reached() -> None:
@@ -39,7 +42,7 @@ def test_a_hold_watches_for_its_whole_duration_and_fails_at_the_first_break() ->
 def _registry(done: list[str]) -> RestoreRegistry:
     """A registry whose undos are recorded by description; an undo named "broken" fails."""
 
-    def perform(undo: Undo) -> None:
+    def perform(undo: Undo, seconds_left: float | None) -> None:
         if undo.description == "broken":
             raise ZeroDivisionError("division by zero")
         done.append(undo.description)
@@ -73,3 +76,18 @@ def test_a_passed_deadline_leaves_the_rest_unattempted() -> None:
     registry.register("first", "unblock_user", {"userId": "a"})
     assert registry.restore_all(deadline=time.monotonic() - 1) == ["first: not attempted, the restore deadline passed"]
     assert done == []
+
+
+def test_the_restore_ends_by_its_deadline_against_a_server_that_never_answers() -> None:
+    with silent_server() as base:
+        client = LucsClient(LucsConfig(read_timeout=30), base)
+        registry = RestoreRegistry(performer(client))
+        for user in ("a", "b", "c"):
+            registry.register(f"unblock {user}", "unblock_user", {"userId": user})
+        started = time.monotonic()
+        failed = registry.restore_all(deadline=started + 1.0)
+        elapsed = time.monotonic() - started
+        client.close()
+    assert elapsed < 2.0, elapsed  # not 3 x 30 s of read timeout
+    assert len(failed) == 3
+    assert "not attempted, the restore deadline passed" in failed[-1]
