@@ -32,7 +32,8 @@ from typing import IO
 
 import requests
 
-from lucs_harness.config import DEFAULT_PATHS, SEED_SERVICE
+from lucs_harness.config import SEED_SERVICE
+from lucs_harness.operations import DEFAULT_PATHS
 from tests.realtarget.support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

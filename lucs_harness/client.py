@@ -34,33 +34,12 @@ from urllib3.util.retry import Retry
 from lucs_harness.auth import session_auth
 from lucs_harness.config import LucsConfig
 from lucs_harness.contract import EXCERPT_CHARS, Contract, SchemaViolation, default_contract
+from lucs_harness.operations import OPERATIONS, Operation
 from lucs_harness.redact import Redactor
 
 log = logging.getLogger("lucs")
 
 
-@dataclass(frozen=True)
-class Operation:
-    """One documented function: method, request and response schema, statuses that mean success."""
-
-    method: str
-    request_schema: str | None = None
-    response_schema: str | None = None
-    success: tuple[int, ...] = (200,)
-    empty_response: bool = False
-
-
-OPERATIONS: dict[str, Operation] = {
-    "list_services": Operation("GET", response_schema="service-list.json"),
-    "list_users": Operation("GET", response_schema="user-list.json"),
-    "service_tasks": Operation("GET", response_schema="task-list.json"),
-    "block_user": Operation("POST", response_schema="user.json"),
-    "unblock_user": Operation("POST", response_schema="user.json"),
-    "set_presence": Operation("POST", request_schema="presence-request.json", empty_response=True),
-    "create_task": Operation("POST", request_schema="task-request.json", response_schema="task-id.json"),
-    "get_task": Operation("GET", response_schema="task.json"),
-    "close_task": Operation("DELETE", success=(200, 204)),
-}
 ERROR_SCHEMA = "error.json"
 MAX_JSON_DEPTH = 64  # LUCS DTOs nest 4 deep; the redactor and the reports walk bodies recursively
 MEGABYTE = 1024 * 1024
@@ -356,8 +335,8 @@ class LucsClient:
         exchange = Exchange(operation, op.method, self.url(operation, **params), request_body=body, params=params)
         self.last_exchange = exchange
         try:
-            if check_request and not raw and op.request_schema is not None:
-                self.contract.validate(op.request_schema, body, what=f"request body of {op.method} {exchange.url}")
+            if check_request and not raw and op.request is not None:
+                self.contract.validate(f"{op.request}.json", body, what=f"request body of {op.method} {exchange.url}")
             try:
                 self._perform(exchange, raw)
             finally:
@@ -486,15 +465,13 @@ class LucsClient:
             wanted = ", ".join(map(str, sorted(expect)))
             raise UnexpectedStatus(f"{exchange.what}: expected status {wanted}; body: {excerpt!r}")
         what = f"response of {exchange.what}"
-        if op.empty_response and status < 400:
+        if op.response is None and status < 400:
             if exchange.response_text:
                 raise SchemaViolation(f"{what}: expected no body, got {excerpt!r}")
             return
         if exchange.body_error is not None:
             raise exchange.body_error
-        schema = ERROR_SCHEMA if status >= 400 else op.response_schema
-        if schema is None:
-            return
+        schema = ERROR_SCHEMA if status >= 400 else f"{op.response}.json"
         if not exchange.response_text:
             media = _content_type(exchange)
             raise NotJson(f"{exchange.what}: response is not JSON ({media}): empty, where a {schema} body belongs")

@@ -24,22 +24,13 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from lucs_harness.operations import DEFAULT_PATHS
+
 SEED_SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
 SEED_USER = "sip:smoky.cc@dev.local"
 ENV_PREFIX = "LUCS_"
 DEFAULT_CONFIG_FILES = ("lucs.toml", "pyproject.toml")
 
-DEFAULT_PATHS: dict[str, str] = {
-    "list_services": "/v1.0/services",
-    "list_users": "/v1.0/services/{serviceId}/users",
-    "service_tasks": "/v1.0/services/{serviceId}/tasks",
-    "block_user": "/v1.0/users/{userId}/block",
-    "unblock_user": "/v1.0/users/{userId}/unblock",
-    "set_presence": "/v1.0/users/{userId}/setpresence",
-    "create_task": "/v1.0/tasks",
-    "get_task": "/v1.0/tasks/{taskIdentifier}",
-    "close_task": "/v1.0/tasks/{taskIdentifier}",
-}
 MOCK_TASK_STATES = {"pending": "Pending", "offered": "Offered", "accepted": "Accepted"}
 SECRET_FIELDS = ("password", "token", "api_key")
 AUTH_NEEDS: dict[str, tuple[str, ...]] = {

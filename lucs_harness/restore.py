@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lucs_harness.client import OPERATIONS, LucsClient
+from lucs_harness.client import LucsClient
 from lucs_harness.journal import Journal, Undo
+from lucs_harness.operations import OPERATIONS
 
 Perform = Callable[[Undo, float | None], Any]  # the undo, and the seconds left to the deadline
 KEPT = "kept in the restore journal for the next run"

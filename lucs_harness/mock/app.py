@@ -27,6 +27,7 @@ from lucs_harness.mock.auth import CONTROL_PREFIX, MockAuth, auth_middleware
 from lucs_harness.mock.domain import DomainError, Lucs, iso_utc
 from lucs_harness.mock.faults import Fault, UnknownFault, parse_faults
 from lucs_harness.mock.openapi import build_openapi
+from lucs_harness.operations import OPERATIONS
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -106,6 +107,22 @@ async def _body(request: Request, contract: Contract, schema: str, limit: int) -
     return body
 
 
+def lucs_routes(handlers: Mapping[str, Handler]) -> list[Route]:
+    """The LUCS routes, one per path of the operations table (so a 405 lists every method of the
+    path in `Allow`), each method answered by the handler of its operation."""
+    by_path: dict[str, dict[str, Handler]] = {}
+    for name, operation in OPERATIONS.items():
+        by_path.setdefault(operation.path, {})[operation.method] = handlers[name]
+    return [Route(path, _by_method(methods), methods=list(methods)) for path, methods in by_path.items()]
+
+
+def _by_method(methods: dict[str, Handler]) -> Handler:
+    async def dispatch(request: Request) -> Response:
+        return await methods["GET" if request.method == "HEAD" else request.method](request)
+
+    return dispatch
+
+
 def create_app(
     lucs: Lucs,
     contract: Contract | None = None,
@@ -174,10 +191,6 @@ def create_app(
         lucs.close_task(request.path_params["taskIdentifier"])
         return Response(status_code=204)
 
-    async def task(request: Request) -> Response:
-        """One route for the path's methods, so a 405 there lists them all in `Allow`."""
-        return await (close_task if request.method == "DELETE" else get_task)(request)
-
     async def control_reset(request: Request) -> Response:
         lucs.reset()
         return Json(lucs.snapshot())
@@ -206,15 +219,19 @@ def create_app(
     async def openapi(request: Request) -> Response:
         return Json(document | {"servers": [{"url": str(request.base_url).rstrip("/")}]})
 
+    handlers: dict[str, Handler] = {
+        "list_services": services,
+        "list_users": users,
+        "service_tasks": service_tasks,
+        "block_user": block,
+        "unblock_user": unblock,
+        "set_presence": set_presence,
+        "create_task": create_task,
+        "get_task": get_task,
+        "close_task": close_task,
+    }
     routes = [
-        Route("/v1.0/services", guarded(services), methods=["GET"]),
-        Route("/v1.0/services/{serviceId}/users", guarded(users), methods=["GET"]),
-        Route("/v1.0/services/{serviceId}/tasks", guarded(service_tasks), methods=["GET"]),
-        Route("/v1.0/users/{userId}/block", guarded(block), methods=["POST"]),
-        Route("/v1.0/users/{userId}/unblock", guarded(unblock), methods=["POST"]),
-        Route("/v1.0/users/{userId}/setpresence", guarded(set_presence), methods=["POST"]),
-        Route("/v1.0/tasks", guarded(create_task), methods=["POST"]),
-        Route("/v1.0/tasks/{taskIdentifier}", guarded(task), methods=["GET", "DELETE"]),
+        *lucs_routes({name: guarded(handler) for name, handler in handlers.items()}),
         Route("/_mock/reset", guarded(control_reset), methods=["POST"]),
         Route("/_mock/state", guarded(control_state), methods=["GET"]),
         Route("/_mock/faults", guarded(control_faults), methods=["GET", "PUT"]),

@@ -3,8 +3,8 @@
 Each `schemas/*.json` becomes `components/schemas/<file stem>` with its `$ref`s rewritten to point
 there and `$id`/`$schema` dropped (OpenAPI tools resolve refs against the document, not `$id`).
 Nothing of a LUCS body is written here by hand: only the operations (path, method, statuses) and
-the few shapes of the mock-only endpoints, which LUCS does not have. The operation ids of the LUCS
-operations are the keys of the client's path table, so the document and the client cannot drift.
+the few shapes of the mock-only endpoints, which LUCS does not have. The LUCS operations are read
+from `lucs_harness.operations`, the table the client and the mock's routes read too.
 
 The mock-only endpoints (`/_mock/*`, `/openapi.json`) are described too, tagged `mock-only` and
 marked `x-mock-only: true`, so a fuzzer or Prism can tell them apart from LUCS. With
@@ -19,11 +19,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from lucs_harness.config import DEFAULT_PATHS
 from lucs_harness.contract import BASE_URI, SCHEMAS_DIR, Contract, default_contract
 from lucs_harness.mock.auth import MockAuth
 from lucs_harness.mock.faults import Fault
 from lucs_harness.mock.seed import Seed
+from lucs_harness.operations import OPERATIONS as TABLE
 
 OPENAPI_VERSION = "3.1.0"
 COMPONENTS = "#/components/schemas/"
@@ -56,36 +56,9 @@ class Operation:
     mock_only: bool = False
 
 
-def _lucs(operation_id: str, method: str, summary: str, status: int, response: str | None, **more: Any) -> Operation:
-    return Operation(operation_id, method, DEFAULT_PATHS[operation_id], summary, status, response, **more)
-
-
-LUCS_OPERATIONS: tuple[Operation, ...] = (
-    _lucs("list_services", "get", "List the services", 200, "service-list"),
-    _lucs("list_users", "get", "List a service's users", 200, "user-list", errors=(404,)),
-    _lucs("service_tasks", "get", "List a service's tasks", 200, "task-list", errors=(404,)),
-    _lucs("block_user", "post", "Block a user (takes them out of distribution)", 200, "user", errors=(404,)),
-    _lucs("unblock_user", "post", "Unblock a user (pending tasks may go to them)", 200, "user", errors=(404,)),
-    _lucs(
-        "set_presence",
-        "post",
-        "Set a user's presence; answers 200 with no body",
-        200,
-        None,
-        request="presence-request",
-        errors=(400, 404),
-    ),
-    _lucs(
-        "create_task",
-        "post",
-        "Post an external task; answers the new task's id",
-        200,
-        "task-id",
-        request="task-request",
-        errors=(400, 404, 409),
-    ),
-    _lucs("get_task", "get", "A task by its GUID or its ExternalTaskId", 200, "task", errors=(404,)),
-    _lucs("close_task", "delete", "Close a task; answers 204", 204, None, errors=(404, 409)),
+LUCS_OPERATIONS: tuple[Operation, ...] = tuple(
+    Operation(op.name, op.method.lower(), op.path, op.summary, op.status, op.response, op.request, op.errors)
+    for op in TABLE.values()
 )
 
 MOCK_OPERATIONS: tuple[Operation, ...] = (

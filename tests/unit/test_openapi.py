@@ -27,7 +27,6 @@ from schemathesis.specs.openapi.checks import (
 )
 from starlette.routing import Route
 
-from lucs_harness.config import DEFAULT_PATHS
 from lucs_harness.contract import default_contract
 from lucs_harness.mock.app import create_app
 from lucs_harness.mock.auth import MODES, MockAuth
@@ -35,6 +34,7 @@ from lucs_harness.mock.domain import Lucs
 from lucs_harness.mock.openapi import COMPONENTS, MOCK_TAG, build_openapi, component_name
 from lucs_harness.mock.seed import load_seed
 from lucs_harness.mock.server import MockServer
+from lucs_harness.operations import DEFAULT_PATHS
 
 MAX_EXAMPLES = 30
 STATEFUL_SCENARIOS = 60

@@ -1,0 +1,79 @@
+"""The one table of LUCS operations. The configuration's path defaults and their validation, the
+client, the mock's routes and its OpenAPI document are all read from here, so they cannot drift.
+
+Adding an endpoint: a schema in `schemas/`, one row here, a domain method and a handler in the
+mock, steps, a feature. Paths not documented by LUCS stay configurable (`paths` in the
+configuration); the ones here are the defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE"})
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented function of the LUCS API."""
+
+    name: str
+    method: str
+    path: str  # default template; `{name}` parameters are percent-encoded by the client
+    summary: str
+    request: str | None = None  # schema (file stem in `schemas/`) of the body sent, None = no body
+    response: str | None = None  # schema of the body answered, None = no body
+    success: tuple[int, ...] = (200,)  # the mock answers the first; a real LUCS may answer any
+    errors: tuple[int, ...] = ()  # refusals in the error envelope (documented in the OpenAPI)
+
+    @property
+    def idempotent(self) -> bool:
+        """Safe to send twice (GETs alone are retried on connection errors)."""
+        return self.method in IDEMPOTENT_METHODS
+
+    @property
+    def status(self) -> int:
+        """The status the mock answers on success."""
+        return self.success[0]
+
+
+OPERATIONS: dict[str, Operation] = {
+    op.name: op
+    for op in (
+        Operation("list_services", "GET", "/v1.0/services", "List the services", response="service-list"),
+        Operation(
+            "list_users", "GET", "/v1.0/services/{serviceId}/users", "List a service's users",
+            response="user-list", errors=(404,),
+        ),
+        Operation(
+            "service_tasks", "GET", "/v1.0/services/{serviceId}/tasks", "List a service's tasks",
+            response="task-list", errors=(404,),
+        ),
+        Operation(
+            "block_user", "POST", "/v1.0/users/{userId}/block", "Block a user (takes them out of distribution)",
+            response="user", errors=(404,),
+        ),
+        Operation(
+            "unblock_user", "POST", "/v1.0/users/{userId}/unblock", "Unblock a user (pending tasks may go to them)",
+            response="user", errors=(404,),
+        ),
+        Operation(
+            "set_presence", "POST", "/v1.0/users/{userId}/setpresence",
+            "Set a user's presence; answers 200 with no body", request="presence-request", errors=(400, 404),
+        ),
+        Operation(
+            "create_task", "POST", "/v1.0/tasks", "Post an external task; answers the new task's id",
+            request="task-request", response="task-id", errors=(400, 404, 409),
+        ),
+        Operation(
+            "get_task", "GET", "/v1.0/tasks/{taskIdentifier}", "A task by its GUID or its ExternalTaskId",
+            response="task", errors=(404,),
+        ),
+        Operation(
+            "close_task", "DELETE", "/v1.0/tasks/{taskIdentifier}", "Close a task (assumed: not documented)",
+            success=(204, 200), errors=(404, 409),
+        ),
+    )
+}  # fmt: skip
+
+DEFAULT_PATHS: dict[str, str] = {name: op.path for name, op in OPERATIONS.items()}
