@@ -27,15 +27,16 @@ $(NODE_STAMP): package.json package-lock.json
 install: $(STAMP) $(NODE_STAMP)
 
 acceptance: $(STAMP) $(NODE_STAMP)
-	$(PY) -m lucs_harness.reporting.publish -- $(ARGS)
+	$(PY) -m lucs_harness.cli $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+# the harness's own tests, without its plugin (they start the suite in child processes where they need it)
 test: lint $(NODE_STAMP)
-	$(PY) -m pytest -n auto --dist loadgroup $(ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup -p no:lucs tests --ignore=tests/acceptance $(ARGS)
 
 mutation: $(STAMP)
 	$(PY) scripts/mutation_score.py
@@ -44,6 +45,7 @@ benchmark: $(STAMP) $(NODE_STAMP)
 	$(PY) benchmarks/suite_speed.py
 	$(PY) benchmarks/parallel_speedup.py
 	$(PY) benchmarks/mock_vs_prism.py
+	$(PY) benchmarks/schemathesis_campaign.py
 
 clean:
 	rm -rf $(VENV) reports/* .mypy_cache .ruff_cache

@@ -1,13 +1,3 @@
-"""Wires the harness into pytest: the LUCS plugin (options, target, fixtures) and the step library."""
-
-pytest_plugins = [
-    "lucs_harness.pytest_plugin",
-    "lucs_harness.fixtures",
-    "lucs_harness.reporting.allure_labels",
-    "lucs_harness.reporting.cucumber_xdist",
-    "steps.users",
-    "steps.tasks",
-    "steps.presence",
-    "steps.responses",
-    "steps.clock",
-]
+"""This repository's acceptance project. The harness itself (options, fixtures, the step library)
+is the pytest plugin `lucs_harness.plugin`, loaded through its entry point once the package is
+installed; a project's own steps and hooks go here, as in any pytest-bdd project."""

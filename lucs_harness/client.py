@@ -35,7 +35,6 @@ from lucs_harness.auth import session_auth
 from lucs_harness.config import LucsConfig
 from lucs_harness.contract import EXCERPT_CHARS, Contract, SchemaViolation, default_contract
 from lucs_harness.operations import OPERATIONS, Operation
-from lucs_harness.redact import Redactor
 
 log = logging.getLogger("lucs")
 
@@ -275,7 +274,7 @@ class LucsClient:
         self.base_url = base_url.rstrip("/")
         self.contract = contract or default_contract()
         self.listeners: list[Listener] = []
-        self.redactor = Redactor(config.secrets(), [config.api_key_header])
+        self.redactor = config.redactor()
         self.last_exchange: Exchange | None = None
         self.time_cap: float | None = None  # see `within`
         self.session = requests.Session()

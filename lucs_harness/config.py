@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_core import ErrorDetails
 
 from lucs_harness.operations import DEFAULT_PATHS
+from lucs_harness.redact import Redactor
 
 SEED_SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
 SEED_USER = "sip:smoky.cc@dev.local"
@@ -301,6 +302,10 @@ class LucsConfig(BaseModel):
         if self.proxy:
             values += [_userinfo_secret(self.proxy), unquote(_userinfo_secret(self.proxy))]
         return list(dict.fromkeys(v for v in values if v))
+
+    def redactor(self) -> Redactor:
+        """What masks this configuration's secrets (and the API-key header) wherever they would show."""
+        return Redactor(self.secrets(), [self.api_key_header])
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration with secrets shown as `***`, for display."""

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from lucs_harness.client import Exchange
 from lucs_harness.config import LucsConfig
-from lucs_harness.redact import Redactor
 
 
 @dataclass
@@ -29,10 +28,10 @@ class DryRunPlan:
                 shown[name] = f"{{id of {self.sip_of[value]}}}" if value in self.sip_of else value
             else:
                 shown[name] = f"{{{name}}}"
-        base = Redactor(self.config.secrets()).url(self.config.base_url or "")
+        base = self.config.redactor().url(self.config.base_url or "")
         url = f"{base}{self.config.path(exchange.operation).format(**shown)}"
         line = f"{exchange.method} {url}"
         if exchange.request_body is not None:
-            body = Redactor(self.config.secrets()).body(exchange.request_body)
+            body = self.config.redactor().body(exchange.request_body)
             line += " " + (body if isinstance(body, str) else json.dumps(body, separators=(",", ":")))
         self.lines.append(line)

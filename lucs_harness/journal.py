@@ -27,6 +27,18 @@ SUFFIX = ".jsonl"
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """A read made first, for an undo whose target gets its id only from the change itself: a
+    callback is cancelled by its GUID, which LUCS answers, so the undo finds it by the ExternalTaskId
+    sent with it. The answer's `field` becomes the undo's parameter `param`."""
+
+    operation: str
+    params: dict[str, str]
+    field: str
+    param: str
+
+
+@dataclass(frozen=True)
 class Undo:
     """One registered change, as the API call that reverses it: plain data, so a later run (or
     `lucs-acceptance restore`) can make the call when this process no longer can."""
@@ -37,10 +49,12 @@ class Undo:
     body: Any = None
     gone: tuple[int, ...] = ()  # statuses that mean nothing is left to undo (a task closed meanwhile)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    lookup: Lookup | None = None  # a read that names what the call acts on; its `gone` statuses count too
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Undo:
-        return cls(**(record | {"gone": tuple(record.get("gone", ()))}))
+        lookup = record.get("lookup")
+        return cls(**(record | {"gone": tuple(record.get("gone", ())), "lookup": Lookup(**lookup) if lookup else None}))
 
 
 def target_digest(base_url: str, service_id: str) -> str:

@@ -25,6 +25,16 @@ TASK = "A task for a blocked user waits, and is taken at once when the user is u
 PRESENCE = "Setting the presence to Do-Not-Disturb"
 BACKGROUND = "the target user is selectable in the service"
 RONA = "An agent who never answers is set Away when the RONA timeout expires, and the task waits"
+SERVICES = "The configured service is listed"
+READ_TASK = "A posted task is read back by its TaskId and by its ExternalTaskId"
+SERVICE_TASKS = "The service's tasks include the posted task"
+NEW_CALLBACK = "A new callback is answered with the documented defaults filled"
+READ_CALLBACK = "A callback is read back by the ExternalTaskId it was requested with"
+BY_STATE = "A search by state finds only the callbacks in that state"
+PAGE = "Limit and Offset give one page of the search"
+DESCENDING = "A search sorted in descending order lists the callbacks latest first"
+CANCEL = "A cancelled callback is no longer pending"
+CALLBACK_CLOCK = "A due callback is queued, taken by an agent and done as the mock clock runs"
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,38 @@ EXPECTED: dict[Fault, Kill] = {
     Fault.NOT_JSON: Kill(BLOCK, BACKGROUND, r"/users -> 200: response is not JSON \(text/html"),
     Fault.SLOW_RESPONSE: Kill(BLOCK, BACKGROUND, r"/users -> no response: transport error .*Read timed out", 10),
     Fault.RONA_NEVER_FIRES: Kill(RONA, "the task stays pending", r'State: expected "Pending", got "Offered"'),
+    Fault.SERVICES_OMIT_FIRST: Kill(
+        SERVICES, "the configured service is among them", r"service 7830678b-\S+ is not listed"
+    ),
+    Fault.TASKS_OMIT_NEWEST: Kill(
+        SERVICE_TASKS, "the service's tasks include the posted task", r"task \S+ \(lucs-harness-\w+\) is not among"
+    ),
+    Fault.TASK_BY_EXTERNAL_ID_MISSING: Kill(
+        READ_TASK, "I read the task by its ExternalTaskId", r"/tasks/lucs-harness-\w+ -> 404: expected status 200"
+    ),
+    Fault.CALLBACK_NO_DEFAULTS: Kill(NEW_CALLBACK, "the new callback has:", r"MaxRetries: expected 3, got 0"),
+    Fault.CALLBACK_BY_EXTERNAL_ID_WRONG: Kill(
+        READ_CALLBACK, 'the callback read is "second"', r"the callback read \(expected 'second'\):.*Id: expected"
+    ),
+    Fault.CALLBACK_SEARCH_IGNORES_STATE: Kill(
+        BY_STATE, 'the only callback found is "kept"', r'expected "kept"; got "kept", "dropped"'
+    ),
+    Fault.CALLBACK_SEARCH_IGNORES_PAGING: Kill(
+        PAGE, 'the only callback found is "two"', r'expected "two"; got "one", "two", "three"'
+    ),
+    Fault.CALLBACK_SEARCH_IGNORES_SORT_ORDER: Kill(
+        DESCENDING,
+        'the callbacks found are, in this order: "three", "two", "one"',
+        r'expected "three", "two", "one"; got "one", "two", "three"',
+    ),
+    Fault.CALLBACK_CANCEL_KEEPS_PENDING: Kill(
+        CANCEL,
+        'the callback "unwanted" is no longer among the pending callbacks',
+        r"gone from the pending callbacks: not reached within .*pending: unwanted",
+    ),
+    Fault.CALLBACK_NEVER_QUEUED: Kill(
+        CALLBACK_CLOCK, 'the callback "soon" is in state "InQueue"', r'State: expected "InQueue", got "Pending"'
+    ),
 }
 
 

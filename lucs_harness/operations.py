@@ -8,9 +8,21 @@ configuration); the ones here are the defaults.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE"})
+PARAMETER = re.compile(r"{(\w+)}")
+
+
+def route_of(template: str) -> str:
+    """The path a server routes on: a template's part before its query (`?name={name}`), if any."""
+    return template.partition("?")[0]
+
+
+def query_parameters(template: str) -> tuple[str, ...]:
+    """The `{name}` parameters of a template's query: sent percent-encoded like path parameters."""
+    return tuple(PARAMETER.findall(template.partition("?")[2]))
 
 
 @dataclass(frozen=True)
@@ -19,7 +31,7 @@ class Operation:
 
     name: str
     method: str
-    path: str  # default template; `{name}` parameters are percent-encoded by the client
+    path: str  # default template, may end in a query; `{name}` parameters are percent-encoded by the client
     summary: str
     request: str | None = None  # schema (file stem in `schemas/`) of the body sent, None = no body
     response: str | None = None  # schema of the body answered, None = no body
@@ -30,6 +42,11 @@ class Operation:
     def idempotent(self) -> bool:
         """Safe to send twice (GETs alone are retried on connection errors)."""
         return self.method in IDEMPOTENT_METHODS
+
+    @property
+    def route(self) -> str:
+        """The path the mock routes and the OpenAPI document describes (the template without its query)."""
+        return route_of(self.path)
 
     @property
     def status(self) -> int:
@@ -72,6 +89,22 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "close_task", "DELETE", "/v1.0/tasks/{taskIdentifier}", "Close a task (assumed: not documented)",
             success=(204, 200), errors=(404, 409),
+        ),
+        Operation(
+            "create_callback", "POST", "/v1.0/callbacks", "Request a callback; answers it with the defaults filled",
+            request="callback-request", response="callback", errors=(400, 404),
+        ),
+        Operation(
+            "get_callback", "GET", "/v1.0/callbacks?externalTaskId={externalTaskId}",
+            "A callback by its ExternalTaskId", response="callback", errors=(400, 404),
+        ),
+        Operation(
+            "search_callbacks", "POST", "/v1.0/callbacks/search", "Search the callbacks; an empty body finds all",
+            request="callback-search", response="callback-list", errors=(400,),
+        ),
+        Operation(
+            "cancel_callback", "POST", "/v1.0/callbacks/{callbackId}/cancel",
+            "Cancel a callback by its GUID (assumed path; answers with no body)", success=(200, 204), errors=(404,),
         ),
     )
 }  # fmt: skip

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lucs_harness.client import LucsClient
-from lucs_harness.journal import Journal, Undo
+from lucs_harness.journal import Journal, Lookup, Undo
 from lucs_harness.operations import OPERATIONS
 
 Perform = Callable[[Undo, float | None], Any]  # the undo, and the seconds left to the deadline
@@ -20,14 +20,35 @@ KEPT = "kept in the restore journal for the next run"
 
 
 def performer(client: LucsClient) -> Perform:
-    """Undo by sending the recorded call; a status of the undo's `gone` counts as undone."""
+    """Undo by sending the recorded call; a status of the undo's `gone` counts as undone. An undo
+    with a lookup reads first what it acts on (both calls within the seconds left)."""
 
     def perform(undo: Undo, seconds_left: float | None) -> None:
+        deadline = None if seconds_left is None else time.monotonic() + seconds_left
+        params = undo.params
+        if undo.lookup is not None:
+            found = _look_up(client, undo.lookup, undo.gone, seconds_left)
+            if found is None:
+                return
+            params = params | {undo.lookup.param: found}
         success = OPERATIONS[undo.operation].success
-        with client.within(seconds_left):
-            client.send(undo.operation, undo.params, undo.body, expect=(*success, *undo.gone), check_request=False)
+        with client.within(None if deadline is None else deadline - time.monotonic()):
+            client.send(undo.operation, params, undo.body, expect=(*success, *undo.gone), check_request=False)
 
     return perform
+
+
+def _look_up(client: LucsClient, lookup: Lookup, gone: tuple[int, ...], seconds_left: float | None) -> str | None:
+    """The value the undo needs, or None when the read answers one of `gone` (nothing to undo)."""
+    success = OPERATIONS[lookup.operation].success
+    with client.within(seconds_left):
+        found = client.send(lookup.operation, lookup.params, expect=(*success, *gone))
+    if found.status in gone:
+        return None
+    body = found.response_body
+    if not isinstance(body, dict) or body.get(lookup.field) is None:
+        raise AssertionError(f"{found.what}: the answer names no {lookup.field} to undo with")
+    return str(body[lookup.field])
 
 
 @dataclass
@@ -41,10 +62,16 @@ class RestoreRegistry:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def register(
-        self, description: str, operation: str, params: dict[str, str], body: Any = None, gone: tuple[int, ...] = ()
+        self,
+        description: str,
+        operation: str,
+        params: dict[str, str],
+        body: Any = None,
+        gone: tuple[int, ...] = (),
+        lookup: Lookup | None = None,
     ) -> Undo:
         """Remember (on disk, where there is a journal) how to undo a change that is about to be made."""
-        undo = Undo(description, operation, params, body, gone)
+        undo = Undo(description, operation, params, body, gone, lookup=lookup)
         if self.journal is not None:
             self.journal.add(undo)
         with self._lock:

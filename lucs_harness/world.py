@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lucs_harness.client import Exchange, LucsClient, UnexpectedStatus, task_id_of
 from lucs_harness.config import LucsConfig
 from lucs_harness.contract import capability_names
 from lucs_harness.expectations import mismatches
-from lucs_harness.journal import Undo
+from lucs_harness.journal import Lookup, Undo
 from lucs_harness.leftovers import REPAIR_COMMAND, TASK_PREFIX, is_closed
 from lucs_harness.mock.control import MockControl
 from lucs_harness.restore import RestoreRegistry
@@ -19,6 +20,10 @@ from lucs_harness.waits import wait_until
 
 TARGET = "target"
 TASK_GONE = (404, 409, 410)  # closing a task that is closed already: nothing left to undo
+CALLBACK_GONE = (404,)  # documented: a callback cancelled already, or not found
+CALLBACK_PENDING = "Pending"  # documented state name
+CALLBACK_DUE_IN = timedelta(hours=1)  # the suite's callbacks are due later: nobody dials them before the restore
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"  # a well-formed GUID that names nothing
 
 
 @dataclass(repr=False)
@@ -38,6 +43,15 @@ class World:
     _ids: dict[str, str] = field(default_factory=dict)
     _first_seen: dict[str, dict[str, Any]] = field(default_factory=dict)
     _close_undo: Undo | None = None
+    read_task: dict[str, Any] | None = None
+    service_tasks: list[dict[str, Any]] | None = None
+    services: list[dict[str, Any]] | None = None
+    callbacks: dict[str, dict[str, Any]] = field(default_factory=dict)  # by the scenario's name, as answered
+    callback_requests: dict[str, dict[str, Any]] = field(default_factory=dict)  # by name, as sent
+    read_callback: dict[str, Any] | None = None
+    found_callbacks: list[dict[str, Any]] | None = None
+    _cancel_undos: dict[str, Undo] = field(default_factory=dict)
+    _caller_id: str = field(default_factory=lambda: f"{TASK_PREFIX}{uuid.uuid4().hex[:12]}")
 
     def __repr__(self) -> str:
         """Short, and free of credentials: reports list step arguments by their repr."""
@@ -230,3 +244,148 @@ class World:
         if self.task_id is None:
             raise AssertionError("no task was posted in this scenario")
         return self.client.get_task(self.task_id)
+
+    def read_task_by(self, key: str) -> dict[str, Any]:
+        """Read the scenario's task by the TaskId LUCS answered or by the ExternalTaskId it was posted with."""
+        identifiers = {"TaskId": self.task_id, "ExternalTaskId": self.external_task_id}
+        identifier = identifiers[key]
+        if identifier is None:
+            raise AssertionError("no task was posted in this scenario")
+        self.last = self.client.send("get_task", {"taskIdentifier": identifier})
+        self.read_task = self.last.response_body
+        return self.read_task
+
+    def list_service_tasks(self) -> list[dict[str, Any]]:
+        self.last = self.client.send("service_tasks", {"serviceId": self.config.service_id})
+        self.service_tasks = self.last.response_body
+        return self.service_tasks
+
+    # ---- services --------------------------------------------------------------------------
+
+    def list_services(self) -> list[dict[str, Any]]:
+        self.last = self.client.send("list_services")
+        self.services = self.last.response_body
+        return self.services
+
+    # ---- callbacks -------------------------------------------------------------------------
+
+    def callback_for(self, *, due_now: bool = False, **fields: Any) -> dict[str, Any]:
+        """A callback to the target user for the configured service, with a fresh ExternalTaskId and
+        the scenario's CallerId (so a search can find this scenario's callbacks alone), due in an
+        hour unless `due_now`; `fields` replace or add fields."""
+        body: dict[str, Any] = {
+            "Target": self.sip(None),
+            "SecondsBetweenRetries": 0,
+            "Priority": "Normal",
+            "ServiceId": self.config.service_id,
+            "ExternalTaskId": f"{TASK_PREFIX}{uuid.uuid4().hex[:12]}",
+            "CallerId": self._caller_id,
+            "Description": "requested by the LUCS acceptance harness",
+        }
+        if not due_now:
+            body["DueDate"] = (self._target_now() + CALLBACK_DUE_IN).isoformat().replace("+00:00", "Z")
+        return body | fields
+
+    def _target_now(self) -> datetime:
+        """The target's time: the embedded mock's simulated clock, else this machine's (a dry run
+        prints what a real run would send)."""
+        if self.control is None or not self.config.is_mock:
+            return datetime.now(UTC)
+        return datetime.fromisoformat(str(self.control.state()["now"]))
+
+    def request_callback(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Request a callback, having registered its cancel first; the scenario calls it `name`."""
+        undo = self._register_cancel(body)
+        try:
+            self.last = self.client.send("create_callback", body=body)
+        except UnexpectedStatus:
+            self._forget_if_refused(undo, self.client.last_exchange)
+            raise
+        self.callback_requests[name], self.callbacks[name] = body, self.last.response_body
+        self._cancel_undos[name] = undo
+        return self.callbacks[name]
+
+    def try_request_callback(self, body: dict[str, Any]) -> Exchange:
+        """Send a callback request unchecked and accept any status: for negative scenarios. Its cancel
+        is registered all the same, in case LUCS takes what it should refuse."""
+        undo = self._register_cancel(body)
+        self.last = self.client.send("create_callback", body=body, expect=range(100, 600), check_request=False)
+        self._forget_if_refused(undo, self.last)
+        return self.last
+
+    def _register_cancel(self, body: dict[str, Any]) -> Undo:
+        """The undo of a callback request, on disk before it is sent. LUCS answers the callback's
+        GUID only once it exists, so the undo finds it by the ExternalTaskId sent, then cancels it."""
+        external = str(body["ExternalTaskId"])
+        return self.restore.register(
+            f"cancel callback {external}",
+            "cancel_callback",
+            {},
+            gone=CALLBACK_GONE,
+            lookup=Lookup("get_callback", {"externalTaskId": external}, "Id", "callbackId"),
+        )
+
+    def _forget_if_refused(self, undo: Undo, exchange: Exchange | None) -> None:
+        """A 4xx created nothing; after a 5xx or no answer the callback may exist, so the undo stays."""
+        if exchange is not None and 400 <= (exchange.status or 0) < 500:
+            self.restore.discard(undo)
+
+    def requested(self, name: str) -> dict[str, Any]:
+        """The callback the scenario calls `name`, as LUCS answered it."""
+        if name not in self.callbacks:
+            raise AssertionError(f"no callback {name!r} was requested in this scenario")
+        return self.callbacks[name]
+
+    @property
+    def newest_callback(self) -> dict[str, Any]:
+        if not self.callbacks:
+            raise AssertionError("no callback was requested in this scenario")
+        return list(self.callbacks.values())[-1]
+
+    def read_callback_of(self, name: str) -> dict[str, Any]:
+        """Read a callback by the ExternalTaskId it was requested with."""
+        self.requested(name)
+        external = str(self.callback_requests[name]["ExternalTaskId"])
+        self.last = self.client.send("get_callback", {"externalTaskId": external})
+        self.read_callback = self.last.response_body
+        return self.read_callback
+
+    def search_callbacks(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        self.last = self.client.send("search_callbacks", body=query)
+        self.found_callbacks = self.last.response_body
+        return self.found_callbacks
+
+    def search_own_callbacks(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """Search among the callbacks this scenario requested (they share its CallerId)."""
+        return self.search_callbacks(query | {"CallerId": self._caller_id})
+
+    def callback_names(self, callbacks: list[dict[str, Any]]) -> list[str]:
+        """The scenario's names of callbacks, in their order; another's as its ExternalTaskId."""
+        names = {str(answer["Id"]): name for name, answer in self.callbacks.items()}
+        return [names.get(str(c.get("Id")), f"another ({c.get('ExternalTaskId')})") for c in callbacks]
+
+    def cancel_callback(self, name: str) -> Exchange:
+        """Cancel a callback; cancelled, it no longer needs cancelling afterwards."""
+        self.last = self.client.send("cancel_callback", {"callbackId": str(self.requested(name)["Id"])})
+        undo = self._cancel_undos.pop(name, None)
+        if undo is not None:
+            self.restore.discard(undo)
+        return self.last
+
+    def try_cancel_callback(self, callback_id: str) -> Exchange:
+        """Cancel by GUID and accept any status: for refusals."""
+        self.last = self.client.send("cancel_callback", {"callbackId": callback_id}, expect=range(100, 600))
+        return self.last
+
+    def wait_until_not_pending(self, name: str) -> None:
+        """Poll the pending callbacks of this scenario until `name` is not among them."""
+        callback_id = self.requested(name)["Id"]
+        with self.client.polling():
+            wait_until(
+                lambda: self.search_own_callbacks({"State": CALLBACK_PENDING}),
+                lambda found: all(c.get("Id") != callback_id for c in found),
+                timeout=self.config.wait_timeout,
+                interval=self.config.poll_interval,
+                expected=f"callback {name!r} gone from the pending callbacks",
+                describe=lambda found: "pending: " + (", ".join(self.callback_names(found)) or "none"),
+            )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pytest_bdd import parsers, then, when
 
 from lucs_harness.world import World
-from steps import NAMED
+
+from . import NAMED
 
 
 @when(parsers.parse('I set the presence of the target user to "{presence}"'))

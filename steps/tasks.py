@@ -10,7 +10,8 @@ from pytest_bdd import given, parsers, then, when
 from lucs_harness.expectations import assert_fields, mismatches
 from lucs_harness.waits import holds_for, wait_until
 from lucs_harness.world import World
-from steps import NAMED
+
+from . import NAMED
 
 
 def _describe(task: dict[str, Any]) -> str:
@@ -111,3 +112,32 @@ def try_post_malformed(world: World, docstring: str) -> None:
         if not world.client.contract.check("task-request.json", body).violations:
             raise AssertionError("this body is a valid task request; a malformed-body scenario needs an invalid one")
     world.send_raw_task(docstring)
+
+
+@when(parsers.re(r"I read the task by its (?P<key>TaskId|ExternalTaskId)"))
+def read_task(world: World, key: str) -> None:
+    world.read_task_by(key)
+
+
+@then("the task read is the posted task")
+def task_read_is_posted(world: World) -> None:
+    if world.read_task is None:
+        raise AssertionError("no task was read in this scenario")
+    expected = {"Id": world.task_id, "ExternalTaskId": world.external_task_id}
+    assert_fields(world.read_task, expected, what=f"the task read by {world.last_call}")
+
+
+@when("I list the tasks of the service")
+def list_service_tasks(world: World) -> None:
+    world.list_service_tasks()
+
+
+@then("the service's tasks include the posted task")
+def service_tasks_include(world: World) -> None:
+    if world.service_tasks is None:
+        raise AssertionError("the service's tasks were not listed in this scenario")
+    if all(t.get("Id") != world.task_id for t in world.service_tasks):
+        raise AssertionError(
+            f"task {world.task_id} ({world.external_task_id}) is not among the {len(world.service_tasks)} "
+            f"tasks of service {world.config.service_id}"
+        )

@@ -6,7 +6,8 @@ from pytest_bdd import given, parsers, then, when
 
 from lucs_harness.expectations import assert_fields, expected_fields
 from lucs_harness.world import World
-from steps import NAMED
+
+from . import NAMED
 
 
 @given("the target user is selectable in the service")

@@ -12,7 +12,9 @@ deeper than `MAX_DEPTH` is a 400 before anything recursive (the schema validator
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -26,7 +28,7 @@ from lucs_harness.contract import Contract, default_contract
 from lucs_harness.mock.auth import CONTROL_PREFIX, MockAuth, auth_middleware
 from lucs_harness.mock.domain import DomainError, Lucs, iso_utc
 from lucs_harness.mock.faults import Fault, UnknownFault, parse_faults
-from lucs_harness.mock.openapi import build_openapi
+from lucs_harness.mock.openapi import CONTROL_OPENAPI_PATH, MAX_ADVANCE, build_control_openapi, build_openapi
 from lucs_harness.operations import OPERATIONS
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -112,7 +114,7 @@ def lucs_routes(handlers: Mapping[str, Handler]) -> list[Route]:
     path in `Allow`), each method answered by the handler of its operation."""
     by_path: dict[str, dict[str, Handler]] = {}
     for name, operation in OPERATIONS.items():
-        by_path.setdefault(operation.path, {})[operation.method] = handlers[name]
+        by_path.setdefault(operation.route, {})[operation.method] = handlers[name]
     return [Route(path, _by_method(methods), methods=list(methods)) for path, methods in by_path.items()]
 
 
@@ -135,7 +137,8 @@ def create_app(
     `max_body` (bytes) is the largest request body read."""
     contract = contract or default_contract()
     faults = lucs.faults
-    document = build_openapi(contract, auth, lucs.seed)
+    document = build_openapi(contract, auth, lucs.seed, max_body)
+    control_document = build_control_openapi(contract, auth, max_body)
 
     def guarded(handler: Handler) -> Handler:
         async def run(request: Request) -> Response:
@@ -191,6 +194,24 @@ def create_app(
         lucs.close_task(request.path_params["taskIdentifier"])
         return Response(status_code=204)
 
+    async def create_callback(request: Request) -> Response:
+        body = await _body(request, contract, "callback-request.json", max_body)
+        return Json(lucs.create_callback(body))
+
+    async def get_callback(request: Request) -> Response:
+        external_id = request.query_params.get("externalTaskId")
+        if not external_id:
+            raise DomainError(400, "InvalidArgument", "the query parameter externalTaskId is required")
+        return Json(lucs.callback(external_id))
+
+    async def search_callbacks(request: Request) -> Response:
+        body = await _body(request, contract, "callback-search.json", max_body)
+        return Json(lucs.search_callbacks(body))
+
+    async def cancel_callback(request: Request) -> Response:
+        lucs.cancel_callback(request.path_params["callbackId"])
+        return Response(status_code=200)
+
     async def control_reset(request: Request) -> Response:
         lucs.reset()
         return Json(lucs.snapshot())
@@ -212,12 +233,19 @@ def create_app(
     async def control_clock(request: Request) -> Response:
         body = await _json(request, max_body) if request.method == "POST" else {}
         seconds = body.get("advance", 0) if isinstance(body, dict) else None
-        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-            raise DomainError(400, "InvalidArgument", 'expected {"advance": <seconds >= 0>}')
-        return Json({"now": iso_utc(lucs.advance(seconds))})
+        if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_ADVANCE:
+            raise DomainError(400, "InvalidArgument", f'expected {{"advance": <seconds from 0 to {MAX_ADVANCE}>}}')
+        # time stops in the calendar's last second, so every step the document allows is taken in any state
+        room = math.floor((datetime.max.replace(tzinfo=UTC) - lucs.clock.now()).total_seconds())
+        return Json({"now": iso_utc(lucs.advance(min(seconds, room)))})
 
-    async def openapi(request: Request) -> Response:
-        return Json(document | {"servers": [{"url": str(request.base_url).rstrip("/")}]})
+    def served(described: dict[str, Any]) -> Handler:
+        """A document, naming the address it was asked at as its server."""
+
+        async def openapi(request: Request) -> Response:
+            return Json(described | {"servers": [{"url": str(request.base_url).rstrip("/")}]})
+
+        return openapi
 
     handlers: dict[str, Handler] = {
         "list_services": services,
@@ -229,6 +257,10 @@ def create_app(
         "create_task": create_task,
         "get_task": get_task,
         "close_task": close_task,
+        "create_callback": create_callback,
+        "get_callback": get_callback,
+        "search_callbacks": search_callbacks,
+        "cancel_callback": cancel_callback,
     }
     routes = [
         *lucs_routes({name: guarded(handler) for name, handler in handlers.items()}),
@@ -236,7 +268,8 @@ def create_app(
         Route("/_mock/state", guarded(control_state), methods=["GET"]),
         Route("/_mock/faults", guarded(control_faults), methods=["GET", "PUT"]),
         Route("/_mock/clock", guarded(control_clock), methods=["GET", "POST"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/openapi.json", served(document), methods=["GET"]),
+        Route(CONTROL_OPENAPI_PATH, served(control_document), methods=["GET"]),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -10,7 +10,10 @@ answer (RONA). The documented transitions (`../shared/lucs/api.md`) are the cont
 - unblock: the pending task is distributed at once and accepted, so the agent shows
   `NotSelectableReason` "InAnExternalTask" and is not selectable, presence still Online;
 - RONA: an agent who declines or misses an offer goes Away and is skipped until that is reset;
-  the task moves to the next agent or waits.
+  the task moves to the next agent or waits;
+- a callback is answered with the documented defaults, Pending until it is due, then In Queue,
+  Processing and Terminated on the clock (`QUEUE_SECONDS`, `CALL_SECONDS`: the mock's choice, no
+  agent is reserved for it); cancelled, it is Terminated and a second cancel finds nothing (404).
 
 Time is a `SimulatedClock`; every fault mode is one check against `Faults`.
 """
@@ -20,12 +23,13 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from lucs_harness.contract import capability_names
+from lucs_harness.contract import capability_names, default_contract
 from lucs_harness.mock.clock import SimulatedClock
 from lucs_harness.mock.faults import Fault, Faults
 from lucs_harness.mock.seed import Seed
@@ -37,6 +41,33 @@ TASK_REASON = "InAnExternalTask"
 NOT_READY_REASON = "NotReady"
 PRESENCE_REASON = "PresenceNotAvailable"
 PENDING, OFFERED, ACCEPTED, CLOSED = "Pending", "Offered", "Accepted", "Closed"
+EARLIEST, LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+SERVICE_SETTINGS = ("SipUri", "DirectionType")  # the mock's own data of a service, not in the listed DTO
+INBOUND_OUTBOUND = "InboundOutbound"  # the Direction Type callbacks need (documented precondition)
+
+# callbacks: "In Queue" is spelled InQueue (its JSON spelling is not documented)
+QUEUED, PROCESSING, TERMINATED = "InQueue", "Processing", "Terminated"
+QUEUE_SECONDS = 10.0  # In Queue until an agent accepts (the mock's choice)
+CALL_SECONDS = 60.0  # Processing: the dial-out and the call (the mock's choice)
+CALLBACK_NEXT: dict[str, tuple[str, float | None]] = {
+    PENDING: (QUEUED, QUEUE_SECONDS),
+    QUEUED: (PROCESSING, CALL_SECONDS),
+    PROCESSING: (TERMINATED, None),
+}  # state -> (the next state, how long that one lasts)
+CALLBACK_CREATOR = "Luware.API"
+CALLBACK_DEFAULTS: dict[str, Any] = {
+    "MaxRetries": 3,
+    "RetryType": "SingleSession",
+    "RetryCount": 0,
+    "LeftInQueueTimeInSeconds": 3600,
+}
+UNFILLED_DEFAULTS: dict[str, Any] = {"MaxRetries": 0, "RetryType": None, "RetryCount": 0, "LeftInQueueTimeInSeconds": 0}
+ECHOED = (
+    "Target", "AlternativeTarget", "IncomingServiceSipUri", "Priority", "ContextUrl", "Supervisor", "Description",
+    "ExternalTaskId", "CallerId",
+)  # fmt: skip
+SEARCHED_EXACTLY = ("Target", "ServiceId", "State", "AppPoolId", "ExternalTaskId", "CallerId")
+CALLBACK_FIELDS = tuple(default_contract().schemas["callback.json"]["properties"])  # what OrderBy may name
 
 
 class DomainError(Exception):
@@ -58,6 +89,27 @@ def _after(moment: datetime, seconds: float) -> datetime | None:
 def iso_utc(moment: datetime | None) -> str | None:
     """ISO 8601 in UTC with a Z, as LUCS writes date-times."""
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def moment_of(text: str | None, name: str) -> datetime | None:
+    """An RFC 3339 date-time (the schema checked its form) in UTC. What Python cannot hold is read as
+    the nearest instant it can: a leap second as the second before it, year 0 or an offset past
+    either end of the calendar as the calendar's first or last instant."""
+    if text is None:
+        return None
+    normal = text.upper()
+    if normal.startswith("0000"):
+        return EARLIEST
+    if normal[17:19] == "60":  # YYYY-MM-DDTHH:MM:SS
+        normal = normal[:17] + "59" + normal[19:]
+    try:
+        moment = datetime.fromisoformat(normal)
+    except ValueError:
+        raise DomainError(400, "InvalidArgument", f"{name} {text!r} is not an RFC 3339 date-time") from None
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        return EARLIEST if moment.year == 1 else LATEST
 
 
 @dataclass
@@ -106,6 +158,26 @@ class Task:
         return float(self.request.get("DistributeToAgentRONATimeoutInSeconds") or 30)
 
 
+@dataclass
+class Callback:
+    """A callback: its DTO (State included) and when its state next changes on the clock."""
+
+    dto: dict[str, Any]
+    due: datetime
+    order: int
+    next_at: datetime | None
+    history: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return str(self.dto["Id"])
+
+    @property
+    def open(self) -> bool:
+        """Not done yet: it can still be cancelled."""
+        return bool(self.dto["State"] != TERMINATED)
+
+
 class Lucs:
     """The mock LUCS's whole state; every public method is atomic under one lock."""
 
@@ -141,12 +213,16 @@ class Lucs:
                 )
                 self.agents[agent.id] = agent
             self.tasks: dict[str, Task] = {}
+            self.callbacks: dict[str, Callback] = {}
 
     # ---- reading -------------------------------------------------------------------------
 
     def services_list(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(s) for s in self.services.values()]
+            services = list(self.services.values())
+            if Fault.SERVICES_OMIT_FIRST in self.faults:
+                services = services[1:]
+            return [{k: v for k, v in s.items() if k not in SERVICE_SETTINGS} for s in services]
 
     def users_of(self, service_id: str) -> list[dict[str, Any]]:
         """The service's users as DTOs (all of them, selectable or not)."""
@@ -170,7 +246,10 @@ class Lucs:
     def tasks_of(self, service_id: str) -> list[dict[str, Any]]:
         with self._lock:
             self._service(service_id)
-            return [self._task_dto(t) for t in self.tasks.values() if t.request["Service"] == service_id]
+            tasks = [t for t in self.tasks.values() if t.request["Service"] == service_id]
+            if Fault.TASKS_OMIT_NEWEST in self.faults:
+                tasks = tasks[:-1]
+            return [self._task_dto(t) for t in tasks]
 
     def snapshot(self) -> dict[str, Any]:
         """The raw state, for the mock-only control endpoint and tests."""
@@ -198,6 +277,15 @@ class Lucs:
                         "History": list(t.history),
                     }
                     for t in self.tasks.values()
+                ],
+                "callbacks": [
+                    {
+                        "Id": c.id,
+                        "ExternalTaskId": c.dto["ExternalTaskId"],
+                        "State": c.dto["State"],
+                        "History": list(c.history),
+                    }
+                    for c in self.callbacks.values()
                 ],
             }
 
@@ -256,26 +344,168 @@ class Lucs:
             self._distribute()
 
     def advance(self, seconds: float) -> datetime:
-        """Move simulated time, firing due answers and RONA timeouts in time order."""
+        """Move simulated time, firing due answers, RONA timeouts and callback steps in time order."""
         with self._lock:
             target = _after(self.clock.now(), seconds)
             if target is None:
                 raise DomainError(400, "InvalidArgument", f"the clock cannot advance {seconds} seconds")
-            while True:
-                due = sorted(
-                    (moment, task.id)
-                    for task in self.tasks.values()
-                    if task.state == OFFERED
-                    for moment in (task.answer_at, task.rona_at)
-                    if moment is not None and moment <= target
-                )
-                if not due:
-                    break
-                moment, task_id = due[0]
-                self.clock.advance((moment - self.clock.now()).total_seconds())
-                self._fire(self.tasks[task_id])
+            while (event := self._next_event(target)) is not None:
+                moment, fire = event
+                # a callback may have been due before now (a DueDate in the past): time never runs back
+                self.clock.advance(max(0.0, (moment - self.clock.now()).total_seconds()))
+                fire()
             self.clock.advance((target - self.clock.now()).total_seconds())
             return self.clock.now()
+
+    # ---- callbacks -------------------------------------------------------------------------
+
+    def create_callback(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A new callback (the body already passed the schema): the documented defaults filled, its
+        service resolved to a ServiceId (ServiceSip answered as null), Pending until it is due."""
+        with self._lock:
+            service = self._callback_service(request)
+            now = self.clock.now()
+            due = moment_of(request.get("DueDate"), "DueDate") or now
+            defaults = UNFILLED_DEFAULTS if Fault.CALLBACK_NO_DEFAULTS in self.faults else CALLBACK_DEFAULTS
+            given = {name: int(request[name]) for name in ("MaxRetries",) if request.get(name) is not None}
+            dto = {
+                "Id": str(uuid.uuid4()),
+                **{name: request.get(name) for name in ECHOED},
+                "SecondsBetweenRetries": int(request["SecondsBetweenRetries"]),
+                **defaults,
+                **given,
+                "ServiceId": service["Id"],
+                "ServiceSip": None,
+                "DueDate": iso_utc(due),
+                "Creator": CALLBACK_CREATOR,
+                "State": PENDING,
+                "InitiatingSessionId": None,
+                "Initiator": None,
+                "AppPoolId": None,
+            }
+            callback = Callback(dto, due, len(self.callbacks), next_at=due)
+            callback.history.append(f"{iso_utc(now)} requested, due {iso_utc(due)}")
+            self.callbacks[callback.id] = callback
+            return dict(dto)
+
+    def callback(self, external_id: str) -> dict[str, Any]:
+        """The callback of an ExternalTaskId: the open one first, else the newest (ids can be reused)."""
+        with self._lock:
+            if Fault.CALLBACK_BY_EXTERNAL_ID_WRONG in self.faults and self.callbacks:
+                return dict(next(iter(self.callbacks.values())).dto)
+            matches = sorted(
+                (c for c in reversed(self.callbacks.values()) if c.dto["ExternalTaskId"] == external_id),
+                key=lambda c: not c.open,
+            )
+            if not matches:
+                raise DomainError(404, "CallbackNotFound", f"no callback with ExternalTaskId {external_id!r}")
+            return dict(matches[0].dto)
+
+    def search_callbacks(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """The callbacks matching every filter given (absent or null: any), ordered, then paged."""
+        with self._lock:
+            start, end = moment_of(query.get("StartDate"), "StartDate"), moment_of(query.get("EndDate"), "EndDate")
+            found = [
+                c
+                for c in self.callbacks.values()
+                if self._matches(c, query) and (start is None or c.due >= start) and (end is None or c.due <= end)
+            ]
+            return [dict(c.dto) for c in self._page(self._ordered(found, query), query)]
+
+    def cancel_callback(self, callback_id: str) -> None:
+        """Cancel a callback that is not done; a second cancel, like an unknown id, finds nothing."""
+        with self._lock:
+            callback = self.callbacks.get(callback_id)
+            if callback is None or not callback.open:
+                raise DomainError(
+                    404, "CallbackNotFound", f"no open callback with id {callback_id!r} (unknown, cancelled or done)"
+                )
+            callback.history.append(f"{iso_utc(self.clock.now())} cancelled")
+            if Fault.CALLBACK_CANCEL_KEEPS_PENDING not in self.faults:
+                callback.dto["State"], callback.next_at = TERMINATED, None
+
+    def _callback_service(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The service by ServiceId, else by ServiceSip (documented: used only without a valid
+        ServiceId); it must take callbacks (documented precondition: Direction Type InboundOutbound)."""
+        service_id, sip = request.get("ServiceId"), request.get("ServiceSip")
+        service = self.services.get(service_id) if service_id else None
+        if service is None and sip:
+            service = next(iter(self._services_at(sip)), None)
+        if service is None:
+            if not (service_id or sip):
+                raise DomainError(400, "InvalidArgument", "a callback needs a ServiceId or a ServiceSip")
+            raise DomainError(404, "ServiceNotFound", f"no service with id {service_id!r} or SIP address {sip!r}")
+        direction = service.get("DirectionType", INBOUND_OUTBOUND)
+        if direction != INBOUND_OUTBOUND:
+            raise DomainError(
+                400,
+                "ServiceNotInboundOutbound",
+                f"service {service['Name']!r} has Direction Type {direction!r}; callbacks need {INBOUND_OUTBOUND!r}",
+            )
+        return service
+
+    def _services_at(self, sip: str) -> list[dict[str, Any]]:
+        return [s for s in self.services.values() if str(s.get("SipUri", "")).lower() == sip.lower()]
+
+    def _matches(self, callback: Callback, query: dict[str, Any]) -> bool:
+        exact = [name for name in SEARCHED_EXACTLY if query.get(name) is not None]
+        if Fault.CALLBACK_SEARCH_IGNORES_STATE in self.faults:
+            exact = [name for name in exact if name != "State"]
+        if any(callback.dto.get(name) != query[name] for name in exact):
+            return False
+        sip = query.get("ServiceSip")
+        return sip is None or callback.dto["ServiceId"] in {s["Id"] for s in self._services_at(sip)}
+
+    def _ordered(self, found: list[Callback], query: dict[str, Any]) -> list[Callback]:
+        """By OrderBy (a CallbackDto field, DueDate when absent; nulls first), ties in the order made."""
+        name = query.get("OrderBy") or "DueDate"
+        if name not in CALLBACK_FIELDS:
+            known = ", ".join(CALLBACK_FIELDS)
+            raise DomainError(400, "InvalidArgument", f"OrderBy {name!r} names no callback field; known: {known}")
+        descending = query.get("SortOrder") == "Descending"
+        if Fault.CALLBACK_SEARCH_IGNORES_SORT_ORDER in self.faults:
+            descending = False
+
+        def key(callback: Callback) -> tuple[bool, Any, int]:
+            value = callback.due if name == "DueDate" else callback.dto.get(name)
+            return (value is not None, 0 if value is None else value, callback.order)
+
+        return sorted(found, key=key, reverse=descending)
+
+    def _page(self, ordered: list[Callback], query: dict[str, Any]) -> list[Callback]:
+        if Fault.CALLBACK_SEARCH_IGNORES_PAGING in self.faults:
+            return ordered
+        # JSON Schema counts 2.0 as an integer: the schema let it through, so it is read as one
+        offset, limit = int(query.get("Offset") or 0), query.get("Limit")
+        return ordered[offset:] if limit is None else ordered[offset : offset + int(limit)]
+
+    def _next_event(self, target: datetime) -> tuple[datetime, Callable[[], None]] | None:
+        """The earliest answer, RONA timeout or callback step due by `target` (tasks first on a tie)."""
+        events: list[tuple[datetime, int, str, Callable[[], None]]] = [
+            (moment, 0, task.id, partial(self._fire, task))
+            for task in self.tasks.values()
+            if task.state == OFFERED
+            for moment in (task.answer_at, task.rona_at)
+            if moment is not None and moment <= target
+        ]
+        if Fault.CALLBACK_NEVER_QUEUED not in self.faults:
+            events += [
+                (c.next_at, 1, f"{c.order:012d}", partial(self._step, c))
+                for c in self.callbacks.values()
+                if c.next_at is not None and c.next_at <= target
+            ]
+        if not events:
+            return None
+        moment, _, _, fire = min(events, key=lambda event: event[:3])
+        return moment, fire
+
+    def _step(self, callback: Callback) -> None:
+        """A callback's next state: queued once due, then taken by an agent, then done."""
+        state, lasts = CALLBACK_NEXT[callback.dto["State"]]
+        now = self.clock.now()
+        callback.dto["State"] = state
+        callback.next_at = None if lasts is None else _after(now, lasts)
+        callback.history.append(f"{iso_utc(now)} {state}")
 
     # ---- rules -----------------------------------------------------------------------------
 
@@ -435,7 +665,7 @@ class Lucs:
 
     def _task(self, identifier: str) -> Task:
         task = self.tasks.get(identifier)
-        if task is None:
+        if task is None and Fault.TASK_BY_EXTERNAL_ID_MISSING not in self.faults:
             # the open one first, else the newest (ids can be reused once a task is closed)
             matches = sorted(
                 (t for t in reversed(self.tasks.values()) if t.external_id == identifier),

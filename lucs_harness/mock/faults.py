@@ -30,6 +30,16 @@ class Fault(StrEnum):
     NOT_JSON = "not-json"
     SLOW_RESPONSE = "slow-response"
     RONA_NEVER_FIRES = "rona-never-fires"
+    SERVICES_OMIT_FIRST = "services-omit-first"
+    TASKS_OMIT_NEWEST = "tasks-omit-newest"
+    TASK_BY_EXTERNAL_ID_MISSING = "task-by-external-id-missing"
+    CALLBACK_NO_DEFAULTS = "callback-no-defaults"
+    CALLBACK_BY_EXTERNAL_ID_WRONG = "callback-by-external-id-wrong"
+    CALLBACK_SEARCH_IGNORES_STATE = "callback-search-ignores-state"
+    CALLBACK_SEARCH_IGNORES_PAGING = "callback-search-ignores-paging"
+    CALLBACK_SEARCH_IGNORES_SORT_ORDER = "callback-search-ignores-sort-order"
+    CALLBACK_CANCEL_KEEPS_PENDING = "callback-cancel-keeps-pending"
+    CALLBACK_NEVER_QUEUED = "callback-never-queued"
 
     @property
     def description(self) -> str:
@@ -56,6 +66,17 @@ DESCRIPTIONS: dict[Fault, str] = {
     Fault.NOT_JSON: "the users list answers an HTML page",
     Fault.SLOW_RESPONSE: "the users list answers after the client's read timeout",
     Fault.RONA_NEVER_FIRES: "an offer nobody answers never times out (no RONA)",
+    Fault.SERVICES_OMIT_FIRST: "the services list omits the first seeded service",
+    Fault.TASKS_OMIT_NEWEST: "the service's task list omits its newest task",
+    Fault.TASK_BY_EXTERNAL_ID_MISSING: "GET tasks/{taskIdentifier} answers 404 for an ExternalTaskId",
+    Fault.CALLBACK_NO_DEFAULTS: "a new callback lacks the documented defaults (MaxRetries 0, RetryType null, "
+    "LeftInQueueTimeInSeconds 0)",
+    Fault.CALLBACK_BY_EXTERNAL_ID_WRONG: "GET callbacks?externalTaskId= answers the oldest callback, whatever the id",
+    Fault.CALLBACK_SEARCH_IGNORES_STATE: "the callback search ignores its State filter",
+    Fault.CALLBACK_SEARCH_IGNORES_PAGING: "the callback search ignores Limit and Offset",
+    Fault.CALLBACK_SEARCH_IGNORES_SORT_ORDER: "the callback search ignores SortOrder Descending",
+    Fault.CALLBACK_CANCEL_KEEPS_PENDING: "cancel answers 200 but the callback stays Pending",
+    Fault.CALLBACK_NEVER_QUEUED: "a due callback never leaves Pending on the mock clock",
 }
 
 

@@ -1,14 +1,17 @@
-"""The mock's OpenAPI 3.1 document, built from `schemas/` so the JSON Schemas stay the one contract.
+"""The mock's two OpenAPI 3.1 documents, built from `schemas/` so the JSON Schemas stay the one contract.
+
+`/openapi.json` describes the LUCS API as the mock serves it, and nothing else: a fuzzer or Prism
+given it cannot reach the mock's faults or clock. `/_mock/openapi.json` describes the mock's own
+control endpoints (`/_mock/*` and the two documents), which a real LUCS does not have.
 
 Each `schemas/*.json` becomes `components/schemas/<file stem>` with its `$ref`s rewritten to point
 there and `$id`/`$schema` dropped (OpenAPI tools resolve refs against the document, not `$id`).
-Nothing of a LUCS body is written here by hand: only the operations (path, method, statuses) and
-the few shapes of the mock-only endpoints, which LUCS does not have. The LUCS operations are read
-from `lucs_harness.operations`, the table the client and the mock's routes read too.
-
-The mock-only endpoints (`/_mock/*`, `/openapi.json`) are described too, tagged `mock-only` and
-marked `x-mock-only: true`, so a fuzzer or Prism can tell them apart from LUCS. With
-authentication on, every endpoint but the document itself needs the credentials.
+Nothing of a LUCS body is written here by hand: the LUCS operations come from
+`lucs_harness.operations`, the table the client and the mock's routes read too. The documents are
+exact for the faithful mock: every request they allow is accepted, every answer is described.
+Where the mock accepts less than the contract (presence values, callback sort fields) the LUCS
+document narrows the contract's schema to what the mock accepts. With authentication on, every endpoint but
+`/openapi.json` needs the credentials.
 """
 
 from __future__ import annotations
@@ -20,30 +23,51 @@ from dataclasses import dataclass
 from typing import Any
 
 from lucs_harness.contract import BASE_URI, SCHEMAS_DIR, Contract, default_contract
-from lucs_harness.mock.auth import MockAuth
+from lucs_harness.mock.auth import CONTROL_PREFIX, OPENAPI_PATH, MockAuth
+from lucs_harness.mock.domain import CALLBACK_FIELDS, PRESENCES
 from lucs_harness.mock.faults import Fault
 from lucs_harness.mock.seed import Seed
 from lucs_harness.operations import OPERATIONS as TABLE
+from lucs_harness.operations import query_parameters
 
 OPENAPI_VERSION = "3.1.0"
 COMPONENTS = "#/components/schemas/"
+CONTROL_OPENAPI_PATH = CONTROL_PREFIX + "openapi.json"
 LUCS_TAG = "LUCS"
 MOCK_TAG = "mock-only"
 SECURITY_SCHEME = "lucsAuth"
 EXAMPLES_DIR = SCHEMAS_DIR / "examples"
+ERROR_SCHEMA = "error"
+MAX_ADVANCE = 10**10  # seconds one clock step may take (317 years); the control endpoint enforces it
+ANY_REQUEST_ERRORS = (413,)  # refusals every guarded operation has, whatever its body
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
+PARAMETERS = {  # name: (description, schema) of every parameter an operation's template names
+    "serviceId": ("the service's GUID", {"type": "string", "format": "uuid"}),
+    "userId": ("the user's GUID", {"type": "string", "format": "uuid"}),
+    "taskIdentifier": ("the task's GUID or its ExternalTaskId", {"type": "string", "minLength": 1}),
+    "callbackId": ("the callback's GUID", {"type": "string", "format": "uuid"}),
+    "externalTaskId": ("the callback's ExternalTaskId", {"type": "string", "minLength": 1}),
+}
 
 ERROR_DESCRIPTIONS = {
-    400: "the body is not JSON, breaks the schema, or names an unknown value",
-    401: "missing or wrong credentials",
-    404: "no such service, user or task (or no such path)",
+    400: "the body is not JSON, breaks the schema or nests too deep, or a value is unknown or missing",
+    401: "missing or wrong credentials, or a method the credentials' API roles do not allow",
+    404: "no such service, user, task or callback (or no such path)",
     409: "the task conflicts with the current state (open duplicate, already closed)",
+    413: "the body is larger than the mock's limit (`lucs-mock serve --max-body`); the connection is closed after",
+}
+CLOSE_HEADER = {
+    "Connection": {
+        "description": "the rest of the body is unread, so the connection cannot carry another request",
+        "schema": {"type": "string", "const": "close"},
+    }
 }
 
 
 @dataclass(frozen=True)
 class Operation:
-    """One endpoint: what it answers on success and which refusals (in the error envelope) it has."""
+    """One endpoint: what it answers on success and which refusals (in the error envelope) it has.
+    `guarded` operations refuse a body over the limit (413); the two documents read no body."""
 
     operation_id: str
     method: str
@@ -53,50 +77,61 @@ class Operation:
     response: str | None = None
     request: str | None = None
     errors: tuple[int, ...] = ()
-    mock_only: bool = False
+    guarded: bool = True
+    query: tuple[str, ...] = ()  # required query parameters
 
 
 LUCS_OPERATIONS: tuple[Operation, ...] = tuple(
-    Operation(op.name, op.method.lower(), op.path, op.summary, op.status, op.response, op.request, op.errors)
+    Operation(
+        op.name,
+        op.method.lower(),
+        op.route,
+        op.summary,
+        op.status,
+        op.response,
+        op.request,
+        op.errors,
+        query=query_parameters(op.path),
+    )
     for op in TABLE.values()
 )
 
-MOCK_OPERATIONS: tuple[Operation, ...] = (
-    Operation("mock_reset", "post", "/_mock/reset", "Back to the seed (faults stay)", 200, "MockState", mock_only=True),
-    Operation("mock_state", "get", "/_mock/state", "The raw state of the mock", 200, "MockState", mock_only=True),
-    Operation("mock_get_faults", "get", "/_mock/faults", "The active faults", 200, "FaultNames", mock_only=True),
+CONTROL_OPERATIONS: tuple[Operation, ...] = (
+    Operation("mock_reset", "post", "/_mock/reset", "Back to the seed (faults stay)", 200, "MockState"),
+    Operation("mock_state", "get", "/_mock/state", "The raw state of the mock", 200, "MockState"),
+    Operation("mock_get_faults", "get", "/_mock/faults", "The active faults", 200, "FaultNames"),
     Operation(
         "mock_set_faults",
         "put",
         "/_mock/faults",
-        "Replace the active faults (they break the contract on purpose)",
+        "Replace the active faults (they break the LUCS API's contract on purpose)",
         200,
         "FaultNames",
         request="FaultNames",
         errors=(400,),
-        mock_only=True,
     ),
-    Operation("mock_get_clock", "get", "/_mock/clock", "The simulated time", 200, "ClockNow", mock_only=True),
+    Operation("mock_get_clock", "get", "/_mock/clock", "The simulated time", 200, "ClockNow"),
     Operation(
         "mock_advance_clock",
         "post",
         "/_mock/clock",
-        "Advance the simulated time; due answers and RONA timeouts fire",
+        "Advance the simulated time; due answers and RONA timeouts fire; time stops in the calendar's "
+        "last second (9999-12-31T23:59:59)",
         200,
         "ClockNow",
         request="ClockAdvance",
         errors=(400,),
-        mock_only=True,
     ),
-    Operation("openapi", "get", "/openapi.json", "This document", 200, "OpenApiDocument", mock_only=True),
+    Operation("openapi", "get", OPENAPI_PATH, "The LUCS API's document", 200, "OpenApiDocument", guarded=False),
+    Operation("control_openapi", "get", CONTROL_OPENAPI_PATH, "This document", 200, "OpenApiDocument", guarded=False),
 )
-
-OPERATIONS = LUCS_OPERATIONS + MOCK_OPERATIONS
 
 
 # OpenAPI links: where a success answer's values feed the next call (a stateful fuzzer follows them).
 # A `requestBody` object with expressions inside is Schemathesis's reading: it merges them into a
-# generated body, so a task gets posted to a service that exists.
+# generated body, so a task gets posted to a service that exists. No link leads to `close_task`:
+# closing keeps the task readable (State "Closed"), which a fuzzer that reads a DELETE as removal
+# would report as a deleted resource still served.
 def _link(operation_id: str, **parameters: str) -> dict[str, Any]:
     return {"operationId": operation_id, "parameters": parameters}
 
@@ -113,10 +148,8 @@ LINKS: dict[str, dict[str, dict[str, Any]]] = {
     "block_user": {"UnblockUser": _link("unblock_user", userId="$response.body#/Id")},
     "create_task": {
         "GetTask": _link("get_task", taskIdentifier="$response.body"),
-        "CloseTask": _link("close_task", taskIdentifier="$response.body"),
         "ListServiceTasks": _link("service_tasks", serviceId="$request.body#/Service"),
     },
-    "get_task": {"CloseTask": _link("close_task", taskIdentifier="$response.body#/Id")},
 }
 
 
@@ -124,14 +157,16 @@ def _string_or_null(**more: Any) -> dict[str, Any]:
     return {"type": ["string", "null"], **more}
 
 
-MOCK_SCHEMAS: dict[str, dict[str, Any]] = {
+CONTROL_SCHEMAS: dict[str, dict[str, Any]] = {
     "FaultNames": {
         "type": "array",
         "items": {"type": "string", "enum": [fault.value for fault in Fault]},
     },
     "ClockAdvance": {
         "type": "object",
-        "properties": {"advance": {"type": "number", "minimum": 0, "description": "seconds; 0 when absent"}},
+        "properties": {
+            "advance": {"type": "number", "minimum": 0, "maximum": MAX_ADVANCE, "description": "seconds; 0 when absent"}
+        },
     },
     "ClockNow": {
         "type": "object",
@@ -199,27 +234,44 @@ def _ref(ref: str, current: str, known: set[str]) -> str:
     return COMPONENTS + name + fragment
 
 
+def _nullable_format(node: dict[str, Any]) -> dict[str, Any]:
+    """`{"type": [T, "null"], "format": F}` spelled `{"anyOf": [{"type": T, "format": F}, {"type": "null"}]}`,
+    which means the same: Schemathesis's coverage phase (4.32) reads the first spelling as allowing
+    `""` for a nullable uuid or date-time, and reports the mock's 400 as a valid request refused."""
+    kinds = node.get("type")
+    if "format" not in node or not isinstance(kinds, list) or len(kinds) != 2 or "null" not in kinds:
+        return node
+    rest = {key: value for key, value in node.items() if key not in ("type", "format")}
+    kind = next(kind for kind in kinds if kind != "null")
+    return rest | {"anyOf": [{"type": kind, "format": node["format"]}, {"type": "null"}]}
+
+
 def _component(node: Any, current: str, known: set[str]) -> Any:
     """A copy of a schema node fit for `components/schemas`: refs rewritten, `$id`/`$schema` gone."""
     if isinstance(node, dict):
         out = {key: _component(value, current, known) for key, value in node.items() if key not in ("$id", "$schema")}
         if isinstance(node.get("$ref"), str):
             out["$ref"] = _ref(node["$ref"], current, known)
-        return out
+        return _nullable_format(out)
     if isinstance(node, list):
         return [_component(item, current, known) for item in node]
     return node
 
 
 def components(contract: Contract) -> dict[str, dict[str, Any]]:
-    """Every contract schema under its component name, plus the mock-only shapes."""
+    """Every contract schema under its component name."""
     names = {component_name(name): name for name in contract.names()}
-    clash = set(names) & set(MOCK_SCHEMAS)
-    if clash:
-        raise ValueError(f"contract schemas clash with mock-only components: {sorted(clash)}")
     known = set(names)
-    built = {stem: _component(contract.schemas[file], stem, known) for stem, file in names.items()}
-    return built | copy.deepcopy(MOCK_SCHEMAS)
+    return {stem: _component(contract.schemas[file], stem, known) for stem, file in names.items()}
+
+
+def _as_the_mock_accepts(built: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The contract narrowed to what the mock accepts. The contract leaves these values open, so the
+    suite can send an unknown one to a real LUCS and see it refused; the mock knows its `PRESENCES`
+    and orders callbacks by a `CALLBACK_FIELDS` name only."""
+    built["presence-request"]["properties"]["Presence"]["enum"] = list(PRESENCES)
+    built["callback-search"]["properties"]["OrderBy"]["enum"] = [*CALLBACK_FIELDS, None]
+    return built
 
 
 def _examples() -> dict[str, Any]:
@@ -236,25 +288,25 @@ def _content(schema: str, examples: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": media}
 
 
-def _parameters(path: str, seed: Seed | None) -> list[dict[str, Any]]:
-    """Path parameters; service and user GUIDs carry the seed's first ones as examples."""
+def _parameters(operation: Operation, seed: Seed | None) -> list[dict[str, Any]]:
+    """Path, then query parameters, all required; service and user GUIDs carry the seed's first
+    ones as examples."""
     seeded = {}
     if seed is not None and seed.services and seed.users:
         seeded = {"serviceId": seed.services[0]["Id"], "userId": seed.users[0]["Id"]}
-    described = {
-        "serviceId": ("the service's GUID", {"type": "string", "format": "uuid"}),
-        "userId": ("the user's GUID", {"type": "string", "format": "uuid"}),
-        "taskIdentifier": ("the task's GUID or its ExternalTaskId", {"type": "string", "minLength": 1}),
-    }
+    located = [(name, "path") for name in _PATH_PARAMETER.findall(operation.path)]
+    located += [(name, "query") for name in operation.query]
     parameters = []
-    for name in _PATH_PARAMETER.findall(path):
-        description, schema = described.get(name, ("", {"type": "string"}))
+    for name, where in located:
+        if name not in PARAMETERS:
+            raise ValueError(f"{operation.operation_id}: parameter {name!r} is not described in PARAMETERS")
+        description, schema = PARAMETERS[name]
         parameter: dict[str, Any] = {
             "name": name,
-            "in": "path",
+            "in": where,
             "required": True,
             "description": description,
-            "schema": schema,
+            "schema": copy.deepcopy(schema),
         }
         if name in seeded:
             parameter["example"] = seeded[name]
@@ -262,33 +314,54 @@ def _parameters(path: str, seed: Seed | None) -> list[dict[str, Any]]:
     return parameters
 
 
-def _operation(operation: Operation, auth: MockAuth | None, seed: Seed | None, examples: dict[str, Any]) -> Any:
+def _error_statuses(operation: Operation, auth: MockAuth | None) -> list[int]:
+    """The operation's own refusals, the body limit's, and the credentials' (all but the LUCS document)."""
+    errors = set(operation.errors)
+    if operation.guarded:
+        errors.update(ANY_REQUEST_ERRORS)
+    if auth is not None and operation.path != OPENAPI_PATH:
+        errors.add(401)
+    return sorted(errors)
+
+
+def _refusal(status: int, examples: dict[str, Any], max_body: int | None) -> dict[str, Any]:
+    description = ERROR_DESCRIPTIONS[status]
+    if status == 413 and max_body is not None:
+        description += f"; this mock's limit is {max_body} bytes"
+    refusal: dict[str, Any] = {"description": description, "content": _content(ERROR_SCHEMA, examples)}
+    if status == 413:
+        refusal["headers"] = copy.deepcopy(CLOSE_HEADER)
+    return refusal
+
+
+def _operation(
+    operation: Operation,
+    tag: str,
+    auth: MockAuth | None,
+    seed: Seed | None,
+    examples: dict[str, Any],
+    max_body: int | None,
+) -> Any:
     success: dict[str, Any] = {"description": "no body" if operation.response is None else "OK"}
     if operation.response is not None:
         success["content"] = _content(operation.response, examples)
     if operation.operation_id in LINKS:
         success["links"] = copy.deepcopy(LINKS[operation.operation_id])
     responses: dict[str, Any] = {str(operation.status): success}
-    errors = list(operation.errors)
-    open_to_all = operation.operation_id == "openapi"  # the document itself; everything else needs credentials
-    if auth is not None and not open_to_all:
-        errors.append(401)
-    for status in sorted(errors):
-        responses[str(status)] = {"description": ERROR_DESCRIPTIONS[status], "content": _content("error", examples)}
+    for status in _error_statuses(operation, auth):
+        responses[str(status)] = _refusal(status, examples, max_body)
     described: dict[str, Any] = {
         "operationId": operation.operation_id,
         "summary": operation.summary,
-        "tags": [MOCK_TAG if operation.mock_only else LUCS_TAG],
+        "tags": [tag],
     }
-    parameters = _parameters(operation.path, seed)
+    parameters = _parameters(operation, seed)
     if parameters:
         described["parameters"] = parameters
     if operation.request is not None:
         described["requestBody"] = {"required": True, "content": _content(operation.request, examples)}
     described["responses"] = responses
-    if operation.mock_only:
-        described["x-mock-only"] = True
-    if auth is not None and open_to_all:
+    if auth is not None and operation.path == OPENAPI_PATH:
         described["security"] = []
     return described
 
@@ -301,34 +374,67 @@ def _security_scheme(auth: MockAuth) -> dict[str, Any]:
     return {"type": "apiKey", "in": "header", "name": auth.header}
 
 
-def build_openapi(
-    contract: Contract | None = None, auth: MockAuth | None = None, seed: Seed | None = None
+def _document(
+    info: dict[str, str],
+    tag: dict[str, str],
+    operations: tuple[Operation, ...],
+    schemas: dict[str, dict[str, Any]],
+    auth: MockAuth | None,
+    seed: Seed | None,
+    max_body: int | None,
 ) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the mock as configured: with `auth`, LUCS operations demand
-    the credentials and may answer 401 (the mock-only ones never do)."""
-    contract = contract or default_contract()
     if auth is not None and auth.expected() is None:
         auth = None
     examples = _examples()
     paths: dict[str, dict[str, Any]] = {}
-    for operation in OPERATIONS:
-        paths.setdefault(operation.path, {})[operation.method] = _operation(operation, auth, seed, examples)
+    for operation in operations:
+        described = _operation(operation, tag["name"], auth, seed, examples, max_body)
+        paths.setdefault(operation.path, {})[operation.method] = described
     document: dict[str, Any] = {
         "openapi": OPENAPI_VERSION,
-        "info": {
-            "title": "Luware LUCS API (mock)",
-            "version": "1.0",
-            "description": "The endpoints the harness's mock LUCS serves. Bodies are the JSON Schemas of the "
-            "harness's `schemas/`; operations tagged `mock-only` exist only on the mock.",
-        },
-        "tags": [
-            {"name": LUCS_TAG, "description": "the documented LUCS API, as the mock serves it"},
-            {"name": MOCK_TAG, "description": "mock-only control endpoints; a real LUCS has none of them"},
-        ],
+        "info": {"version": "1.0", **info},
+        "tags": [tag],
         "paths": paths,
-        "components": {"schemas": components(contract)},
+        "components": {"schemas": schemas},
     }
     if auth is not None:
         document["components"]["securitySchemes"] = {SECURITY_SCHEME: _security_scheme(auth)}
         document["security"] = [{SECURITY_SCHEME: []}]
     return document
+
+
+LUCS_INFO = {
+    "title": "Luware LUCS API (mock)",
+    "description": "The LUCS API as the harness's mock serves it; bodies are the JSON Schemas of the harness's "
+    "`schemas/`, narrowed where the mock accepts less (presence values). The mock's control endpoints "
+    f"(faults, clock, reset) are described apart, at `{CONTROL_OPENAPI_PATH}`; a fault switched on there "
+    "breaks this document on purpose. A method a path does not have is answered 405 with `Allow`.",
+}
+CONTROL_INFO = {
+    "title": "LUCS mock: control endpoints",
+    "description": "The harness's mock LUCS's own endpoints; a real LUCS has none of them. The LUCS API "
+    f"is described at `{OPENAPI_PATH}`. A method a path does not have is answered 405 with `Allow`.",
+}
+
+
+def build_openapi(
+    contract: Contract | None = None,
+    auth: MockAuth | None = None,
+    seed: Seed | None = None,
+    max_body: int | None = None,
+) -> dict[str, Any]:
+    """The LUCS API's document as the mock serves it: with `auth`, every operation demands the
+    credentials and may answer 401; `max_body` (bytes) is named in the 413's description."""
+    built = _as_the_mock_accepts(components(contract or default_contract()))
+    tag = {"name": LUCS_TAG, "description": "the documented LUCS API, as the mock serves it"}
+    return _document(LUCS_INFO, tag, LUCS_OPERATIONS, built, auth, seed, max_body)
+
+
+def build_control_openapi(
+    contract: Contract | None = None, auth: MockAuth | None = None, max_body: int | None = None
+) -> dict[str, Any]:
+    """The control endpoints' document: with `auth`, all but `/openapi.json` demand the credentials."""
+    error = components(contract or default_contract())[ERROR_SCHEMA]
+    schemas = {ERROR_SCHEMA: error} | copy.deepcopy(CONTROL_SCHEMAS)
+    tag = {"name": MOCK_TAG, "description": "mock-only control endpoints; a real LUCS has none of them"}
+    return _document(CONTROL_INFO, tag, CONTROL_OPERATIONS, schemas, auth, None, max_body)

@@ -42,6 +42,7 @@ def labels_of(*tag_sets: set[str]) -> dict[str, list[str]]:
     return labels
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-bdd's own, whichever plugin was loaded first
 def pytest_bdd_apply_tag(tag: str, function: Callable[..., Any]) -> bool | None:
     """Label tags are not markers (returning True stops pytest-bdd from making one)."""
     return True if label_of(tag) else None

@@ -8,7 +8,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 from lucs_harness.config import LucsConfig
-from lucs_harness.redact import Redactor
 
 CATEGORIES_FILE = Path(__file__).with_name("categories.json")
 
@@ -17,7 +16,7 @@ def environment(
     config: LucsConfig, profile: str | None, not_restored: list[str] | None = None, repaired: list[str] | None = None
 ) -> dict[str, str]:
     """The facts a report reader needs to know which system and harness produced the run."""
-    target = "embedded mock LUCS" if config.is_mock else Redactor(config.secrets()).url(str(config.base_url))
+    target = "embedded mock LUCS" if config.is_mock else config.redactor().url(str(config.base_url))
     return {
         "target": target,
         "lucs.profile": profile or "default",

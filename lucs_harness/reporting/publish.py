@@ -1,10 +1,9 @@
-"""`make acceptance`: run the feature suite, then publish every report, also when the suite fails
-or is interrupted.
+"""`lucs-acceptance` (and `make acceptance`): run the feature suite, then publish every report,
+also when the suite fails or is interrupted.
 
 Writes under the reports folder: `allure-results/`, `report.html` (one self-contained file),
 `junit.xml` and `cucumber.json`; prints one summary line with their paths; exits with the suite's
-own code (0 only when every selected scenario passed; the README lists every code).
-`lucs-acceptance restore [options]` repairs what earlier runs left on the target and runs nothing.
+own code (0 only when every selected scenario passed; `lucs_harness.exit_codes` lists every code).
 
 Ctrl-C, SIGTERM and SIGHUP are passed on to the run, which stops starting scenarios, restores what
 it changed and writes its reports; a second one cuts the restore short (what is left stays in the
@@ -13,7 +12,6 @@ restore journal for the next run) and skips the HTML.
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import json
 import os
@@ -22,27 +20,19 @@ import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from lucs_harness.exit_codes import EARLY_ENDS, MEANING, REPORT_FAILED, USAGE
 from lucs_harness.interrupts import STOP_SIGNALS, relay_signal
 from lucs_harness.reporting.html import ReportError, generate
-from lucs_harness.reporting.verdict import RUN_CLASS, VERDICT_CODES, ReportPaths, annotate
-from lucs_harness.suite import ROOT, suite_command
+from lucs_harness.reporting.verdict import RUN_CLASS, ReportPaths, annotate
 
-EXIT_REPORT_FAILED = 12
-EXPLAINED = {
-    0: "all selected scenarios passed",
-    1: "some scenarios failed",
-    2: "interrupted",
-    4: "usage or configuration error",
-    5: "no scenario selected",
-    10: "LUCS could not be reached",
-    11: "LUCS refused the credentials",
-    12: "report could not be written",
-    13: "no agent of the pool was free",
-}
+# pytest plugins some installations carry that a feature run never uses (schemathesis alone costs
+# half a second of start-up); blocking a plugin that is not installed is harmless
+UNUSED_PLUGINS = ("schemathesis", "anyio", "hypothesispytest")
 MANIFEST = ".lucs-acceptance-manifest.json"
 OUTPUTS = ("allure-results", "junit.xml", "cucumber.json", "report.html", "allure-summary.json")
 PR_SET_PDEATHSIG = 1
@@ -146,11 +136,23 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def pytest_command(*args: str) -> list[str]:
+    """`python -m pytest ARGS` without the plugins a feature run does not need."""
+    blocked = [option for name in UNUSED_PLUGINS for option in ("-p", f"no:{name}")]
+    return [sys.executable, "-m", "pytest", *blocked, *args]
+
+
+def pytest_env(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The environment of a child pytest: the run's own LUCS_* stay; PYTHONDONTWRITEBYTECODE goes,
+    because pytest must cache its rewritten bytecode, or start-up doubles."""
+    return {k: v for k, v in environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_suite(pytest_args: list[str], forwarder: Forwarder) -> int:
-    """The suite in a child pytest of its own process group; waits for it whatever happens here."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # the run's own LUCS_* stay
+    """The suite in a child pytest of its own process group, in this folder (the project's, with its
+    features and pytest configuration); waits for it whatever happens here."""
     process = subprocess.Popen(
-        suite_command(*pytest_args), cwd=ROOT, env=env, process_group=0, preexec_fn=_die_with_parent
+        pytest_command(*pytest_args), env=pytest_env(), process_group=0, preexec_fn=_die_with_parent
     )
     forwarder.start(process)
     code = process.wait()
@@ -171,53 +173,38 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    forwarder = Forwarder()
-    forwarder.install()
-    if argv[:1] == ["restore"]:
-        return run_suite(["--lucs-restore-only", *argv[1:]], forwarder)
-    cli = argparse.ArgumentParser(
-        prog="lucs-acceptance",
-        description=__doc__.splitlines()[0] if __doc__ else None,
-        epilog="lucs-acceptance restore [--lucs-* options]: undo what earlier runs left on the target, run nothing",
-    )
-    cli.add_argument("--reports-dir", type=Path, default=ROOT / "reports", help="where the reports go")
-    cli.add_argument("--no-html", action="store_true", help="skip the HTML report (no Node.js needed)")
-    cli.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest (after --)")
-    args = cli.parse_args(argv)
-    pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
-    reports: Path = args.reports_dir.resolve()
+def publish(reports: Path, pytest_args: list[str], forwarder: Forwarder, *, html: bool = True) -> int:
+    """Run the suite with every report into `reports`, then the HTML; print the summary line."""
+    reports = reports.resolve()
     try:
         prepare(reports)
     except (ReportsFolderError, OSError) as error:
         print(f"lucs-acceptance: {error}", file=sys.stderr)
-        return 4
+        return USAGE
     code = run_suite([*report_args(reports), *pytest_args], forwarder)
     paths = ReportPaths(reports / "junit.xml", reports / "cucumber.json", reports / "allure-results")
-    if code in VERDICT_CODES and not (reports / "junit.xml").is_file():  # pytest stopped before its plugins ran
-        annotate(paths, (code, EXPLAINED[code]), {})
+    if code in EARLY_ENDS and not (reports / "junit.xml").is_file():  # pytest stopped before its plugins ran
+        annotate(paths, (code, MEANING[code]), {})
     written = {"Allure results": paths.allure, "JUnit": paths.junit, "Cucumber": paths.cucumber}
-    html = reports / "report.html"
     results = reports / "allure-results"
     if forwarder.count >= 2:
         print("lucs-acceptance: HTML report not written: stopped a second time", file=sys.stderr)
-    elif not args.no_html and results.is_dir() and any(results.glob("*-result.json")):
+    elif html and results.is_dir() and any(results.glob("*-result.json")):
         try:
-            written = {"HTML": generate(results, html), **written}
+            written = {"HTML": generate(results, reports / "report.html"), **written}
         except (ReportError, KeyboardInterrupt) as error:
             print(f"lucs-acceptance: HTML report not written: {error or 'stopped'}", file=sys.stderr)
-            code = code or EXIT_REPORT_FAILED
-    tally = Tally.of(reports / "junit.xml")
-    paths_text = ", ".join(f"{name} {_shown(path)}" for name, path in written.items() if path and path.exists())
-    dry = "DRY RUN, nothing sent: " if "lucs.dry_run" in tally.properties else ""
-    not_restored = "; LUCS STATE NOT RESTORED (see above)" if "lucs.not_restored" in tally.properties else ""
-    print(
-        f"LUCS acceptance: {dry}{tally.passed} passed, {tally.failed} failed, {tally.skipped} skipped "
-        f"-> exit {code} ({EXPLAINED.get(code, 'error')}){not_restored}; reports: {paths_text or 'none'}"
-    )
+            code = code or REPORT_FAILED
+    print(summary_line(code, Tally.of(reports / "junit.xml"), written))
     return code
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def summary_line(code: int, tally: Tally, written: dict[str, Path | None]) -> str:
+    """`LUCS acceptance: 13 passed, 1 failed, 0 skipped -> exit 1 (some scenarios failed); reports: …`"""
+    paths_text = ", ".join(f"{name} {_shown(path)}" for name, path in written.items() if path and path.exists())
+    dry = "DRY RUN, nothing sent: " if "lucs.dry_run" in tally.properties else ""
+    not_restored = "; LUCS STATE NOT RESTORED (see above)" if "lucs.not_restored" in tally.properties else ""
+    return (
+        f"LUCS acceptance: {dry}{tally.passed} passed, {tally.failed} failed, {tally.skipped} skipped "
+        f"-> exit {code} ({MEANING.get(code, 'error')}){not_restored}; reports: {paths_text or 'none'}"
+    )

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-VERDICT_CODES = frozenset({2, 4, 10, 11, 13})
 RUN_NAME = "LUCS acceptance run"
 RUN_CLASS = "lucs_harness.run"
 

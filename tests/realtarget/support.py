@@ -80,7 +80,7 @@ def run_suite(*args: str, env: dict[str, str] | None = None, timeout: float = 12
 def acceptance(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """`lucs-acceptance ARGS` as a user starts it, in a session of its own: the test can signal the
     wrapper alone, its process group (a Ctrl-C in the terminal), or every process of the session."""
-    command = [sys.executable, "-m", "lucs_harness.reporting.publish", *args]
+    command = [sys.executable, "-m", "lucs_harness.cli", *args]
     return subprocess.Popen(
         command,
         cwd=ROOT,

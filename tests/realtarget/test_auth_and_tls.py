@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from lucs_harness.session import EXIT_CREDENTIALS_REFUSED, EXIT_UNREACHABLE
+from lucs_harness.exit_codes import CREDENTIALS_REFUSED, UNREACHABLE
 from tests.realtarget.support import mock_process, run_suite
 
 SECRET = "Zq7-secret-4f2b"
@@ -32,10 +32,10 @@ def test_each_auth_mode_passes_with_the_right_credentials_and_stops_at_once_with
         common = ["--lucs-base-url", base, "--lucs-allow-changes", "--lucs-auth", mode]
         passed = run_suite(*common, env=good)
         assert passed.returncode == 0, outcome(passed)
-        assert "14 passed, 5 skipped" in passed.stdout
+        assert "31 passed, 8 skipped" in passed.stdout
         assert SECRET not in passed.stdout + passed.stderr
         refused = run_suite(*common, env=good | wrong)
-        assert refused.returncode == EXIT_CREDENTIALS_REFUSED, outcome(refused)
+        assert refused.returncode == CREDENTIALS_REFUSED, outcome(refused)
         assert "LUCS refused the credentials" in refused.stdout + refused.stderr
         assert "-> 401" in refused.stdout + refused.stderr
 
@@ -43,11 +43,11 @@ def test_each_auth_mode_passes_with_the_right_credentials_and_stops_at_once_with
 def test_missing_credentials_stop_the_run_at_once_with_one_line() -> None:
     with mock_process("--auth", "apikey", "--secret", SECRET) as base:
         missing = run_suite("--lucs-base-url", base, "--lucs-allow-changes")
-    assert missing.returncode == EXIT_CREDENTIALS_REFUSED, outcome(missing)
-    lines = [line for line in missing.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1, outcome(missing)  # stopped before the first scenario, not once per scenario
-    assert "LUCS refused the credentials" in lines[0]
-    assert "-> 401" in lines[0]
+    assert missing.returncode == CREDENTIALS_REFUSED, outcome(missing)
+    refused = [line for line in missing.stdout.splitlines() if "refused the credentials" in line]
+    assert len(refused) == 1, outcome(missing)  # stopped before the first scenario, not once per scenario
+    assert "-> 401" in refused[0]
+    assert "no tests ran" in missing.stdout
 
 
 def test_tls_with_a_self_signed_ca_passes_through_the_ca_bundle_and_fails_without(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_tls_with_a_self_signed_ca_passes_through_the_ca_bundle_and_fails_withou
         verified = run_suite("--lucs-base-url", base, "--lucs-allow-changes", "--lucs-ca-bundle", str(bundle))
         assert verified.returncode == 0, outcome(verified)
         untrusted = run_suite("--lucs-base-url", base, "--lucs-allow-changes")
-        assert untrusted.returncode == EXIT_UNREACHABLE, outcome(untrusted)
+        assert untrusted.returncode == UNREACHABLE, outcome(untrusted)
         assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stdout + untrusted.stderr
 
 
@@ -71,7 +71,7 @@ def test_a_401_in_the_middle_of_the_run_stops_it_with_exit_11() -> None:
         done = run_suite(
             "--lucs-base-url", base, "--lucs-allow-changes", "--lucs-auth", "apikey", env={"LUCS_API_KEY": SECRET}
         )
-    assert done.returncode == EXIT_CREDENTIALS_REFUSED, outcome(done)
+    assert done.returncode == CREDENTIALS_REFUSED, outcome(done)
     assert "POST " in done.stdout
     assert "the credentials were refused" in done.stdout
     assert "Interrupted: LUCS refused the credentials" in done.stdout  # the run stopped at the first 401

@@ -178,7 +178,7 @@ def _service() -> str:
 
 
 def _wrapper() -> list[str]:
-    return [sys.executable, "-m", "lucs_harness.reporting.publish"]
+    return [sys.executable, "-m", "lucs_harness.cli"]
 
 
 def test_ctrl_c_through_make_acceptance_restores_and_still_publishes_the_html(tmp_path: Path) -> None:

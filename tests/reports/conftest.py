@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from lucs_harness.suite import ROOT
+from lucs_harness.suite import ROOT, child_env
 
 FAULT = "block-wrong-reason"
 
@@ -20,17 +19,14 @@ def publish(reports: Path, *pytest_args: str, env: dict[str, str] | None = None)
     command = [
         sys.executable,
         "-m",
-        "lucs_harness.reporting.publish",
+        "lucs_harness.cli",
         "--reports-dir",
         str(reports),
         "--",
         *pytest_args,
     ]
-    environ = {
-        k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE" and not k.startswith(("LUCS_", "PYTEST_"))
-    }
     return subprocess.run(
-        command, cwd=ROOT, env=environ | (env or {}), capture_output=True, text=True, timeout=300, check=False
+        command, cwd=ROOT, env=child_env(**(env or {})), capture_output=True, text=True, timeout=300, check=False
     )
 
 

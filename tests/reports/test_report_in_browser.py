@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 import pytest
 from pytest_bdd.parser import FeatureParser
 
+from lucs_harness.suite import ROOT
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-ROOT = Path(__file__).resolve().parents[2]
 FEATURES = ROOT / "features"
 ENSURE_CHROMIUM = ROOT / "scripts" / "ensure_chromium.sh"
 

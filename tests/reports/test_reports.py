@@ -17,9 +17,8 @@ from lucs_harness.mock.server import MockServer
 from lucs_harness.reporting.html import EXTERNAL_ATTR
 from tests.reports.conftest import publish
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 FAILING = "Blocking takes the user out of distribution without touching presence"
-SCENARIOS = 19
+SCENARIOS = 39
 
 
 def allure_results(reports: Path) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.contract import SCHEMAS_DIR, SchemaViolation
 from lucs_harness.mock.auth import MockAuth
 from lucs_harness.mock.server import MockServer
-from lucs_harness.session import Target
+from lucs_harness.plugin.session import Target
 
 SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
 CURT = "854822ed-4a2a-4eb1-b07f-637ed3eab729"
@@ -31,12 +31,12 @@ GUID = "854822ed-4a2a-4eb1-b07f-637ed3eab729"
 
 
 @pytest.fixture
-def mock(lucs_target: Target) -> Iterator[Target]:
-    assert lucs_target.control is not None
-    lucs_target.control.reset()
-    yield lucs_target
-    lucs_target.control.set_faults([])
-    lucs_target.control.reset()
+def mock(mock_target: Target) -> Iterator[Target]:
+    assert mock_target.control is not None
+    mock_target.control.reset()
+    yield mock_target
+    mock_target.control.set_faults([])
+    mock_target.control.reset()
 
 
 @pytest.fixture

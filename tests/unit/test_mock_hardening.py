@@ -268,7 +268,7 @@ def test_every_405_carries_allow_with_the_routes_methods(fresh_roomy: MockServer
         assert isinstance(route, Route)
         methods.setdefault(route.path, set()).update(route.methods or ())
     for path, allowed in methods.items():
-        concrete = path.format(serviceId=SERVICE, userId=CURT, taskIdentifier="t")
+        concrete = path.format(serviceId=SERVICE, userId=CURT, taskIdentifier="t", callbackId="c")
         response = requests.patch(fresh_roomy.base_url + concrete, timeout=TIMEOUT)
         _refused(response, 405, "MethodNotAllowed")
         assert {m.strip() for m in response.headers["Allow"].split(",")} == allowed, path

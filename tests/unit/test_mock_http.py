@@ -10,18 +10,18 @@ import requests
 
 from lucs_harness.contract import default_contract
 from lucs_harness.mock.control import MockControl
-from lucs_harness.session import Target
+from lucs_harness.plugin.session import Target
 
 SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
 CURT = "854822ed-4a2a-4eb1-b07f-637ed3eab729"
 
 
 @pytest.fixture
-def http(lucs_target: Target) -> Iterator[tuple[requests.Session, str]]:
-    assert lucs_target.control is not None
-    lucs_target.control.reset()
+def http(mock_target: Target) -> Iterator[tuple[requests.Session, str]]:
+    assert mock_target.control is not None
+    mock_target.control.reset()
     with requests.Session() as session:
-        yield session, lucs_target.base_url
+        yield session, mock_target.base_url
 
 
 @pytest.mark.parametrize(
@@ -118,7 +118,7 @@ def test_a_reused_external_task_id_names_the_open_task(http: tuple[requests.Sess
     assert session.delete(f"{base}/v1.0/tasks/again", timeout=5).status_code == 204
 
 
-def test_the_control_client_ignores_environment_proxies(lucs_target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_control_client_ignores_environment_proxies(mock_target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("NO_PROXY", "")
-    assert MockControl(lucs_target.base_url).reset()["faults"] == []
+    assert MockControl(mock_target.base_url).reset()["faults"] == []

@@ -1,11 +1,10 @@
-"""The mock's OpenAPI document: valid 3.1, built from `schemas/`, complete, and true to the mock.
+"""The mock's two OpenAPI documents: valid 3.1, built from `schemas/`, apart, complete, and exact.
 
-The last claim is fuzzed: Schemathesis generates requests for every operation of the document
-(LUCS and mock-only alike) and sends them to a mock of this module's own over loopback; every
-answer must be a documented status with a documented content type and a body that matches the
-documented schema, and none may be a 5xx. The mock is reset to the seed with no fault before each
-case, so a case that switches a fault on (`PUT /_mock/faults` is fuzzed too) cannot leak into
-the next. Hypothesis runs derandomized with no example database: the same cases every run.
+`/openapi.json` describes the LUCS API and nothing else; `/_mock/openapi.json` the control
+endpoints. Between them they describe every route the app serves. Exactness (every request a
+document allows is accepted, every answer is described) is fuzzed by
+`test_schemathesis_all_checks.py` with every Schemathesis check; here are the facts a fuzzer does
+not reach: the presence values, the clock's range in any state, the 413 of a body over the limit.
 """
 
 from __future__ import annotations
@@ -14,39 +13,30 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import hypothesis
 import pytest
 import requests
-import schemathesis
 from openapi_spec_validator import validate
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 from starlette.routing import Route
 
 from lucs_harness.contract import default_contract
-from lucs_harness.mock.app import create_app
-from lucs_harness.mock.auth import MODES, MockAuth
-from lucs_harness.mock.domain import Lucs
-from lucs_harness.mock.openapi import COMPONENTS, MOCK_TAG, build_openapi, component_name
+from lucs_harness.mock.app import MAX_BODY, create_app
+from lucs_harness.mock.auth import MODES, OPENAPI_PATH, MockAuth
+from lucs_harness.mock.domain import PRESENCES, Lucs
+from lucs_harness.mock.openapi import (
+    COMPONENTS,
+    CONTROL_OPENAPI_PATH,
+    MAX_ADVANCE,
+    build_control_openapi,
+    build_openapi,
+    component_name,
+)
 from lucs_harness.mock.seed import load_seed
 from lucs_harness.mock.server import MockServer
-from lucs_harness.operations import DEFAULT_PATHS
+from lucs_harness.operations import OPERATIONS
 
-MAX_EXAMPLES = 30
-STATEFUL_SCENARIOS = 60
-STATEFUL_STEPS = 8
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 DOCUMENT = build_openapi(seed=load_seed())
-SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
-SCHEMA.config.generation.update(deterministic=True, max_examples=MAX_EXAMPLES)
+CONTROL = build_control_openapi()
 TIMEOUT = 5.0
-SETTINGS = hypothesis.settings(
-    deadline=None, derandomize=True, database=None, suppress_health_check=list(hypothesis.HealthCheck)
-)
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -61,9 +51,15 @@ def _refs(node: Any) -> Iterator[str]:
             yield from _refs(item)
 
 
+def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
 @pytest.fixture(scope="module")
 def mock() -> Iterator[MockServer]:
-    """This module's own mock: fuzzing switches faults on, which must not reach other tests."""
+    """This module's own mock: the clock tests move its time to the end of the calendar."""
     with MockServer() as server:
         yield server
 
@@ -75,11 +71,11 @@ def http() -> Iterator[requests.Session]:
 
 
 @pytest.mark.parametrize("mode", ["none", *(m for m in MODES if m != "none")])
-def test_the_document_is_valid_openapi_3_1(mode: str) -> None:
+def test_both_documents_are_valid_openapi_3_1(mode: str) -> None:
     auth = None if mode == "none" else MockAuth(mode, "user:secret")
-    document = build_openapi(auth=auth)
-    validate(document)
-    assert document["openapi"].startswith("3.1.")
+    for document in (build_openapi(auth=auth), build_control_openapi(auth=auth)):
+        validate(document)
+        assert document["openapi"].startswith("3.1.")
 
 
 def test_every_contract_schema_is_a_component_with_refs_into_components() -> None:
@@ -89,16 +85,17 @@ def test_every_contract_schema_is_a_component_with_refs_into_components() -> Non
         assert "$id" not in component
         assert "$schema" not in component
         assert component["title"] == original["title"]
-    refs = set(_refs(DOCUMENT))
-    assert refs, "the document references no schema"
-    for ref in refs:
-        assert ref.startswith(COMPONENTS), ref
-        assert ref.removeprefix(COMPONENTS).split("/")[0] in schemas, ref
-    assert "#/components/schemas/user" in refs
-    assert "#/components/schemas/capabilities" in refs
+    for document in (DOCUMENT, CONTROL):
+        refs = set(_refs(document))
+        assert refs, "the document references no schema"
+        for ref in refs:
+            assert ref.startswith(COMPONENTS), ref
+            assert ref.removeprefix(COMPONENTS).split("/")[0] in document["components"]["schemas"], ref
+    assert "#/components/schemas/user" in set(_refs(DOCUMENT))
+    assert "#/components/schemas/capabilities" in set(_refs(DOCUMENT))
 
 
-def test_every_route_of_the_app_is_described_and_nothing_else() -> None:
+def test_the_lucs_document_is_the_operations_table_and_the_control_document_the_rest_of_the_app() -> None:
     app = create_app(Lucs(load_seed()))
     served = {
         (route.path, method.lower())
@@ -107,89 +104,91 @@ def test_every_route_of_the_app_is_described_and_nothing_else() -> None:
         for method in route.methods or ()
         if method != "HEAD"
     }
-    described = {(path, method) for path, item in DOCUMENT["paths"].items() for method in item}
-    assert served == described
+    lucs = {(path, method) for path, method, _ in _operations(DOCUMENT)}
+    control = {(path, method) for path, method, _ in _operations(CONTROL)}
+    assert lucs == {(op.route, op.method.lower()) for op in OPERATIONS.values()}
+    assert {op["operationId"] for _, _, op in _operations(DOCUMENT)} == set(OPERATIONS)
+    assert lucs | control == served
+    assert not lucs & control
+    assert all(path.startswith("/_mock/") or path == OPENAPI_PATH for path, _ in control)
 
 
-def test_the_lucs_operations_are_the_clients_path_table() -> None:
-    ids = {
-        operation["operationId"]: path
-        for path, item in DOCUMENT["paths"].items()
-        for operation in item.values()
-        if MOCK_TAG not in operation["tags"]
-    }
-    assert ids == DEFAULT_PATHS
+def test_the_lucs_document_names_the_presences_the_mock_accepts_and_the_contract_stays_open() -> None:
+    """The contract leaves the value open so the suite can send an unknown one to a real LUCS."""
+    described = DOCUMENT["components"]["schemas"]["presence-request"]["properties"]["Presence"]
+    assert described["enum"] == list(PRESENCES)
+    assert "enum" not in default_contract().schemas["presence-request.json"]["properties"]["Presence"]
 
 
-def test_with_auth_every_operation_but_the_document_may_answer_401() -> None:
-    document = build_openapi(auth=MockAuth("apikey", "k", "X-Key"))
-    assert document["components"]["securitySchemes"]["lucsAuth"] == {"type": "apiKey", "in": "header", "name": "X-Key"}
-    for path, item in document["paths"].items():
-        for operation in item.values():
-            if path == "/openapi.json":
+def test_with_auth_every_operation_but_the_lucs_document_may_answer_401() -> None:
+    auth = MockAuth("apikey", "k", "X-Key")
+    for document in (build_openapi(auth=auth), build_control_openapi(auth=auth)):
+        assert document["components"]["securitySchemes"]["lucsAuth"] == {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-Key",
+        }
+        for path, _, operation in _operations(document):
+            if path == OPENAPI_PATH:
                 assert operation["security"] == []
                 assert "401" not in operation["responses"]
             else:
                 assert "security" not in operation
                 assert "401" in operation["responses"]
-    assert all("401" not in op["responses"] for item in DOCUMENT["paths"].values() for op in item.values())
+    for document in (DOCUMENT, CONTROL):
+        assert all("401" not in op["responses"] for _, _, op in _operations(document))
 
 
-def test_the_mock_serves_the_document_without_credentials(http: requests.Session) -> None:
+def test_the_mock_serves_both_documents_and_the_lucs_one_without_credentials(http: requests.Session) -> None:
     auth = MockAuth("bearer", "token")
     with MockServer(auth=auth) as server:
-        response = http.get(f"{server.base_url}/openapi.json", timeout=TIMEOUT)
-        refused = http.get(f"{server.base_url}{DEFAULT_PATHS['list_services']}", timeout=TIMEOUT)
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"] == "application/json"
-    served = response.json()
-    assert served.pop("servers") == [{"url": server.base_url}]
-    assert served == json.loads(json.dumps(build_openapi(auth=auth, seed=load_seed())))
+        lucs = http.get(f"{server.base_url}{OPENAPI_PATH}", timeout=TIMEOUT)
+        refused = http.get(f"{server.base_url}{CONTROL_OPENAPI_PATH}", timeout=TIMEOUT)
+        control = http.get(f"{server.base_url}{CONTROL_OPENAPI_PATH}", headers=auth.headers(), timeout=TIMEOUT)
+    expected = {
+        OPENAPI_PATH: build_openapi(auth=auth, seed=load_seed(), max_body=MAX_BODY),
+        CONTROL_OPENAPI_PATH: build_control_openapi(auth=auth, max_body=MAX_BODY),
+    }
+    for path, response in ((OPENAPI_PATH, lucs), (CONTROL_OPENAPI_PATH, control)):
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        served = response.json()
+        assert served.pop("servers") == [{"url": server.base_url}]
+        assert served == json.loads(json.dumps(expected[path])), path
     assert refused.status_code == 401
 
 
-@SCHEMA.parametrize()
-@hypothesis.settings(SETTINGS, max_examples=MAX_EXAMPLES)
-def test_the_mock_conforms_to_its_document(
-    case: schemathesis.Case[Any], mock: MockServer, http: requests.Session
-) -> None:
-    mock.lucs.faults.set(frozenset())
+def test_a_body_over_the_limit_gets_the_documented_413(http: requests.Session) -> None:
+    with MockServer(max_body=100) as server:
+        response = http.post(f"{server.base_url}/v1.0/tasks", data=b" " * 101, timeout=TIMEOUT)
+    documented = build_openapi(max_body=100)["paths"]["/v1.0/tasks"]["post"]["responses"]["413"]
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"] in documented["content"]
+    assert response.headers["connection"] == documented["headers"]["Connection"]["schema"]["const"]
+    assert default_contract().check("error.json", response.json()).violations == ()
+    assert "100 bytes" in documented["description"]
+
+
+def test_every_clock_step_the_document_allows_is_taken_in_any_state(mock: MockServer, http: requests.Session) -> None:
+    """Time stops in the calendar's last second rather than refusing a step: a fuzzer may step
+    as often as it likes."""
     mock.lucs.reset()
-    case.call_and_validate(base_url=mock.base_url, session=http, checks=CHECKS, timeout=TIMEOUT)
-
-
-def test_the_mock_conforms_along_the_documents_links(mock: MockServer, http: requests.Session) -> None:
-    """One call at a time on a fresh mock never reaches an existing task; following the document's
-    links does (list services, post a task there, read it, list it, close it; list users, block,
-    unblock, set presence). Mock-only operations are left out: a fault switched on mid-scenario
-    would break the calls after it on purpose."""
-
-    class Workflow(SCHEMA.exclude(tag=MOCK_TAG).as_state_machine()):  # type: ignore[misc]
-        def setup(self) -> None:
-            mock.lucs.faults.set(frozenset())
-            mock.lucs.reset()
-
-        def get_call_kwargs(self, case: schemathesis.Case[Any]) -> dict[str, Any]:
-            return {"base_url": mock.base_url, "session": http, "timeout": TIMEOUT}
-
-        def validate_response(
-            self,
-            response: schemathesis.Response,
-            case: schemathesis.Case[Any],
-            additional_checks: list[schemathesis.CheckFunction] | None = None,
-            **kwargs: Any,
-        ) -> None:
-            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
-
-    Workflow.run(
-        settings=hypothesis.settings(SETTINGS, max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS)
-    )
+    described = CONTROL["components"]["schemas"]["ClockAdvance"]["properties"]["advance"]
+    assert (described["minimum"], described["maximum"]) == (0, MAX_ADVANCE)
+    nows = [
+        http.post(f"{mock.base_url}/_mock/clock", json={"advance": MAX_ADVANCE}, timeout=TIMEOUT).json()["now"]
+        for _ in range(30)  # 30 steps of 317 years pass the year 9999
+    ]
+    assert nows[-1].startswith("9999-12-31T23:59:59"), nows[-1]
+    assert http.post(f"{mock.base_url}/_mock/clock", json={"advance": 0.5}, timeout=TIMEOUT).status_code == 200
+    mock.lucs.reset()
 
 
 @pytest.mark.parametrize(
     ("path", "body"),
     [
         ("/_mock/clock", b'{"advance": 5.818842876381597e+306}'),
+        ("/_mock/clock", b'{"advance": 10000000001}'),
         ("/_mock/clock", b'{"advance": 1e999}'),
         ("/_mock/clock", b'{"advance": NaN}'),
         ("/_mock/clock", b'{"advance": Infinity}'),
@@ -198,15 +197,19 @@ def test_the_mock_conforms_along_the_documents_links(mock: MockServer, http: req
             "/v1.0/tasks",
             b'{"ExternalTaskId": "x", "Service": "%s", "DistributeToAgentRONATimeoutInSeconds": 2147483648}',
         ),
+        ("/v1.0/users/%u/setpresence", b'{"Presence": "0"}'),
     ],
 )
-def test_numbers_the_fuzzer_found_are_refused_with_400_and_change_nothing(
+def test_values_outside_the_documents_are_refused_with_400_and_change_nothing(
     mock: MockServer, http: requests.Session, path: str, body: bytes
 ) -> None:
     mock.lucs.reset()
     before = mock.lucs.snapshot()
-    service = load_seed().services[0]["Id"].encode()
-    response = http.post(mock.base_url + path, data=body.replace(b"%s", service), timeout=TIMEOUT)
+    seed = load_seed()
+    service, user = seed.services[0]["Id"], seed.users[0]["Id"]
+    response = http.post(
+        mock.base_url + path.replace("%u", user), data=body.replace(b"%s", service.encode()), timeout=TIMEOUT
+    )
     assert response.status_code == 400, response.text
     assert set(response.json()["Error"]) == {"Code", "Message"}
     assert mock.lucs.snapshot() == before

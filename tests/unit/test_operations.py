@@ -10,11 +10,11 @@ from lucs_harness.client import LucsClient
 from lucs_harness.config import ConfigError, LucsConfig, load_config
 from lucs_harness.mock.app import create_app
 from lucs_harness.mock.domain import Lucs
-from lucs_harness.mock.openapi import COMPONENTS, build_openapi
+from lucs_harness.mock.openapi import ANY_REQUEST_ERRORS, COMPONENTS, build_openapi
 from lucs_harness.mock.seed import load_seed
 from lucs_harness.operations import OPERATIONS
 
-PARAMETERS = {"serviceId": "s", "userId": "u", "taskIdentifier": "t"}
+PARAMETERS = {"serviceId": "s", "userId": "u", "taskIdentifier": "t", "callbackId": "c", "externalTaskId": "e"}
 
 
 def test_the_configuration_defaults_to_the_table_and_knows_no_other_operation() -> None:
@@ -34,15 +34,15 @@ def test_the_mock_routes_each_operation_by_path_and_method() -> None:
     app = create_app(Lucs(load_seed()))
     routes = {route.path: route.methods or set() for route in app.routes if isinstance(route, Route)}
     for op in OPERATIONS.values():
-        assert op.method in routes[op.path], op.name
+        assert op.method in routes[op.route], op.name
 
 
 def test_the_openapi_document_describes_each_operation_as_the_table_does() -> None:
     document = build_openapi()
     for op in OPERATIONS.values():
-        described = document["paths"][op.path][op.method.lower()]
+        described = document["paths"][op.route][op.method.lower()]
         assert described["operationId"] == op.name
-        assert set(described["responses"]) == {str(op.status), *map(str, op.errors)}
+        assert set(described["responses"]) == {str(op.status), *map(str, op.errors + ANY_REQUEST_ERRORS)}
         success = described["responses"][str(op.status)]
         if op.response is None:
             assert "content" not in success, op.name

@@ -1,7 +1,7 @@
 """pytest hooks of the harness: `--lucs-*` options, the effective configuration, guard rails,
 the repair of an earlier run's leftovers, stopping on refused credentials or a target that stopped
 answering, stopping on a signal, and the end-of-run summaries and verdicts.
-The fixtures live in `lucs_harness.fixtures`."""
+The fixtures live in `lucs_harness.plugin.fixtures`."""
 
 from __future__ import annotations
 
@@ -17,28 +17,24 @@ from typing import Any
 
 import pytest
 
-from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError
+from lucs_harness.client import CredentialsRefused
 from lucs_harness.config import ConfigError, LucsConfig, load_config, secrets_on_command_line
+from lucs_harness.exit_codes import CREDENTIALS_REFUSED, EARLY_ENDS, INTERRUPTED, USAGE
 from lucs_harness.interrupts import RunInterrupted, relay_signal
-from lucs_harness.leftovers import repair
 from lucs_harness.mock.faults import UnknownFault, parse_faults
-from lucs_harness.redact import Redactor, scrub_files
-from lucs_harness.reporting.allure_results import write_run_files
-from lucs_harness.reporting.exchanges import allure_listener
-from lucs_harness.reporting.verdict import VERDICT_CODES, ReportPaths, annotate
-from lucs_harness.session import (
+from lucs_harness.plugin.session import (
     CONFIG_KEY,
-    EXIT_CREDENTIALS_REFUSED,
-    EXIT_INTERRUPTED,
-    EXIT_UNREACHABLE,
-    EXIT_USAGE,
     FAULTS_KEY,
+    PID_DIR_KEY,
     RUN_KEY,
     WORLD_KEY,
     RunState,
 )
-
-PID_DIR_KEY = "lucs_pid_dir"
+from lucs_harness.plugin.target import DONE, activate, prepare
+from lucs_harness.redact import Redactor, scrub_files
+from lucs_harness.reporting.allure_results import write_run_files
+from lucs_harness.reporting.exchanges import allure_listener
+from lucs_harness.reporting.verdict import ReportPaths, annotate
 
 
 def _option(name: str) -> str:
@@ -87,7 +83,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[FAULTS_KEY] = parse_faults(config.getoption("--lucs-mock-fault"))
         _check_pool_size(config, lucs)
     except (ConfigError, UnknownFault) as error:
-        run.end(EXIT_USAGE, str(error))
+        run.end(USAGE, str(error))
         raise pytest.UsageError(str(error)) from None
     config.stash[CONFIG_KEY] = lucs
     worker = hasattr(config, "workerinput")
@@ -98,9 +94,8 @@ def pytest_configure(config: pytest.Config) -> None:
                 "and in the shell history; use the LUCS_* environment variable or .env instead\n"
             )
     run.interrupts.listeners.append(lambda level: _stop(config, level))
-    run.interrupts.install()
-    if worker and config.workerinput.get(PID_DIR_KEY):  # type: ignore[attr-defined]
-        (Path(config.workerinput[PID_DIR_KEY]) / str(os.getpid())).touch()  # type: ignore[attr-defined]
+    if not worker and config.getoption("dist", "no") != "no":
+        activate(config)  # an xdist controller passes stop requests on to the workers that took them
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistRelay(config, run), "lucs-xdist-relay")
     if config.getoption("--lucs-show-config"):
@@ -112,7 +107,7 @@ def _stop(config: pytest.Config, level: int) -> None:
     """A stop request: no new scenario starts (here, and on the xdist workers)."""
     run = config.stash[RUN_KEY]
     reason = run.interrupts.reason()
-    run.end(EXIT_INTERRUPTED, reason)
+    run.end(INTERRUPTED, reason)
     if run.session is not None:
         run.session.shouldstop = reason
     dsession = config.pluginmanager.getplugin("dsession")
@@ -149,7 +144,7 @@ def pytest_runtest_makereport(
         report.longrepr = str(call.excinfo.value)  # one line: the traceback of a signal says nothing
     if call.excinfo is not None and call.excinfo.errisinstance(CredentialsRefused):
         reason = "LUCS refused the credentials; stopping (see the first failure)"
-        item.config.stash[RUN_KEY].end(EXIT_CREDENTIALS_REFUSED, reason)
+        item.config.stash[RUN_KEY].end(CREDENTIALS_REFUSED, reason)
         item.session.shouldstop = reason
     return report
 
@@ -180,52 +175,26 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest) -> None:
     world = request.node.stash.get(WORLD_KEY, None)
     last = world.client.last_exchange if world is not None else None
     if world is not None and last is not None and request.config.getoption("allure_report_dir", None):
-        redactor = Redactor(world.config.secrets(), [world.config.api_key_header])
+        redactor = world.config.redactor()
         allure_listener(redactor, prefix="last response: ")(last)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Before any scenario (and before xdist starts workers): a real LUCS must answer within the
-    timeouts and take the credentials, or the run stops with one line and its own exit code; then
-    what earlier runs left on it is repaired, and said."""
+    """Mask secrets in what pytest prints; with `--lucs-restore-only`, repair the target and stop.
+    Everything else waits until a scenario needs the harness (`lucs_harness.plugin.target`)."""
     config = session.config
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
     run.session = session
-    _redact_terminal(config, Redactor(lucs.secrets(), [lucs.api_key_header]))
-    restore_only = config.getoption("--lucs-restore-only")
-    if lucs.base_url is None or lucs.dry_run or hasattr(config, "workerinput"):
-        if restore_only:
-            pytest.exit("nothing to restore: no --lucs-base-url (the embedded mock keeps no state)", returncode=0)
+    _redact_terminal(config, lucs.redactor())
+    if not config.getoption("--lucs-restore-only") or hasattr(config, "workerinput"):
         return
-    client = LucsClient(lucs, lucs.base_url)
-    try:
-        client.send("list_users", {"serviceId": lucs.service_id}, expect=range(100, 600))
-    except CredentialsRefused as refused:
-        _end_now(run, EXIT_CREDENTIALS_REFUSED, f"LUCS refused the credentials: {refused}")
-    except TransportError as error:  # no connection, or no answer within the read timeout
-        _end_now(run, EXIT_UNREACHABLE, f"LUCS could not be reached: {error}")
-    except LucsError:
-        pass  # reached, and it answered: what is wrong with the answer, the scenarios will say
-    try:
-        run.repaired = repair(lucs, client, stop=lambda: run.interrupts.cut_short)
-    finally:
-        client.close()
-    reporter = config.pluginmanager.getplugin("terminalreporter")
-    for line in run.repaired:
-        if reporter is not None:
-            reporter.write_line(f"lucs: earlier run's leftovers: {line}")
-    if restore_only:
-        left = [line for line in run.repaired if not line.startswith(("undone", "closed", "left alone"))]
-        pytest.exit(
-            f"restore: {len(run.repaired) - len(left)} done, {len(left)} not" if run.repaired else "nothing to restore",
-            returncode=1 if left else 0,
-        )
-
-
-def _end_now(run: RunState, code: int, reason: str) -> None:
-    run.end(code, reason)
-    pytest.exit(reason, returncode=code)
+    if lucs.base_url is None or lucs.dry_run:
+        pytest.exit("nothing to restore: no --lucs-base-url (the embedded mock keeps no state)", returncode=0)
+    prepare(config)
+    left = [line for line in run.repaired if not line.startswith(DONE)]
+    done = len(run.repaired) - len(left)
+    pytest.exit(f"restore: {done} done, {len(left)} not" if run.repaired else "nothing to restore", 1 if left else 0)
 
 
 def _redact_terminal(config: pytest.Config, redactor: Redactor) -> None:
@@ -288,6 +257,7 @@ class _XdistRelay:
         output = getattr(node, "workeroutput", {})
         self.run.not_restored.extend(output.get("lucs_not_restored", []))
         self.run.dry_run.extend((name, lines) for name, lines in output.get("lucs_dry_run", []))
+        self.run.repaired = list(dict.fromkeys([*self.run.repaired, *output.get("lucs_repaired", [])]))
         if output.get("lucs_exit_code") is not None:
             self.run.end(output["lucs_exit_code"], output.get("lucs_reason") or "")
 
@@ -313,6 +283,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         config.workeroutput["lucs_dry_run"] = run.dry_run  # type: ignore[attr-defined]
         config.workeroutput["lucs_exit_code"] = run.exit_code  # type: ignore[attr-defined]
         config.workeroutput["lucs_reason"] = run.reason  # type: ignore[attr-defined]
+        config.workeroutput["lucs_repaired"] = run.repaired  # type: ignore[attr-defined]
         return
     if run.exit_code is not None:
         session.exitstatus = run.exit_code  # the run's own verdict: interrupted, unreachable, refused, no agent
@@ -329,7 +300,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash[RUN_KEY]
     lucs = config.stash.get(CONFIG_KEY, None)
     paths = ReportPaths.of(config)
-    verdict = (run.exit_code, run.reason or "") if run.exit_code in VERDICT_CODES else None
+    verdict = (run.exit_code, run.reason or "") if run.exit_code in EARLY_ENDS else None
     properties = {"lucs.not_restored": " | ".join(run.not_restored)} if run.not_restored else {}
     if lucs is not None and lucs.dry_run:
         properties["lucs.dry_run"] = "true: nothing was sent to the target"
@@ -341,7 +312,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     run, lucs = terminalreporter.config.stash[RUN_KEY], terminalreporter.config.stash[CONFIG_KEY]
     if lucs.dry_run:
-        target = Redactor(lucs.secrets()).url(lucs.base_url or "")
+        target = lucs.redactor().url(lucs.base_url or "")
         terminalreporter.section(f"LUCS DRY RUN: requests each scenario would send (none was sent to {target})")
         for name, lines in sorted(run.dry_run):
             terminalreporter.write_line(name)

@@ -12,24 +12,20 @@ import pytest
 from lucs_harness.client import Exchange, Listener, LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.dry_run import DryRunPlan
+from lucs_harness.exit_codes import POOL_EXHAUSTED, UNREACHABLE
 from lucs_harness.journal import Journal, journal_folder
 from lucs_harness.leases import AgentLease, PoolExhausted, lease_folder
-from lucs_harness.mock.control import MockControl
-from lucs_harness.mock.seed import load_seed, shadow_seed
-from lucs_harness.mock.server import MockServer
-from lucs_harness.redact import Redactor
-from lucs_harness.reporting.exchanges import allure_listener, logging_listener
-from lucs_harness.restore import RestoreRegistry, performer
-from lucs_harness.session import (
+from lucs_harness.plugin.session import (
     CONFIG_KEY,
-    EXIT_POOL_EXHAUSTED,
-    EXIT_UNREACHABLE,
     FAULTS_KEY,
     RUN_KEY,
     WORLD_KEY,
     RunState,
     Target,
 )
+from lucs_harness.plugin.target import activate, prepare
+from lucs_harness.reporting.exchanges import allure_listener, logging_listener
+from lucs_harness.restore import RestoreRegistry, performer
 from lucs_harness.world import World
 
 
@@ -41,10 +37,17 @@ def lucs_config(pytestconfig: pytest.Config) -> LucsConfig:
 
 @pytest.fixture(scope="session")
 def lucs_target(lucs_config: LucsConfig, pytestconfig: pytest.Config) -> Iterator[Target]:
-    """A real LUCS when a base URL is configured, else a mock started for this session (or worker)."""
+    """A real LUCS when a base URL is configured (checked and repaired first), else a mock started
+    for this session (or worker). The first scenario to ask wakes the harness up."""
+    activate(pytestconfig)
     if lucs_config.base_url is not None and not lucs_config.dry_run:
+        prepare(pytestconfig)
         yield Target(lucs_config.base_url, None)
         return
+    from lucs_harness.mock.control import MockControl  # the mock's code is loaded only where it runs
+    from lucs_harness.mock.seed import load_seed, shadow_seed
+    from lucs_harness.mock.server import MockServer
+
     seed = load_seed()
     if lucs_config.dry_run:
         seed = shadow_seed(seed, lucs_config.service_id, lucs_config.agent_pool())
@@ -57,7 +60,7 @@ def lucs_target(lucs_config: LucsConfig, pytestconfig: pytest.Config) -> Iterato
 def lucs_client(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytest.Config) -> Iterator[LucsClient]:
     """The session's client, logging (and attaching to Allure) every exchange, redacted."""
     client = LucsClient(lucs_config, lucs_target.base_url)
-    redactor = Redactor(lucs_config.secrets(), [lucs_config.api_key_header])
+    redactor = lucs_config.redactor()
     client.listeners.append(logging_listener(redactor))
     client.listeners.append(transport_watch(pytestconfig.stash[RUN_KEY], lucs_config.unreachable_after))
     if pytestconfig.getoption("allure_report_dir", None):
@@ -80,10 +83,10 @@ def lucs_agent(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytes
         agent = lease.acquire()
     except PoolExhausted as exhausted:
         message = f"no agent free for {holder}: {exhausted}"
-        pytestconfig.stash[RUN_KEY].end(EXIT_POOL_EXHAUSTED, message)
+        pytestconfig.stash[RUN_KEY].end(POOL_EXHAUSTED, message)
         if "PYTEST_XDIST_WORKER" in os.environ:  # a worker cannot end the run: its scenarios fail, the code stays
             pytest.fail(message, pytrace=False)
-        pytest.exit(message, returncode=EXIT_POOL_EXHAUSTED)
+        pytest.exit(message, returncode=POOL_EXHAUSTED)
     yield agent
     lease.release()
 
@@ -98,7 +101,7 @@ def transport_watch(run: RunState, limit: int) -> Listener:
         streak = streak + 1 if exchange.status is None else 0
         if streak >= limit and run.session is not None:
             reason = f"LUCS stopped answering: {streak} transport errors in a row, the last {exchange.what}"
-            run.end(EXIT_UNREACHABLE, reason)
+            run.end(UNREACHABLE, reason)
             run.session.shouldstop = reason
 
     return listen
@@ -111,7 +114,7 @@ def lucs_journal(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pyt
         yield None
         return
     folder = journal_folder(lucs_config.base_url, lucs_config.service_id, lucs_config.journal_dir)
-    journal = Journal(folder, Redactor(lucs_config.secrets()).url(lucs_config.base_url))
+    journal = Journal(folder, lucs_config.redactor().url(lucs_config.base_url))
     pytestconfig.stash[RUN_KEY].journal = journal
     yield journal
     journal.close()

@@ -15,11 +15,7 @@ from lucs_harness.mock.faults import Fault
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.world import World
 
-EXIT_INTERRUPTED = 2
-EXIT_USAGE = 4
-EXIT_UNREACHABLE = 10
-EXIT_CREDENTIALS_REFUSED = 11
-EXIT_POOL_EXHAUSTED = 13
+PID_DIR_KEY = "lucs_pid_dir"  # where xdist workers that take relayed stop requests leave their pid
 CONFIG_KEY = pytest.StashKey[LucsConfig]()
 RUN_KEY = pytest.StashKey["RunState"]()
 FAULTS_KEY = pytest.StashKey[frozenset[Fault]]()
@@ -40,6 +36,9 @@ class RunState:
     interrupts: Interrupts = field(default_factory=Interrupts)
     journal: Journal | None = None
     session: pytest.Session | None = None
+    active: bool = False  # a scenario needed the harness: signals are taken over
+    prepared: bool = False  # the real target was checked and repaired (once per process)
+    failed_preparation: str | None = None
 
     def end(self, code: int, reason: str) -> None:
         """End the run with a code of the harness's own; the first reason given is kept."""

@@ -1,0 +1,123 @@
+"""`lucs-acceptance`: the command a QA engineer and a CI job run.
+
+    lucs-acceptance [run] [--reports-dir DIR] [--no-html] [harness and pytest options]
+    lucs-acceptance show-config [harness options]   the effective configuration, secrets masked
+    lucs-acceptance restore [harness options]       undo what earlier runs left on the target
+    lucs-acceptance steps                           the step catalogue
+
+Harness options (`--lucs-*`) and pytest options (`-k`, `-m`, `-n 2`, ...) go straight after the
+command; everything after a `--` goes to pytest (the older `lucs-acceptance -- ARGS`). A value of a
+harness option is joined to it (`--lucs-lease-dir=/x`): see `joined`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lucs_harness.config import LucsConfig, cli_option, env_name
+from lucs_harness.reporting.publish import Forwarder, publish, run_suite
+
+COMMANDS = ("run", "show-config", "restore", "steps")
+GROUPS: dict[str, tuple[str, ...]] = {
+    "target": ("base_url", "service_id", "user", "agents", "lease_dir", "paths", "presence_field", "task_states"),
+    "authentication": (
+        "auth", "username", "password", "token", "api_key", "api_key_header",
+        "verify_tls", "ca_bundle", "client_cert", "client_key", "proxy",
+    ),
+    "safety": (
+        "allow_changes", "dry_run", "close_tasks", "restore_timeout", "journal_dir", "orphan_task_age", "strict_schema",
+    ),
+    "waits": (
+        "connect_timeout", "read_timeout", "wait_timeout", "hold_time", "poll_interval", "get_retries",
+        "unreachable_after", "max_response_mb",
+    ),
+}  # fmt: skip
+OTHER_OPTIONS = (
+    ("--lucs-config FILE", "config file (default: lucs.toml, else [tool.lucs] in pyproject.toml)"),
+    ("--lucs-profile NAME", "named profile of the config file, e.g. staging"),
+    ("--lucs-mock-fault NAME", "embedded mock only: break one documented behaviour (`lucs-mock faults`)"),
+)
+
+
+def harness_help() -> str:
+    """The `--lucs-*` options by group, each with its environment variable and default."""
+    fields = LucsConfig.model_fields
+    blocks = []
+    for group, names in GROUPS.items():
+        lines = [f"{group}:"]
+        for name in names:
+            default = fields[name].default
+            shown = "" if default in (None, [], {}) else f" (default: {default})"
+            lines.append(f"  {cli_option(name):28} {fields[name].description}{shown} [{env_name(name)}]")
+        blocks.append("\n".join(lines))
+    blocks.append("\n".join(["configuration:", *(f"  {o:28} {text}" for o, text in OTHER_OPTIONS)]))
+    return "\n\n".join(blocks)
+
+
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(
+        prog="lucs-acceptance",
+        description="Run the LUCS acceptance suite and publish its reports.",
+        epilog=f"{harness_help()}\n\nAny pytest option works too (-k, -m, -n 2, --lf, ...).\n\n{__doc__}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # `--re` must stay pytest's, not become --reports-dir
+    )
+    reports = cli.add_argument_group("reports")
+    reports.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where the reports go (./reports)")
+    reports.add_argument("--no-html", action="store_true", help="skip the HTML report (no Node.js needed)")
+    return cli
+
+
+def value_options() -> frozenset[str]:
+    """The harness's options that take a value (the flags take none)."""
+    fields = LucsConfig.model_fields
+    taking = {cli_option(n) for n, f in fields.items() if not (f.annotation is bool and f.default is False)}
+    return frozenset(taking | {"--lucs-config", "--lucs-profile", "--lucs-mock-fault", "--tags"})
+
+
+def joined(argv: list[str]) -> list[str]:
+    """`--lucs-lease-dir /x` as `--lucs-lease-dir=/x`, `--tags @a` as `--tags=@a`: pytest settles its
+    root folder before it loads plugins, so it would take a separate value for a test path (and an
+    argument that starts with @ for a file of arguments)."""
+    taking = value_options()
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in taking:
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
+def split(argv: list[str]) -> tuple[str, list[str], list[str]]:
+    """The command, the arguments before a `--`, and those after it (for pytest, untouched)."""
+    command = argv[0] if argv[:1] and argv[0] in COMMANDS else "run"
+    rest = argv[1:] if argv[:1] == [command] else argv
+    if "--" in rest:
+        cut = rest.index("--")
+        return command, rest[:cut], rest[cut + 1 :]
+    return command, rest, []
+
+
+def main(argv: list[str] | None = None) -> int:
+    command, ours, theirs = split(sys.argv[1:] if argv is None else argv)
+    if command == "steps":
+        from lucs_harness.catalogue import catalogue, render  # imports the step library: only when asked
+
+        sys.stdout.write(render(catalogue()))
+        return 0
+    forwarder = Forwarder()
+    forwarder.install()
+    ours, theirs = joined(ours), joined(theirs)
+    if command == "show-config":
+        return run_suite(["--lucs-show-config", *ours, *theirs], forwarder)
+    if command == "restore":
+        return run_suite(["--lucs-restore-only", *ours, *theirs], forwarder)
+    args, pytest_args = parser().parse_known_args(ours)
+    return publish(args.reports_dir, [*pytest_args, *theirs], forwarder, html=not args.no_html)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""The exit codes of a run, each with the words the summary line uses (the README lists them)."""
+
+from __future__ import annotations
+
+PASSED = 0
+FAILED = 1
+INTERRUPTED = 2
+USAGE = 4
+NOTHING_SELECTED = 5
+UNREACHABLE = 10
+CREDENTIALS_REFUSED = 11
+REPORT_FAILED = 12
+POOL_EXHAUSTED = 13
+
+MEANING = {
+    PASSED: "all selected scenarios passed",
+    FAILED: "some scenarios failed",
+    INTERRUPTED: "interrupted",
+    USAGE: "usage or configuration error",
+    NOTHING_SELECTED: "no scenario selected",
+    UNREACHABLE: "LUCS could not be reached",
+    CREDENTIALS_REFUSED: "LUCS refused the credentials",
+    REPORT_FAILED: "report could not be written",
+    POOL_EXHAUSTED: "no agent of the pool was free",
+}
+# the early ends whose reports carry an error entry saying why (see reporting.verdict)
+EARLY_ENDS = frozenset({INTERRUPTED, USAGE, UNREACHABLE, CREDENTIALS_REFUSED, POOL_EXHAUSTED})

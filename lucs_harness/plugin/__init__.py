@@ -1,0 +1,24 @@
+"""The LUCS acceptance harness as a pytest plugin, registered through the `pytest11` entry point
+`lucs`: install the package and a project's own `.feature` files can use the shipped step library
+(`lucs_harness.steps` in the wheel, `steps/` in a checkout of this repository).
+
+The plugin is dormant until a scenario asks for the harness (its `world` or `lucs_*` fixtures):
+a run of other tests makes no call, checks no target and takes no signal. `-p no:lucs` keeps it
+out of a run entirely.
+"""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+
+STEP_MODULES = ("users", "tasks", "presence", "responses", "clock", "callbacks", "services")
+STEPS_PACKAGE = "lucs_harness.steps" if find_spec("lucs_harness.steps") else "steps"
+
+pytest_plugins = [
+    "lucs_harness.plugin.hooks",
+    "lucs_harness.plugin.fixtures",
+    "lucs_harness.reporting.allure_labels",
+    "lucs_harness.plugin.tags",
+    "lucs_harness.reporting.cucumber_xdist",
+    *(f"{STEPS_PACKAGE}.{module}" for module in STEP_MODULES),
+]

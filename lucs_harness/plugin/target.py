@@ -1,0 +1,72 @@
+"""The harness wakes up when the first scenario needs it: it takes over the stop signals and,
+against a real LUCS, checks that the target answers within its timeouts and takes the
+credentials, then repairs what earlier runs left on it. A run without scenarios does none of it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError
+from lucs_harness.exit_codes import CREDENTIALS_REFUSED, UNREACHABLE
+from lucs_harness.leftovers import repair
+from lucs_harness.plugin.session import (
+    CONFIG_KEY,
+    PID_DIR_KEY,
+    RUN_KEY,
+)
+
+DONE = ("undone", "closed", "left alone")  # how a repair line starts when nothing is left to do
+
+
+def activate(config: pytest.Config) -> None:
+    """Take over SIGINT, SIGTERM and SIGHUP (once per process); an xdist worker also tells its
+    controller that it takes the relayed stop requests."""
+    run = config.stash[RUN_KEY]
+    if run.active:
+        return
+    run.active = True
+    run.interrupts.install()
+    folder = getattr(config, "workerinput", {}).get(PID_DIR_KEY)
+    if folder:
+        (Path(folder) / str(os.getpid())).touch()
+
+
+def prepare(config: pytest.Config) -> None:
+    """Preflight and repair of a real target, once per process. A target that cannot be reached
+    or refuses the credentials ends the run with its own code (under xdist: fails this worker's
+    scenarios with the reason, and the controller ends with the code)."""
+    run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
+    if run.prepared or lucs.base_url is None:
+        return
+    run.prepared = True
+    client = LucsClient(lucs, lucs.base_url)
+    try:
+        try:
+            client.send("list_users", {"serviceId": lucs.service_id}, expect=range(100, 600))
+        except CredentialsRefused as refused:
+            _end(config, CREDENTIALS_REFUSED, f"LUCS refused the credentials: {refused}")
+        except TransportError as error:  # no connection, or no answer within the read timeout
+            _end(config, UNREACHABLE, f"LUCS could not be reached: {error}")
+        except LucsError:
+            pass  # reached, and it answered: what is wrong with the answer, the scenarios will say
+        run.repaired = repair(lucs, client, stop=lambda: run.interrupts.cut_short)
+    finally:
+        client.close()
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    for line in run.repaired:
+        if reporter is not None:
+            reporter.write_line(f"lucs: earlier run's leftovers: {line}")
+
+
+def _end(config: pytest.Config, code: int, reason: str) -> None:
+    run = config.stash[RUN_KEY]
+    run.end(code, reason)
+    run.failed_preparation = reason
+    if not hasattr(config, "workerinput"):
+        pytest.exit(reason, returncode=code)
+    if run.session is not None:
+        run.session.shouldstop = reason
+    pytest.fail(reason, pytrace=False)

@@ -1,0 +1,140 @@
+"""The harness as a QA team uses it: built as a wheel, installed, and run from a project of the
+team's own (its features, one step of its own) with the shipped step library and reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from lucs_harness.suite import ROOT, child_env
+
+FEATURE = """\
+Feature: Our agents
+  @regression @severity:critical
+  Scenario: Our target user is ready for the day
+    Given the target user is selectable in the service
+    When I list the users of the service
+    Then the list contains the target user with:
+      | field         | value  |
+      | PresenceState | Online |
+    And the service lists at least 3 users
+
+  Scenario: Our service is listed
+    When I list the services
+    Then the configured service is among them
+"""
+
+BINDING = 'from pytest_bdd import scenarios\n\nscenarios("../features")\n'
+
+OWN_STEPS = '''\
+"""The team's own step, beside the shipped ones."""
+
+from pathlib import Path
+
+import lucs_harness
+from pytest_bdd import parsers, then
+
+
+@then(parsers.parse("the service lists at least {count:d} users"))
+def at_least(world, count: int) -> None:
+    assert Path(lucs_harness.__file__).is_relative_to(Path(__file__).parent / "site"), lucs_harness.__file__
+    assert len(world.listed) >= count, world.listed
+'''
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from this checkout, installed (unpacked) into a folder of its own."""
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(ROOT)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    [wheel] = dist.glob("lucs_harness-*.whl")
+    site = dist.parent / "project" / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    return site
+
+
+@pytest.fixture(scope="session")
+def project(installed: Path) -> Path:
+    """A team's project: its feature, its binding, its own step."""
+    project = installed.parent
+    (project / "features").mkdir()
+    (project / "features" / "agents.feature").write_text(FEATURE)
+    (project / "tests").mkdir()
+    (project / "tests" / "test_features.py").write_text(
+        'from pytest_bdd import scenarios\n\nscenarios("../features")\n'
+    )
+    (project / "conftest.py").write_text(OWN_STEPS)
+    return project
+
+
+def test_a_teams_project_runs_the_shipped_steps_and_its_own_with_reports(project: Path, installed: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "lucs_harness.cli", "--no-html", "--tags", "@severity:critical", "tests"],
+        cwd=project,
+        env=child_env(PYTHONPATH=str(installed)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    reports = project / "reports"
+    suite = ET.parse(reports / "junit.xml").getroot()
+    assert [case.get("name") for case in suite.iter("testcase")] == ["test_our_target_user_is_ready_for_the_day"]
+    [feature] = json.loads((reports / "cucumber.json").read_text())
+    steps = feature["elements"][0]["steps"]
+    assert [step["result"]["status"] for step in steps] == ["passed"] * 4
+    assert any((reports / "allure-results").glob("*-result.json"))
+    assert "1 passed, 0 failed" in done.stdout
+
+
+def test_the_plugin_stays_out_of_a_run_that_needs_no_scenario(tmp_path: Path) -> None:
+    """A team's other tests make no call, even with a base URL nobody answers at."""
+    (tmp_path / "test_other.py").write_text("def test_plain() -> None:\n    assert True\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env=child_env(LUCS_BASE_URL="http://127.0.0.1:9"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "1 passed" in done.stdout
+
+
+def test_any_gherkin_tag_selects_with_m_under_strict_markers(project: Path, installed: Path) -> None:
+    """`@regression` is registered nowhere: the plugin makes every Gherkin tag a marker."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--strict-markers",
+            "-m",
+            "regression",
+            "tests",
+        ],
+        cwd=project,
+        env=child_env(PYTHONPATH=str(installed)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "1 passed, 1 deselected" in done.stdout

@@ -1,0 +1,19 @@
+"""The unit tests' own mock LUCS: they test the harness's parts, so they do not stand on the
+harness's plugin (`make test` runs them with `-p no:lucs`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from lucs_harness.mock.control import MockControl
+from lucs_harness.mock.server import MockServer
+from lucs_harness.plugin.session import Target
+
+
+@pytest.fixture(scope="session")
+def mock_target() -> Iterator[Target]:
+    """One embedded mock for this process (xdist worker); tests reset it as they need."""
+    with MockServer() as server:
+        yield Target(server.base_url, MockControl(server.base_url))

@@ -1,0 +1,77 @@
+"""`lucs-acceptance` as people type it: harness and pytest options without `--`, grouped help,
+and the subcommands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lucs_harness.catalogue import catalogue, render
+from lucs_harness.cli import GROUPS, joined, parser, split
+from lucs_harness.config import LucsConfig
+from lucs_harness.suite import ROOT, child_env
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "ours", "theirs"),
+    [
+        (["-k", "blocking", "--no-html", "--lucs-user", "u"], "run", ["-k", "blocking", "--lucs-user", "u"], []),
+        (["--no-html", "--", "-k", "x", "--no-html"], "run", [], ["-k", "x", "--no-html"]),
+        (["restore", "--lucs-base-url", "h"], "restore", ["--lucs-base-url", "h"], []),
+        (["-m", "smoke and not negative", "--lf"], "run", ["-m", "smoke and not negative", "--lf"], []),
+    ],
+)  # fmt: skip
+def test_harness_and_pytest_options_need_no_double_dash(
+    argv: list[str], command: str, ours: list[str], theirs: list[str]
+) -> None:
+    got, before, after = split(argv)
+    _, passed_on = parser().parse_known_args(before)
+    assert (got, passed_on, after) == (command, ours, theirs)
+
+
+def test_every_option_of_the_configuration_is_in_exactly_one_help_group() -> None:
+    grouped = [name for names in GROUPS.values() for name in names]
+    assert sorted(grouped) == sorted(LucsConfig.model_fields)
+
+
+def test_help_lists_the_harness_options_by_group_with_defaults() -> None:
+    shown = parser().format_help()
+    for group in (*GROUPS, "reports"):
+        assert f"{group}:" in shown
+    assert "--lucs-read-timeout" in shown
+    assert "(default: 10.0) [LUCS_READ_TIMEOUT]" in shown
+
+
+def test_show_config_works_without_double_dash() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "lucs_harness.cli", "show-config", "--lucs-read-timeout", "4"],
+        cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout[: done.stdout.rindex("}") + 1])["read_timeout"] == 4.0
+
+
+def test_the_step_catalogue_lists_every_step_with_its_subject() -> None:
+    entries = catalogue()
+    text = render(entries)
+    assert {e.subject for e in entries} >= {"users", "tasks", "presence", "responses", "clock"}
+    assert "users:\n" in text
+    assert "  When  I block the target user" in text
+    assert "Polls the list up to the wait deadline" in text
+
+
+def test_option_values_are_joined_so_pytest_takes_none_for_a_path() -> None:
+    """pytest settles its root folder before it loads the plugin, and reads `@x` as a file."""
+    assert joined(["--tags", "@smoke and not @negative", "-q"]) == ["--tags=@smoke and not @negative", "-q"]
+    assert joined(["--lucs-lease-dir", "/tmp/x", "--lucs-allow-changes", "-k", "b"]) == [
+        "--lucs-lease-dir=/tmp/x", "--lucs-allow-changes", "-k", "b",
+    ]  # fmt: skip
+
+
+def test_the_readme_shows_the_step_catalogue_as_the_code_has_it() -> None:
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("<!-- steps -->\n```text\n", 1)[1].split("```\n<!-- /steps -->", 1)[0]
+    assert shown == render(catalogue()), "README.md's step catalogue is stale: paste `lucs-acceptance steps` into it"
