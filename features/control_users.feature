@@ -86,12 +86,12 @@ Feature: Control Users
 
   @negative @story:blocking
   Scenario: Blocking an unknown user is refused
-    When I try to block the user with id "00000000-0000-4000-8000-000000000000"
+    When I try to block an unknown user
     Then the request is refused with a client error in the LUCS error envelope
 
   @negative @story:blocking
   Scenario: Unblocking an unknown user is refused
-    When I try to unblock the user with id "00000000-0000-4000-8000-000000000000"
+    When I try to unblock an unknown user
     Then the request is refused with a client error in the LUCS error envelope
 
   @negative @story:external-tasks

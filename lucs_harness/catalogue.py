@@ -4,6 +4,7 @@ subject (the step module), read from what pytest-bdd registered, so it cannot dr
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -37,13 +38,24 @@ def catalogue() -> list[StepEntry]:
     return sorted(entries, key=lambda e: order[e.subject])
 
 
+def readable(pattern: str) -> str:
+    """A step pattern as QA reads it: `the target user` for the user phrase (which also reads
+    `the user "…"`), `<name>` for a value, `[…]` for an optional part, `<a|b>` for a choice."""
+    text = pattern.replace(importlib.import_module(STEPS_PACKAGE).USER, "the target user")
+    text = re.sub(r"\(\?P<(\w+)>(\w+(?:\|\w+)+)\)", r"<\2>", text)
+    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", text)
+    text = re.sub(r"\(\?:([^()]*)\)\?", r"[\1]", text)
+    text = re.sub(r"\{(\w+)(?::\w+)?\}", r"<\1>", text)
+    return text.replace("\\", "")
+
+
 def render(entries: list[StepEntry]) -> str:
     """The catalogue as text: a heading per subject, a line per pattern, its docstring below."""
     blocks = []
     for subject, group in groupby(entries, key=lambda entry: entry.subject):
         lines = [f"{subject}:"]
         for entry in group:
-            lines.append(f"  {entry.keyword.capitalize():5} {entry.pattern}")
+            lines.append(f"  {entry.keyword.capitalize():5} {readable(entry.pattern)}")
             if entry.doc:
                 lines.append(f"        {entry.doc}")
         blocks.append("\n".join(lines))

@@ -5,6 +5,9 @@ container that held the journal was thrown away."""
 
 from __future__ import annotations
 
+import re
+import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +18,16 @@ from lucs_harness.journal import journal_folder, leftovers
 from lucs_harness.restore import performer
 
 TASK_PREFIX = "lucs-harness-"
+_STAMPED = re.compile(re.escape(TASK_PREFIX) + r"([0-9a-f]{8})-")
+
+
+def harness_id() -> str:
+    """A fresh ExternalTaskId of the harness: the prefix, the creation time (hex Unix seconds, by
+    this machine's clock, so an orphan's age never depends on the server's clock or time zone, or
+    on the mock's simulated one) and a random part."""
+    return f"{TASK_PREFIX}{int(time.time()):08x}-{uuid.uuid4().hex[:8]}"
+
+
 CLOSED_STATES = frozenset({"closed", "terminated", "completed", "finished", "cancelled", "canceled"})
 REPAIR_COMMAND = "lucs-acceptance restore"  # with the run's target options
 GONE_FOR_GOOD = "dropped from the journal: retrying cannot help"
@@ -71,7 +84,11 @@ def harness_tasks(config: LucsConfig, client: LucsClient) -> list[dict[str, Any]
 
 
 def age_of(task: dict[str, Any], now: datetime) -> float | None:
-    """Seconds since the task was created, None when `Created` cannot be read."""
+    """Seconds since the task was created: by the time stamped in its ExternalTaskId, else by its
+    `Created` (an id of an older harness); None when neither can be read."""
+    stamped = _STAMPED.match(str(task.get("ExternalTaskId") or ""))
+    if stamped:
+        return now.timestamp() - int(stamped.group(1), 16)
     try:
         created = datetime.fromisoformat(str(task.get("Created")))
     except ValueError:

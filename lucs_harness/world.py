@@ -3,7 +3,7 @@ guarded state changes (each registered for restore before it is sent)."""
 
 from __future__ import annotations
 
-import uuid
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,10 +13,10 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.contract import capability_names
 from lucs_harness.expectations import mismatches
 from lucs_harness.journal import Lookup, Undo
-from lucs_harness.leftovers import REPAIR_COMMAND, TASK_PREFIX, is_closed
+from lucs_harness.leftovers import REPAIR_COMMAND, TASK_PREFIX, harness_id, is_closed
 from lucs_harness.mock.control import MockControl
 from lucs_harness.restore import RestoreRegistry
-from lucs_harness.waits import wait_until
+from lucs_harness.waits import holds_for, wait_until
 
 TARGET = "target"
 TASK_GONE = (404, 409, 410)  # closing a task that is closed already: nothing left to undo
@@ -24,6 +24,13 @@ CALLBACK_GONE = (404,)  # documented: a callback cancelled already, or not found
 CALLBACK_PENDING = "Pending"  # documented state name
 CALLBACK_DUE_IN = timedelta(hours=1)  # the suite's callbacks are due later: nobody dials them before the restore
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"  # a well-formed GUID that names nothing
+ANY_STATUS = range(100, 600)  # a negative scenario judges the answer itself
+
+
+def describe_task(task: dict[str, Any]) -> str:
+    """Who holds a task and in which state, for messages."""
+    holder = (task.get("ReservedUserObject") or {}).get("SipUri")
+    return f"State={task.get('State')!r}, ReservedUserObject.SipUri={holder!r}"
 
 
 @dataclass(repr=False)
@@ -51,7 +58,7 @@ class World:
     read_callback: dict[str, Any] | None = None
     found_callbacks: list[dict[str, Any]] | None = None
     _cancel_undos: dict[str, Undo] = field(default_factory=dict)
-    _caller_id: str = field(default_factory=lambda: f"{TASK_PREFIX}{uuid.uuid4().hex[:12]}")
+    _caller_id: str = field(default_factory=harness_id)
 
     def __repr__(self) -> str:
         """Short, and free of credentials: reports list step arguments by their repr."""
@@ -74,16 +81,42 @@ class World:
 
     def listed_user(self, user: str | None) -> dict[str, Any]:
         """Fetch the service's users and return one; fail naming who was listed when absent."""
-        users = self.list_users()
+        found = self.in_list(self.list_users(), user)
+        self._ids[self.ref(user)] = str(found["Id"])
+        self._first_seen.setdefault(self.ref(user), found)
+        return found
+
+    def in_list(self, users: list[dict[str, Any]] | None, user: str | None) -> dict[str, Any]:
+        """The user in a list fetched before (`None`: none was); fail naming who was listed when absent."""
+        if users is None:
+            raise AssertionError("no user list was fetched in this scenario")
         found = self.find(users, user)
         if found is None:
             listed = ", ".join(str(u.get("SipUri")) for u in users) or "nobody"
             raise AssertionError(
                 f"user {self.ref(user)} is not in the users of service {self.config.service_id} (listed: {listed})"
             )
-        self._ids[self.ref(user)] = str(found["Id"])
-        self._first_seen.setdefault(self.ref(user), found)
         return found
+
+    def require_ready(self, user: str | None) -> None:
+        """The use case starts from a selectable, unblocked user; say why not, and how to repair it."""
+        problems = self.not_ready(user)
+        if problems:
+            raise AssertionError(
+                f"precondition failed: {self.ref(user)} must be selectable and not blocked before the scenario:\n  "
+                + "\n  ".join(problems)
+            )
+
+    def returned(self) -> dict[str, Any]:
+        """The user the scenario's last block or unblock returned."""
+        if self.returned_user is None:
+            raise AssertionError("no call in this scenario returned a user")
+        return self.returned_user
+
+    def try_on_unknown_user(self, operation: str) -> Exchange:
+        """Send a user operation for a well-formed id that names nobody, accepting any answer."""
+        self.last = self.client.send(operation, {"userId": UNKNOWN_ID}, expect=ANY_STATUS)
+        return self.last
 
     def found_as(self, user: str | None) -> dict[str, Any]:
         """The user as first listed in this scenario (listed now if not yet: call it before a change)."""
@@ -188,14 +221,14 @@ class World:
             {"userId": user_id},
             {self.config.presence_field: before},
         )
-        self.last = self.client.set_presence(user_id, presence, expect=range(100, 600) if expect_error else None)
+        self.last = self.client.set_presence(user_id, presence, expect=ANY_STATUS if expect_error else None)
         return self.last
 
     def task_for(self, *users: str | None) -> dict[str, Any]:
         """The documented test task, preferring only `users` (in order), with a fresh ExternalTaskId."""
         sips = [self.sip(user) for user in users or (None,)]
         return {
-            "ExternalTaskId": f"{TASK_PREFIX}{uuid.uuid4().hex[:12]}",
+            "ExternalTaskId": harness_id(),
             "Service": self.config.service_id,
             "Caller": f"Get me {sips[0]} now!",
             "PreferredAgents": sips,
@@ -226,9 +259,69 @@ class World:
         return self.task_id
 
     def send_raw_task(self, text: str) -> Exchange:
-        """Post a body exactly as written, unchecked, and accept any status: for negative scenarios."""
-        self.last = self.client.send("create_task", body=text, expect=range(100, 600), raw=True)
+        """Post a body exactly as written and accept any status: for negative scenarios. The body
+        must really break the task schema, or the scenario would prove nothing."""
+        try:
+            body = json.loads(text)
+        except ValueError:
+            pass  # not JSON at all: malformed by definition
+        else:
+            if not self.client.contract.check("task-request.json", body).violations:
+                raise AssertionError(
+                    "this body is a valid task request; a malformed-body scenario needs an invalid one"
+                )
+        self.last = self.client.send("create_task", body=text, expect=ANY_STATUS, raw=True)
         return self.last
+
+    def hold_task_pending(self) -> dict[str, Any]:
+        """Watch the task for the hold time: nobody may take it (a real LUCS may hand a task out a
+        moment after it was posted)."""
+        expected: dict[str, Any] = {"ReservedUserObject": None}
+        states = self.config.effective_task_states()
+        if states and "pending" in states:
+            expected["State"] = states["pending"]
+        with self.client.polling():
+            return holds_for(
+                self.task,
+                lambda task: not mismatches(task, expected),
+                duration=self.config.effective_hold_time(),
+                interval=self.config.poll_interval,
+                expected=f"task {self.task_id} pending (nobody selectable may hold it)",
+                describe=lambda task: "; ".join(mismatches(task, expected)),
+            )
+
+    def wait_task_accepted(self, user: str | None, seconds: float | None = None) -> dict[str, Any]:
+        """Poll the task until the user holds it (accepted, where the state's name is known), up to
+        `seconds` or the wait deadline."""
+        user_id = self.user_id(user)
+        states = self.config.effective_task_states()
+        accepted = states.get("accepted") if states else None
+
+        def done(task: dict[str, Any]) -> bool:
+            holder = task.get("ReservedUserObject") or {}
+            return holder.get("Id") == user_id and (accepted is None or task.get("State") == accepted)
+
+        with self.client.polling():
+            return wait_until(
+                self.task,
+                done,
+                timeout=self.config.wait_timeout if seconds is None else seconds,
+                interval=self.config.poll_interval,
+                expected=f"task {self.task_id} held by {self.ref(user)}"
+                + (f" in state {accepted!r}" if accepted else ""),
+                describe=describe_task,
+            )
+
+    def check_task_offered(self, user: str | None) -> None:
+        """Held by the user but not yet accepted (State checked where its name is known)."""
+        task = self.task()
+        holder = (task.get("ReservedUserObject") or {}).get("SipUri")
+        states = self.config.effective_task_states()
+        offered = states.get("offered") if states else None
+        if holder != self.sip(user) or (offered and task.get("State") != offered):
+            raise AssertionError(
+                f"task {self.task_id}: expected offered to {self.sip(user)}; got {describe_task(task)}"
+            )
 
     def close_task(self) -> Exchange:
         """Close the scenario's task; closed, it no longer needs closing afterwards."""
@@ -278,7 +371,7 @@ class World:
             "SecondsBetweenRetries": 0,
             "Priority": "Normal",
             "ServiceId": self.config.service_id,
-            "ExternalTaskId": f"{TASK_PREFIX}{uuid.uuid4().hex[:12]}",
+            "ExternalTaskId": harness_id(),
             "CallerId": self._caller_id,
             "Description": "requested by the LUCS acceptance harness",
         }
@@ -309,7 +402,7 @@ class World:
         """Send a callback request unchecked and accept any status: for negative scenarios. Its cancel
         is registered all the same, in case LUCS takes what it should refuse."""
         undo = self._register_cancel(body)
-        self.last = self.client.send("create_callback", body=body, expect=range(100, 600), check_request=False)
+        self.last = self.client.send("create_callback", body=body, expect=ANY_STATUS, check_request=False)
         self._forget_if_refused(undo, self.last)
         return self.last
 
@@ -374,7 +467,7 @@ class World:
 
     def try_cancel_callback(self, callback_id: str) -> Exchange:
         """Cancel by GUID and accept any status: for refusals."""
-        self.last = self.client.send("cancel_callback", {"callbackId": callback_id}, expect=range(100, 600))
+        self.last = self.client.send("cancel_callback", {"callbackId": callback_id}, expect=ANY_STATUS)
         return self.last
 
     def wait_until_not_pending(self, name: str) -> None:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from pytest_bdd import given, parsers, step, then, when
 
-from pytest_bdd import given, parsers, then, when
-
-from lucs_harness.expectations import assert_fields, mismatches
-from lucs_harness.waits import holds_for, wait_until
+from lucs_harness.expectations import assert_fields
 from lucs_harness.world import World
 
-from . import NAMED
+from . import USER
 
 
-def _describe(task: dict[str, Any]) -> str:
-    holder = (task.get("ReservedUserObject") or {}).get("SipUri")
-    return f"State={task.get('State')!r}, ReservedUserObject.SipUri={holder!r}"
-
-
-@given("an external task that prefers only the target user is posted")
-@when("I post an external task that prefers only the target user")
-@when(parsers.parse("I post an external task that prefers only " + NAMED))
+@given(parsers.re(rf"an external task that prefers only {USER} is posted"))
+@when(parsers.re(rf"I post an external task that prefers only {USER}"))
 def post_task(world: World, user: str | None = None) -> None:
     world.post_task(world.task_for(user))
 
@@ -36,46 +26,13 @@ def answers_task_id(world: World) -> None:
 @then("the task stays pending")
 def task_pending(world: World) -> None:
     """Watched for the hold time: a real LUCS may hand a task out a moment after it was posted."""
-    expected: dict[str, Any] = {"ReservedUserObject": None}
-    states = world.config.effective_task_states()
-    if states and "pending" in states:
-        expected["State"] = states["pending"]
-    with world.client.polling():
-        holds_for(
-            world.task,
-            lambda task: not mismatches(task, expected),
-            duration=world.config.effective_hold_time(),
-            interval=world.config.poll_interval,
-            expected=f"task {world.task_id} pending (nobody selectable may hold it)",
-            describe=lambda task: "; ".join(mismatches(task, expected)),
-        )
+    world.hold_task_pending()
 
 
-@given("the task is distributed to and accepted by the target user")
-@then("the task is distributed to and accepted by the target user")
-@then(parsers.parse("the task is distributed to and accepted by " + NAMED))
-@then(parsers.parse("the task is distributed to and accepted by the target user within {seconds:d} seconds"))
-@then(parsers.parse("the task is distributed to and accepted by " + NAMED + " within {seconds:d} seconds"))
-def task_accepted(world: World, user: str | None = None, seconds: int | None = None) -> None:
+@step(parsers.re(rf"the task is distributed to and accepted by {USER}(?: within (?P<seconds>\d+) seconds)?"))
+def task_accepted(world: World, user: str | None = None, seconds: str | None = None) -> None:
     """Polls the task until the user holds it (and it is accepted), up to `seconds` or the wait deadline."""
-    user_id = world.user_id(user)
-    states = world.config.effective_task_states()
-    accepted = states.get("accepted") if states else None
-
-    def done(task: dict[str, Any]) -> bool:
-        holder = task.get("ReservedUserObject") or {}
-        return holder.get("Id") == user_id and (accepted is None or task.get("State") == accepted)
-
-    with world.client.polling():
-        wait_until(
-            world.task,
-            done,
-            timeout=world.config.wait_timeout if seconds is None else seconds,
-            interval=world.config.poll_interval,
-            expected=f"task {world.task_id} held by {world.ref(user)}"
-            + (f" in state {accepted!r}" if accepted else ""),
-            describe=_describe,
-        )
+    world.wait_task_accepted(user, float(seconds) if seconds else None)
 
 
 @when(parsers.parse('I post an external task that prefers only the users "{users}"'))
@@ -84,16 +41,10 @@ def post_task_for_users(world: World, users: str) -> None:
     world.post_task(world.task_for(*[u.strip() for u in users.split(",")]))
 
 
-@then(parsers.parse("the task is offered to " + NAMED))
-@then(parsers.parse("the task is still offered to " + NAMED))
-def task_offered(world: World, user: str) -> None:
+@then(parsers.re(rf"the task is (?:still )?offered to {USER}"))
+def task_offered(world: World, user: str | None = None) -> None:
     """Held by the agent but not yet accepted (State checked where its name is known)."""
-    task = world.task()
-    holder = (task.get("ReservedUserObject") or {}).get("SipUri")
-    states = world.config.effective_task_states()
-    expected_state = states.get("offered") if states else None
-    if holder != world.sip(user) or (expected_state and task.get("State") != expected_state):
-        raise AssertionError(f"task {world.task_id}: expected offered to {world.sip(user)}; got {_describe(task)}")
+    world.check_task_offered(user)
 
 
 @when("I close the task")
@@ -103,14 +54,7 @@ def close_task(world: World) -> None:
 
 @when("I try to post an external task with this body:")
 def try_post_malformed(world: World, docstring: str) -> None:
-    """The body must really break the task schema, or the scenario would prove nothing."""
-    try:
-        body = json.loads(docstring)
-    except ValueError:
-        pass  # not JSON at all: malformed by definition
-    else:
-        if not world.client.contract.check("task-request.json", body).violations:
-            raise AssertionError("this body is a valid task request; a malformed-body scenario needs an invalid one")
+    """Sent exactly as written; the body must really break the task schema."""
     world.send_raw_task(docstring)
 
 

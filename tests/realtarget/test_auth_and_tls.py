@@ -29,7 +29,7 @@ def outcome(done: subprocess.CompletedProcess[str]) -> str:
 def test_each_auth_mode_passes_with_the_right_credentials_and_stops_at_once_without(mode: str) -> None:
     good, secret, wrong = MODES[mode]
     with mock_process("--auth", mode, "--secret", secret, "--api-key-header", "X-LUCS-Key") as base:
-        common = ["--lucs-base-url", base, "--lucs-allow-changes", "--lucs-auth", mode]
+        common = ["--lucs-base-url", base, "--lucs-allow-changes", "--lucs-auth", mode, "--lucs-hold-time", "0"]
         passed = run_suite(*common, env=good)
         assert passed.returncode == 0, outcome(passed)
         assert "31 passed, 8 skipped" in passed.stdout

@@ -8,8 +8,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.realtarget.misbehaving import answering_server, huge_body, nested_body, silent_server, url_of
 from tests.realtarget.support import acceptance, agent_state, mock_server, wait_for
 
@@ -38,7 +36,6 @@ def test_a_server_that_never_answers_is_unreachable_within_the_timeouts(tmp_path
     assert "LUCS could not be reached" in (tmp_path / "junit.xml").read_text()
 
 
-@pytest.mark.xdist_group("reports")  # shares the one HTML-capable worker with the report tests
 def test_a_50_mb_answer_fails_its_calls_unread_and_the_reports_stay_small(tmp_path: Path) -> None:
     with answering_server(*huge_body()) as server:
         done, elapsed = run(tmp_path, url_of(server), "--lucs-allow-changes", html=True)

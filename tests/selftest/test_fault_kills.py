@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lucs_harness.mock.faults import Fault
-from lucs_harness.mutation import EXPECTED, run_suite
+from lucs_harness.mutation import EXPECTED, only, run_suite
 
 pytestmark = pytest.mark.selftest
 
@@ -23,8 +23,9 @@ def test_the_faithful_mock_passes() -> None:
 
 @pytest.mark.parametrize("fault", list(Fault), ids=[f.value for f in Fault])
 def test_the_fault_is_killed_at_the_right_step(fault: Fault) -> None:
-    outcome = run_suite(fault)
+    """Only the scenario that must kill the fault runs: the faithful run above proves it passes."""
     want = EXPECTED[fault]
+    outcome = run_suite(fault, only(want.scenario))
     seen = "\n".join(f"  {f.scenario} / {f.step}: {f.message[:300]}" for f in outcome.failures) or "  no failed step"
     assert outcome.kill() is not None, (
         f"fault {fault.value} ({fault.description}) survived: expected a failure in "

@@ -17,7 +17,7 @@ from lucs_harness.mock.openapi import CONTROL_OPENAPI_PATH
 from lucs_harness.mock.server import MockServer
 
 SEED = 20260101
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 10
 TIMEOUT = 120.0  # seconds; a run takes a few
 
 

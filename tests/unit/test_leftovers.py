@@ -1,0 +1,36 @@
+"""An orphan's age comes from the harness's own clock, stamped in its ExternalTaskId: a server in
+another time zone, or the mock's simulated clock, cannot make a running scenario's task look old."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from lucs_harness.config import LucsConfig
+from lucs_harness.leftovers import TASK_PREFIX, age_of, harness_id, is_closed
+
+
+def test_a_fresh_harness_id_is_young_whatever_the_server_says_it_was_created() -> None:
+    task = {"ExternalTaskId": harness_id(), "Created": "2001-01-01T00:00:00Z"}
+    age = age_of(task, datetime.now(UTC))
+    assert age is not None
+    assert 0 <= age < 5
+
+
+def test_an_id_stamped_an_hour_ago_is_an_hour_old() -> None:
+    stamp = f"{int(time.time()) - 3600:08x}"
+    age = age_of({"ExternalTaskId": f"{TASK_PREFIX}{stamp}-abcdef12"}, datetime.now(UTC))
+    assert age is not None
+    assert 3595 < age < 3605
+
+
+def test_an_older_harness_id_falls_back_to_created() -> None:
+    now = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
+    assert age_of({"ExternalTaskId": f"{TASK_PREFIX}0123456789ab", "Created": "2026-01-01T00:00:00"}, now) == 3600
+    assert age_of({"ExternalTaskId": f"{TASK_PREFIX}0123456789ab", "Created": "not a time"}, now) is None
+
+
+def test_closed_tasks_are_not_orphans() -> None:
+    assert is_closed({"State": "Closed"}, LucsConfig())
+    assert not is_closed({"State": "Pending"}, LucsConfig())
+    assert is_closed({"State": "Done"}, LucsConfig(task_states={"closed": "Done"}))
