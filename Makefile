@@ -46,6 +46,7 @@ benchmark: $(STAMP) $(NODE_STAMP)
 	$(PY) benchmarks/parallel_speedup.py
 	$(PY) benchmarks/mock_vs_prism.py
 	$(PY) benchmarks/schemathesis_campaign.py
+	$(PY) benchmarks/mock_at_scale.py
 
 clean:
 	rm -rf $(VENV) reports/* .mypy_cache .ruff_cache

@@ -13,8 +13,8 @@ import subprocess
 import tempfile
 import time
 
-from lucs_harness.suite import ROOT, child_env, suite_command
 from tests.realtarget.support import mock_process
+from tests.support.suite import ROOT, child_env, suite_command
 
 POOL = "sip:smoky.cc@dev.local,sip:smoky.dd@dev.local"
 

@@ -18,7 +18,7 @@ import requests
 from lucs_harness.client import LucsClient
 from lucs_harness.config import SEED_SERVICE, LucsConfig
 from lucs_harness.mock.server import MockServer
-from lucs_harness.suite import ROOT, child_env, suite_command
+from tests.support.suite import ROOT, child_env, suite_command
 
 CURT = "854822ed-4a2a-4eb1-b07f-637ed3eab729"
 ROUNDS, CALLS = 7, 200

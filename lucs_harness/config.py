@@ -32,7 +32,6 @@ SEED_USER = "sip:smoky.cc@dev.local"
 ENV_PREFIX = "LUCS_"
 DEFAULT_CONFIG_FILES = ("lucs.toml", "pyproject.toml")
 
-MOCK_TASK_STATES = {"pending": "Pending", "offered": "Offered", "accepted": "Accepted"}
 SECRET_FIELDS = ("password", "token", "api_key")
 AUTH_NEEDS: dict[str, tuple[str, ...]] = {
     "basic": ("username", "password"),
@@ -290,10 +289,6 @@ class LucsConfig(BaseModel):
     def path(self, operation: str) -> str:
         """The configured path template of an operation."""
         return self.paths.get(operation, DEFAULT_PATHS[operation])
-
-    def effective_task_states(self) -> dict[str, str] | None:
-        """State names to assert: configured ones, else the mock's own against the mock."""
-        return self.task_states or (MOCK_TASK_STATES if self.is_mock else None)
 
     def secrets(self) -> list[str]:
         """Every secret value configured, for redaction: the proxy's, as written and decoded, included

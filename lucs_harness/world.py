@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from lucs_harness.client import Exchange, LucsClient, UnexpectedStatus, task_id_of
 from lucs_harness.config import LucsConfig
@@ -14,7 +14,6 @@ from lucs_harness.contract import capability_names
 from lucs_harness.expectations import mismatches
 from lucs_harness.journal import Lookup, Undo
 from lucs_harness.leftovers import REPAIR_COMMAND, TASK_PREFIX, harness_id, is_closed
-from lucs_harness.mock.control import MockControl
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.waits import holds_for, wait_until
 
@@ -24,6 +23,7 @@ CALLBACK_GONE = (404,)  # documented: a callback cancelled already, or not found
 CALLBACK_PENDING = "Pending"  # documented state name
 CALLBACK_DUE_IN = timedelta(hours=1)  # the suite's callbacks are due later: nobody dials them before the restore
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"  # a well-formed GUID that names nothing
+DEFAULT_RONA_SECONDS = 50  # the documented example task's; a scenario that relies on it says so
 ANY_STATUS = range(100, 600)  # a negative scenario judges the answer itself
 
 
@@ -31,6 +31,19 @@ def describe_task(task: dict[str, Any]) -> str:
     """Who holds a task and in which state, for messages."""
     holder = (task.get("ReservedUserObject") or {}).get("SipUri")
     return f"State={task.get('State')!r}, ReservedUserObject.SipUri={holder!r}"
+
+
+class Simulation(Protocol):
+    """What a scenario may ask of a simulated LUCS (the embedded mock): nothing of the mock's own
+    code is needed here, so nothing of it is loaded against a real target."""
+
+    task_states: dict[str, str]
+
+    def reset(self) -> dict[str, Any]: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+    def advance(self, seconds: float) -> str: ...
 
 
 @dataclass(repr=False)
@@ -41,7 +54,7 @@ class World:
     client: LucsClient
     restore: RestoreRegistry
     target_ref: str
-    control: MockControl | None = None
+    control: Simulation | None = None
     listed: list[dict[str, Any]] | None = None
     returned_user: dict[str, Any] | None = None
     last: Exchange | None = None
@@ -63,6 +76,11 @@ class World:
     def __repr__(self) -> str:
         """Short, and free of credentials: reports list step arguments by their repr."""
         return f"World(target={self.target_ref!r}, last={self.last_call!r})"
+
+    def task_states(self) -> dict[str, str] | None:
+        """The task State names to assert: configured ones, else the simulation's own, else none
+        (LUCS does not document them)."""
+        return self.config.task_states or (self.control.task_states if self.control else None)
 
     # ---- users -----------------------------------------------------------------------------
 
@@ -224,8 +242,9 @@ class World:
         self.last = self.client.set_presence(user_id, presence, expect=ANY_STATUS if expect_error else None)
         return self.last
 
-    def task_for(self, *users: str | None) -> dict[str, Any]:
-        """The documented test task, preferring only `users` (in order), with a fresh ExternalTaskId."""
+    def task_for(self, *users: str | None, rona: int = DEFAULT_RONA_SECONDS) -> dict[str, Any]:
+        """The documented test task, preferring only `users` (in order), with a fresh ExternalTaskId
+        and a RONA timeout of `rona` seconds."""
         sips = [self.sip(user) for user in users or (None,)]
         return {
             "ExternalTaskId": harness_id(),
@@ -235,7 +254,7 @@ class World:
             "ConsiderPreferredAgentsOnly": True,
             "Required": dict.fromkeys(capability_names(), True),
             "DistributeToAgent": True,
-            "DistributeToAgentRONATimeoutInSeconds": 50,
+            "DistributeToAgentRONATimeoutInSeconds": rona,
         }
 
     def post_task(self, task: dict[str, Any]) -> str:
@@ -277,7 +296,7 @@ class World:
         """Watch the task for the hold time: nobody may take it (a real LUCS may hand a task out a
         moment after it was posted)."""
         expected: dict[str, Any] = {"ReservedUserObject": None}
-        states = self.config.effective_task_states()
+        states = self.task_states()
         if states and "pending" in states:
             expected["State"] = states["pending"]
         with self.client.polling():
@@ -294,7 +313,7 @@ class World:
         """Poll the task until the user holds it (accepted, where the state's name is known), up to
         `seconds` or the wait deadline."""
         user_id = self.user_id(user)
-        states = self.config.effective_task_states()
+        states = self.task_states()
         accepted = states.get("accepted") if states else None
 
         def done(task: dict[str, Any]) -> bool:
@@ -316,7 +335,7 @@ class World:
         """Held by the user but not yet accepted (State checked where its name is known)."""
         task = self.task()
         holder = (task.get("ReservedUserObject") or {}).get("SipUri")
-        states = self.config.effective_task_states()
+        states = self.task_states()
         offered = states.get("offered") if states else None
         if holder != self.sip(user) or (offered and task.get("State") != offered):
             raise AssertionError(

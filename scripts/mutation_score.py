@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from lucs_harness.mock.faults import Fault
-from lucs_harness.mutation import EXPECTED, run_suite
+from tests.support.mutation import EXPECTED, run_suite
 
 
 def main() -> int:

@@ -9,11 +9,14 @@ from lucs_harness.world import World
 
 from . import USER
 
+RONA = r"(?: with a RONA timeout of (?P<rona>\d+) seconds)?"
+
 
 @given(parsers.re(rf"an external task that prefers only {USER} is posted"))
-@when(parsers.re(rf"I post an external task that prefers only {USER}"))
-def post_task(world: World, user: str | None = None) -> None:
-    world.post_task(world.task_for(user))
+@when(parsers.re(rf"I post an external task that prefers only {USER}{RONA}"))
+def post_task(world: World, user: str | None = None, rona: str | None = None) -> None:
+    """The documented example task (its RONA timeout is 50 seconds unless the step says otherwise)."""
+    world.post_task(world.task_for(user, **({"rona": int(rona)} if rona else {})))
 
 
 @then("LUCS answers with the id of the new task")
@@ -35,10 +38,10 @@ def task_accepted(world: World, user: str | None = None, seconds: str | None = N
     world.wait_task_accepted(user, float(seconds) if seconds else None)
 
 
-@when(parsers.parse('I post an external task that prefers only the users "{users}"'))
-def post_task_for_users(world: World, users: str) -> None:
+@when(parsers.re(rf'I post an external task that prefers only the users "(?P<users>[^"]+)"{RONA}'))
+def post_task_for_users(world: World, users: str, rona: str | None = None) -> None:
     """Preferred agents in order, comma-separated."""
-    world.post_task(world.task_for(*[u.strip() for u in users.split(",")]))
+    world.post_task(world.task_for(*[u.strip() for u in users.split(",")], **({"rona": int(rona)} if rona else {})))
 
 
 @then(parsers.re(rf"the task is (?:still )?offered to {USER}"))

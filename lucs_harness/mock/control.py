@@ -7,6 +7,8 @@ from typing import Any
 
 import requests
 
+from lucs_harness.mock.domain import ACCEPTED, OFFERED, PENDING
+
 TIMEOUT = 5.0
 
 
@@ -21,6 +23,7 @@ class MockControl:
         self.session = session or requests.Session()
         self.session.trust_env = False  # the mock is on loopback: no environment proxy applies
         self.session.headers.update(headers or {})
+        self.task_states = {"pending": PENDING, "offered": OFFERED, "accepted": ACCEPTED}  # the mock's names
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         response = self.session.request(method, f"{self.base_url}/_mock/{path}", json=body, timeout=TIMEOUT)

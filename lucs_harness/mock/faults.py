@@ -1,6 +1,8 @@
 """Fault modes: each breaks exactly one documented LUCS behaviour, to prove the suite notices.
 
-The domain and the HTTP layer consult one `Faults` switch; nothing else changes behaviour.
+The domain and the HTTP layer consult one `Faults` switch; nothing else changes behaviour. A fault
+that breaks what LUCS does or reports lives in the domain; one that breaks only how an answer is
+sent (its status, its form: a field's type, a field missing, not JSON, too slow) lives in the HTTP layer.
 """
 
 from __future__ import annotations

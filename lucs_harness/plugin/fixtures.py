@@ -45,13 +45,14 @@ def lucs_target(lucs_config: LucsConfig, pytestconfig: pytest.Config) -> Iterato
         yield Target(lucs_config.base_url, None)
         return
     from lucs_harness.mock.control import MockControl  # the mock's code is loaded only where it runs
+    from lucs_harness.mock.faults import parse_faults
     from lucs_harness.mock.seed import load_seed, shadow_seed
     from lucs_harness.mock.server import MockServer
 
     seed = load_seed()
     if lucs_config.dry_run:
         seed = shadow_seed(seed, lucs_config.service_id, lucs_config.agent_pool())
-    mock = MockServer(seed=seed, faults=pytestconfig.stash[FAULTS_KEY]).start()
+    mock = MockServer(seed=seed, faults=parse_faults(pytestconfig.stash[FAULTS_KEY])).start()
     yield Target(mock.base_url, MockControl(mock.base_url))
     mock.stop(wait=False)
 

@@ -21,7 +21,6 @@ from lucs_harness.client import CredentialsRefused
 from lucs_harness.config import ConfigError, LucsConfig, load_config, secrets_on_command_line
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, EARLY_ENDS, INTERRUPTED, USAGE
 from lucs_harness.interrupts import RunInterrupted, relay_signal
-from lucs_harness.mock.faults import UnknownFault, parse_faults
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
     FAULTS_KEY,
@@ -80,9 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
             profile=config.getoption("--lucs-profile"),
             root=Path(str(config.rootpath)),
         )
-        config.stash[FAULTS_KEY] = parse_faults(config.getoption("--lucs-mock-fault"))
+        config.stash[FAULTS_KEY] = _fault_names(config.getoption("--lucs-mock-fault"))
         _check_pool_size(config, lucs)
-    except (ConfigError, UnknownFault) as error:
+    except ConfigError as error:
         run.end(USAGE, str(error))
         raise pytest.UsageError(str(error)) from None
     config.stash[CONFIG_KEY] = lucs
@@ -101,6 +100,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--lucs-show-config"):
         print(json.dumps(lucs.masked(), indent=2))
         pytest.exit("effective LUCS configuration shown", returncode=0)
+
+
+def _fault_names(names: list[str]) -> list[str]:
+    """The mock faults asked for, checked now (the mock's code is loaded only when some are)."""
+    if names:
+        from lucs_harness.mock.faults import UnknownFault, parse_faults
+
+        try:
+            parse_faults(names)
+        except UnknownFault as error:
+            raise ConfigError(str(error)) from None
+    return names
 
 
 def _stop(config: pytest.Config, level: int) -> None:

@@ -10,15 +10,13 @@ import pytest
 from lucs_harness.config import LucsConfig
 from lucs_harness.interrupts import Interrupts
 from lucs_harness.journal import Journal
-from lucs_harness.mock.control import MockControl
-from lucs_harness.mock.faults import Fault
 from lucs_harness.restore import RestoreRegistry
-from lucs_harness.world import World
+from lucs_harness.world import Simulation, World
 
 PID_DIR_KEY = "lucs_pid_dir"  # where xdist workers that take relayed stop requests leave their pid
 CONFIG_KEY = pytest.StashKey[LucsConfig]()
 RUN_KEY = pytest.StashKey["RunState"]()
-FAULTS_KEY = pytest.StashKey[frozenset[Fault]]()
+FAULTS_KEY = pytest.StashKey[list[str]]()  # --lucs-mock-fault names, checked when given
 WORLD_KEY = pytest.StashKey[World]()
 
 
@@ -51,4 +49,4 @@ class Target:
     """Where the suite sends requests, and the mock's control client when it is the mock."""
 
     base_url: str
-    control: MockControl | None
+    control: Simulation | None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lucs_harness.suite import ROOT, child_env
+from tests.support.suite import ROOT, child_env
 
 FEATURE = """\
 Feature: Our agents
@@ -138,3 +138,13 @@ def test_any_gherkin_tag_selects_with_m_under_strict_markers(project: Path, inst
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert "1 passed, 1 deselected" in done.stdout
+
+
+def test_nothing_of_the_mock_is_loaded_with_the_plugin() -> None:
+    """Against a real target the mock's code (uvicorn, starlette) is never imported."""
+    probe = (
+        "import sys, lucs_harness.plugin.hooks, lucs_harness.plugin.fixtures, lucs_harness.world; "
+        "print(sorted(m for m in sys.modules if m.startswith(('lucs_harness.mock', 'uvicorn', 'starlette'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]"

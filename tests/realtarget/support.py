@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from lucs_harness.suite import ROOT, child_env, suite_command
+from tests.support.suite import ROOT, child_env, suite_command
 
 START_DEADLINE = 15.0
 # restore journals of the runs these tests start, away from the user's own (one folder per target inside)

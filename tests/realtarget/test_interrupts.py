@@ -15,7 +15,6 @@ import pytest
 from lucs_harness.config import LucsConfig
 from lucs_harness.journal import journal_folder
 from lucs_harness.mock.control import MockControl
-from lucs_harness.suite import ROOT, child_env
 from tests.realtarget.support import (
     JOURNALS,
     acceptance,
@@ -25,6 +24,7 @@ from tests.realtarget.support import (
     signal_run,
     wait_for,
 )
+from tests.support.suite import ROOT, child_env
 
 BLOCK = "I block the target user"
 PRESENCE = 'I set the presence of the target user to "DoNotDisturb"'

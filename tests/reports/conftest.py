@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lucs_harness.suite import ROOT, child_env
+from tests.support.suite import ROOT, child_env
 
 FAULT = "block-wrong-reason"
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 from pytest_bdd.parser import FeatureParser
 
-from lucs_harness.suite import ROOT
+from tests.support.suite import ROOT
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page

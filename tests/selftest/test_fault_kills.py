@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lucs_harness.mock.faults import Fault
-from lucs_harness.mutation import EXPECTED, only, run_suite
+from tests.support.mutation import EXPECTED, only, run_suite
 
 pytestmark = pytest.mark.selftest
 

@@ -4,16 +4,24 @@ harness's plugin (`make test` runs them with `-p no:lucs`)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from lucs_harness.mock.control import MockControl
 from lucs_harness.mock.server import MockServer
-from lucs_harness.plugin.session import Target
+
+
+@dataclass(frozen=True)
+class MockTarget:
+    """A running mock: where it answers, and its control client."""
+
+    base_url: str
+    control: MockControl
 
 
 @pytest.fixture(scope="session")
-def mock_target() -> Iterator[Target]:
+def mock_target() -> Iterator[MockTarget]:
     """One embedded mock for this process (xdist worker); tests reset it as they need."""
     with MockServer() as server:
-        yield Target(server.base_url, MockControl(server.base_url))
+        yield MockTarget(server.base_url, MockControl(server.base_url))

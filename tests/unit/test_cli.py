@@ -12,7 +12,7 @@ import pytest
 from lucs_harness.catalogue import catalogue, render
 from lucs_harness.cli import GROUPS, joined, parser, split
 from lucs_harness.config import LucsConfig
-from lucs_harness.suite import ROOT, child_env
+from tests.support.suite import ROOT, child_env
 
 
 @pytest.mark.parametrize(

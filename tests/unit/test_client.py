@@ -23,7 +23,7 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.contract import SCHEMAS_DIR, SchemaViolation
 from lucs_harness.mock.auth import MockAuth
 from lucs_harness.mock.server import MockServer
-from lucs_harness.plugin.session import Target
+from tests.unit.conftest import MockTarget
 
 SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
 CURT = "854822ed-4a2a-4eb1-b07f-637ed3eab729"
@@ -31,7 +31,7 @@ GUID = "854822ed-4a2a-4eb1-b07f-637ed3eab729"
 
 
 @pytest.fixture
-def mock(mock_target: Target) -> Iterator[Target]:
+def mock(mock_target: MockTarget) -> Iterator[MockTarget]:
     assert mock_target.control is not None
     mock_target.control.reset()
     yield mock_target
@@ -40,7 +40,7 @@ def mock(mock_target: Target) -> Iterator[Target]:
 
 
 @pytest.fixture
-def client(mock: Target) -> Iterator[LucsClient]:
+def client(mock: MockTarget) -> Iterator[LucsClient]:
     client = LucsClient(LucsConfig(read_timeout=1.0), mock.base_url)
     yield client
     client.close()
@@ -71,7 +71,7 @@ def test_listeners_see_every_exchange(client: LucsClient) -> None:
     assert seen[0].elapsed_ms > 0
 
 
-def test_bodies_read_in_full_leave_their_connection_to_the_next_call(client: LucsClient, mock: Target) -> None:
+def test_bodies_read_in_full_leave_their_connection_to_the_next_call(client: LucsClient, mock: MockTarget) -> None:
     for _ in range(3):
         assert client.list_users(SERVICE)
     adapter = client.session.get_adapter(mock.base_url)
@@ -85,13 +85,13 @@ def test_path_parameters_are_percent_encoded(client: LucsClient) -> None:
     assert client.url("get_task", taskIdentifier="a b/c").endswith("/v1.0/tasks/a%20b%2Fc")
 
 
-def test_the_path_table_is_configurable(mock: Target) -> None:
+def test_the_path_table_is_configurable(mock: MockTarget) -> None:
     config = LucsConfig(paths={"list_users": "/v1.0/services/{serviceId}/agents"})
     with pytest.raises(UnexpectedStatus, match=r"GET http://.*/v1.0/services/.*/agents -> 404: expected status 200"):
         LucsClient(config, mock.base_url).list_users(SERVICE)
 
 
-def test_a_path_needing_an_unknown_parameter_is_named(mock: Target) -> None:
+def test_a_path_needing_an_unknown_parameter_is_named(mock: MockTarget) -> None:
     config = LucsConfig(paths={"list_users": "/v1.0/{tenant}/users"})
     with pytest.raises(AssertionError, match="needs parameter 'tenant'"):
         LucsClient(config, mock.base_url).list_users(SERVICE)
@@ -104,21 +104,21 @@ def test_an_unexpected_status_names_method_url_status_and_body(client: LucsClien
         client.block("nobody")
 
 
-def test_a_body_that_is_not_json_is_named(client: LucsClient, mock: Target) -> None:
+def test_a_body_that_is_not_json_is_named(client: LucsClient, mock: MockTarget) -> None:
     assert mock.control is not None
     mock.control.set_faults(["not-json"])
     with pytest.raises(NotJson, match=r"GET .*/users -> 200: response is not JSON \(text/html"):
         client.list_users(SERVICE)
 
 
-def test_a_schema_violation_names_the_field(client: LucsClient, mock: Target) -> None:
+def test_a_schema_violation_names_the_field(client: LucsClient, mock: MockTarget) -> None:
     assert mock.control is not None
     mock.control.set_faults(["wrong-type"])
     with pytest.raises(SchemaViolation, match=r"\$\[0\]\.IsSelectable: \"true\" is not of type \"boolean\""):
         client.list_users(SERVICE)
 
 
-def test_a_body_where_none_is_expected_fails(client: LucsClient, mock: Target) -> None:
+def test_a_body_where_none_is_expected_fails(client: LucsClient, mock: MockTarget) -> None:
     assert mock.control is not None
     mock.control.set_faults(["presence-returns-body"])
     with pytest.raises(SchemaViolation, match="expected no body"):
@@ -133,7 +133,7 @@ def test_an_invalid_request_is_not_sent(client: LucsClient) -> None:
     assert seen == []
 
 
-def test_a_timeout_is_a_transport_error(client: LucsClient, mock: Target) -> None:
+def test_a_timeout_is_a_transport_error(client: LucsClient, mock: MockTarget) -> None:
     assert mock.control is not None
     mock.control.set_faults(["slow-response"])
     client.config.read_timeout = 0.2

@@ -77,14 +77,6 @@ def test_an_auth_mode_without_its_secret_is_a_config_error(tmp_path: Path) -> No
         session_auth(LucsConfig.model_construct(auth="bearer"))
 
 
-def test_task_states_are_checked_on_the_mock_only_unless_configured() -> None:
-    assert LucsConfig().effective_task_states() == {"pending": "Pending", "offered": "Offered", "accepted": "Accepted"}
-    assert LucsConfig(base_url="http://lucs").effective_task_states() is None
-    assert LucsConfig(base_url="http://lucs", task_states={"pending": "New"}).effective_task_states() == {
-        "pending": "New"
-    }
-
-
 def test_the_readme_documents_every_option() -> None:
     readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text()
     for name in LucsConfig.model_fields:

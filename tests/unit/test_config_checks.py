@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from lucs_harness.config import ConfigError, LucsConfig, load_config, secrets_on_command_line
 from lucs_harness.redact import MASK, Redactor, scrub_files
-from lucs_harness.suite import ROOT, child_env, suite_command
+from tests.support.suite import ROOT, child_env, suite_command
 
 
 def config_error(tmp_path: Path, **cli: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from lucs_harness.contract import SCHEMAS_DIR, default_contract
-from lucs_harness.mock.domain import DomainError, Lucs
+from lucs_harness.mock.domain import Conflict, DomainError, Invalid, Lucs, NotFound
 from lucs_harness.mock.faults import Fault, Faults
 from lucs_harness.mock.seed import load_seed
 
@@ -145,36 +145,38 @@ def test_an_away_agent_is_considered_again_once_presence_is_reset(lucs: Lucs) ->
 
 
 @pytest.mark.parametrize(
-    ("call", "status", "code"),
+    ("call", "kind", "code"),
     [
-        (lambda m: m.block("nobody"), 404, "UserNotFound"),
-        (lambda m: m.unblock("nobody"), 404, "UserNotFound"),
-        (lambda m: m.set_presence(CURT, "Sleepy"), 400, "InvalidPresence"),
-        (lambda m: m.users_of("nowhere"), 404, "ServiceNotFound"),
-        (lambda m: m.task("nothing"), 404, "TaskNotFound"),
+        (lambda m: m.block("nobody"), NotFound, "UserNotFound"),
+        (lambda m: m.unblock("nobody"), NotFound, "UserNotFound"),
+        (lambda m: m.set_presence(CURT, "Sleepy"), Invalid, "InvalidPresence"),
+        (lambda m: m.users_of("nowhere"), NotFound, "ServiceNotFound"),
+        (lambda m: m.task("nothing"), NotFound, "TaskNotFound"),
         (
             lambda m: m.create_task(documented_task(Service="5b0e2f4c-0000-4c3e-8f6b-2a7d9e1c4b30")),
-            404,
+            NotFound,
             "ServiceNotFound",
         ),
     ],
 )
-def test_bad_requests_are_refused_with_a_status_and_code(lucs: Lucs, call: Any, status: int, code: str) -> None:
+def test_bad_requests_are_refused_with_a_kind_and_code(
+    lucs: Lucs, call: Any, kind: type[DomainError], code: str
+) -> None:
     with pytest.raises(DomainError) as refused:
         call(lucs)
-    assert (refused.value.status, refused.value.code) == (status, code)
+    assert (type(refused.value), refused.value.code) == (kind, code)
 
 
 def test_a_second_open_task_with_the_same_external_id_conflicts(lucs: Lucs) -> None:
     lucs.create_task(documented_task())
-    with pytest.raises(DomainError, match="exists"):
+    with pytest.raises(Conflict, match="exists"):
         lucs.create_task(documented_task())
 
 
 def test_closing_twice_conflicts(lucs: Lucs) -> None:
     task_id = lucs.create_task(documented_task())
     lucs.close_task(task_id)
-    with pytest.raises(DomainError, match="already closed"):
+    with pytest.raises(Conflict, match="already closed"):
         lucs.close_task(task_id)
 
 

@@ -20,9 +20,9 @@ import trustme
 
 from lucs_harness.mock.cli import EXIT_BROKEN_PIPE, main
 from lucs_harness.mock.seed import DEFAULT_SEED, SeedError, load_seed
-from lucs_harness.suite import ROOT, child_env
 from lucs_harness.waits import wait_until
 from tests.realtarget.support import free_port, mock_process
+from tests.support.suite import ROOT, child_env
 
 LUCS_MOCK = Path(sys.executable).with_name("lucs-mock")
 REFUSAL_TIMEOUT = 15.0  # a refused start ends in well under a second; a start that is not refused serves on

@@ -10,14 +10,14 @@ import requests
 
 from lucs_harness.contract import default_contract
 from lucs_harness.mock.control import MockControl
-from lucs_harness.plugin.session import Target
+from tests.unit.conftest import MockTarget
 
 SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
 CURT = "854822ed-4a2a-4eb1-b07f-637ed3eab729"
 
 
 @pytest.fixture
-def http(mock_target: Target) -> Iterator[tuple[requests.Session, str]]:
+def http(mock_target: MockTarget) -> Iterator[tuple[requests.Session, str]]:
     assert mock_target.control is not None
     mock_target.control.reset()
     with requests.Session() as session:
@@ -118,7 +118,9 @@ def test_a_reused_external_task_id_names_the_open_task(http: tuple[requests.Sess
     assert session.delete(f"{base}/v1.0/tasks/again", timeout=5).status_code == 204
 
 
-def test_the_control_client_ignores_environment_proxies(mock_target: Target, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_control_client_ignores_environment_proxies(
+    mock_target: MockTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("NO_PROXY", "")
     assert MockControl(mock_target.base_url).reset()["faults"] == []

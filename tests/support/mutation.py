@@ -1,7 +1,7 @@
 """Mutation testing of the suite: run the features against the mock with one fault at a time and
 check that the run fails at the step that checks the broken behaviour, naming what was wrong.
 
-Used by the self-test (`tests/selftest/`) and by `benchmarks/mutation_score.py`.
+Used by the self-test (`tests/selftest/`) and by `scripts/mutation_score.py`; not shipped in the wheel.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from pytest_bdd.scenario import make_python_name
 
 from lucs_harness.mock.faults import Fault
-from lucs_harness.suite import ROOT, child_env, suite_command
+from tests.support.suite import ROOT, child_env, suite_command
 
 # short deadlines: a fault must fail fast, and the faithful mock reaches every state at once
 FAST = ["--lucs-wait-timeout=0.3", "--lucs-read-timeout=0.5", "--lucs-poll-interval=0.02"]

@@ -1,5 +1,5 @@
-"""How the harness runs its own feature suite in a child pytest: for `make acceptance`, the
-mutation score, the self-tests and the benchmarks, all alike."""
+"""How the harness's own tests run the feature suite in a child pytest (the self-tests, the
+real-target tests, the mutation score, the benchmarks), all alike. Not shipped in the wheel."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lucs_harness.reporting.publish import pytest_command, pytest_env
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def suite_command(*args: str, tests: str = "tests/acceptance") -> list[str]:
