@@ -67,6 +67,9 @@ class Interrupts:
             listener(self.level)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        # decided first, and off while the listeners run: a second signal arriving meanwhile (a relay
+        # right behind the user's own) must not raise inside them and cut their bookkeeping short
+        may_raise, self._raise_allowed = self._raise_allowed, False
         if signum == signal.SIGHUP:
             _silence_lost_terminal()
         if signum in RELAYED:
@@ -76,9 +79,9 @@ class Interrupts:
             self.request(max(self.level, 1), signal.Signals(signum).name)
         else:
             self.request(self.level + 1, signal.Signals(signum).name)
-        if self._raise_allowed and (self._shielded == 0 or self.level >= CUT_SHORT):
-            self._raise_allowed = False  # once per phase: the scenario's teardown must get its turn
-            raise RunInterrupted(self.reason())
+        if may_raise and (self._shielded == 0 or self.level >= CUT_SHORT):
+            raise RunInterrupted(self.reason())  # once per phase: the scenario's teardown must get its turn
+        self._raise_allowed = may_raise  # a restore went on: a second stop request may still cut it short
 
     def reason(self) -> str:
         """One line for reports: which signal stopped the run, and whether the restore was cut short."""

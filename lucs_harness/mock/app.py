@@ -1,8 +1,9 @@
 """The mock LUCS's HTTP layer: routes, status codes, the error envelope, the control endpoint.
 
-A thin Starlette app over `Lucs`: it parses and schema-checks bodies, maps `DomainError` to a 4xx
-in LUCS's envelope `{"Error": {"Code", "Message"}}`, and applies the faults that live on the wire
-(500, not JSON, slow, extra body, wrong status). Mock-only endpoints live under `/_mock/`.
+A thin Starlette app over `Lucs`: it parses and schema-checks bodies, maps each kind of
+`DomainError` to its status (`STATUS`) in LUCS's envelope `{"Error": {"Code", "Message"}}`, and
+applies the faults that live on the wire (500, not JSON, slow, extra body, wrong status, a user DTO
+with a field of the wrong type or missing). Mock-only endpoints live under `/_mock/`.
 
 Every bad input is a 4xx in the envelope, never a 500 or a hang: a body over `max_body` bytes is a
 413 (refused on its declared length, or as soon as a chunked one passes the limit), and JSON nested
@@ -26,8 +27,8 @@ from starlette.routing import Route
 
 from lucs_harness.contract import Contract, default_contract
 from lucs_harness.mock.auth import CONTROL_PREFIX, MockAuth, auth_middleware
-from lucs_harness.mock.domain import DomainError, Lucs, iso_utc
-from lucs_harness.mock.faults import Fault, UnknownFault, parse_faults
+from lucs_harness.mock.domain import Conflict, DomainError, Invalid, Lucs, NotFound, iso_utc
+from lucs_harness.mock.faults import Fault, Faults, UnknownFault, parse_faults
 from lucs_harness.mock.openapi import CONTROL_OPENAPI_PATH, MAX_ADVANCE, build_control_openapi, build_openapi
 from lucs_harness.operations import OPERATIONS
 
@@ -46,13 +47,20 @@ MAX_BODY = 1024 * 1024  # bytes (1 MiB): LUCS bodies are a few hundred bytes; th
 MAX_DEPTH = 32  # nesting levels: LUCS bodies nest 6 at most; the schema validator recurses and gives up at 256
 
 
+class TooLarge(DomainError):
+    """A body over the limit: refused by the HTTP layer before the domain sees the request."""
+
+
+STATUS: dict[type[DomainError], int] = {Invalid: 400, NotFound: 404, Conflict: 409, TooLarge: 413}
+
+
 def error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Json:
     """A response in LUCS's documented error envelope."""
     return Json({"Error": {"Code": code, "Message": message}}, status_code=status, headers=headers)
 
 
-def _too_large(limit: int) -> DomainError:
-    return DomainError(413, "PayloadTooLarge", f"the request body is larger than {limit} bytes")
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge("PayloadTooLarge", f"the request body is larger than {limit} bytes")
 
 
 def _refuse_declared_excess(request: Request, limit: int) -> None:
@@ -95,9 +103,9 @@ async def _json(request: Request, limit: int) -> Any:
     try:
         body = orjson.loads(await _read(request, limit))
     except orjson.JSONDecodeError:
-        raise DomainError(400, "InvalidJson", "the request body is not valid JSON") from None
+        raise Invalid("InvalidJson", "the request body is not valid JSON") from None
     if nested_deeper_than(body, MAX_DEPTH):
-        raise DomainError(400, "InvalidJson", f"the request body nests deeper than {MAX_DEPTH} levels")
+        raise Invalid("InvalidJson", f"the request body nests deeper than {MAX_DEPTH} levels")
     return body
 
 
@@ -105,8 +113,17 @@ async def _body(request: Request, contract: Contract, schema: str, limit: int) -
     body = await _json(request, limit)
     verdict = contract.check(schema, body)
     if verdict.violations:
-        raise DomainError(400, "InvalidArgument", "; ".join(verdict.violations))
+        raise Invalid("InvalidArgument", "; ".join(verdict.violations))
     return body
+
+
+def on_the_wire(user: dict[str, Any], faults: Faults) -> dict[str, Any]:
+    """A user DTO as serialised: the faults that break only its form (a type, a required field)."""
+    if Fault.WRONG_TYPE in faults:
+        user = user | {"IsSelectable": str(user["IsSelectable"]).lower()}
+    if Fault.MISSING_FIELD in faults:
+        user = {k: v for k, v in user.items() if k != "PresenceState"}
+    return user
 
 
 def lucs_routes(handlers: Mapping[str, Handler]) -> list[Route]:
@@ -149,8 +166,8 @@ def create_app(
                 return await handler(request)
             except DomainError as refused:
                 # after a 413 the rest of the body is unread: the connection cannot carry another request
-                headers = {"Connection": "close"} if refused.status == 413 else None
-                return error(refused.status, refused.code, refused.message, headers)
+                headers = {"Connection": "close"} if isinstance(refused, TooLarge) else None
+                return error(STATUS[type(refused)], refused.code, refused.message, headers)
 
         return run
 
@@ -165,16 +182,16 @@ def create_app(
         listed = lucs.users_of(request.path_params["serviceId"])
         if Fault.NOT_JSON in faults:
             return Response("<html><body>Runtime Error</body></html>", media_type="text/html")
-        return Json(listed)
+        return Json([on_the_wire(user, faults) for user in listed])
 
     async def service_tasks(request: Request) -> Response:
         return Json(lucs.tasks_of(request.path_params["serviceId"]))
 
     async def block(request: Request) -> Response:
-        return Json(lucs.block(request.path_params["userId"]))
+        return Json(on_the_wire(lucs.block(request.path_params["userId"]), faults))
 
     async def unblock(request: Request) -> Response:
-        return Json(lucs.unblock(request.path_params["userId"]))
+        return Json(on_the_wire(lucs.unblock(request.path_params["userId"]), faults))
 
     async def set_presence(request: Request) -> Response:
         body = await _body(request, contract, "presence-request.json", max_body)
@@ -201,7 +218,7 @@ def create_app(
     async def get_callback(request: Request) -> Response:
         external_id = request.query_params.get("externalTaskId")
         if not external_id:
-            raise DomainError(400, "InvalidArgument", "the query parameter externalTaskId is required")
+            raise Invalid("InvalidArgument", "the query parameter externalTaskId is required")
         return Json(lucs.callback(external_id))
 
     async def search_callbacks(request: Request) -> Response:
@@ -223,18 +240,18 @@ def create_app(
         if request.method == "PUT":
             names = await _json(request, max_body)
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                raise DomainError(400, "InvalidArgument", "expected a JSON array of fault names")
+                raise Invalid("InvalidArgument", "expected a JSON array of fault names")
             try:
                 faults.set(parse_faults(names))
             except UnknownFault as bad:
-                raise DomainError(400, "InvalidArgument", str(bad)) from None
+                raise Invalid("InvalidArgument", str(bad)) from None
         return Json(sorted(f.value for f in faults.active))
 
     async def control_clock(request: Request) -> Response:
         body = await _json(request, max_body) if request.method == "POST" else {}
         seconds = body.get("advance", 0) if isinstance(body, dict) else None
         if not isinstance(seconds, int | float) or isinstance(seconds, bool) or not 0 <= seconds <= MAX_ADVANCE:
-            raise DomainError(400, "InvalidArgument", f'expected {{"advance": <seconds from 0 to {MAX_ADVANCE}>}}')
+            raise Invalid("InvalidArgument", f'expected {{"advance": <seconds from 0 to {MAX_ADVANCE}>}}')
         # time stops in the calendar's last second, so every step the document allows is taken in any state
         room = math.floor((datetime.max.replace(tzinfo=UTC) - lucs.clock.now()).total_seconds())
         return Json({"now": iso_utc(lucs.advance(min(seconds, room)))})

@@ -23,14 +23,16 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from itertools import chain
 from typing import Any
 
 from lucs_harness.contract import capability_names, default_contract
-from lucs_harness.mock.clock import SimulatedClock
+from lucs_harness.mock.clock import SimulatedClock, Timeline
 from lucs_harness.mock.faults import Fault, Faults
 from lucs_harness.mock.seed import Seed
 
@@ -68,14 +70,28 @@ ECHOED = (
 )  # fmt: skip
 SEARCHED_EXACTLY = ("Target", "ServiceId", "State", "AppPoolId", "ExternalTaskId", "CallerId")
 CALLBACK_FIELDS = tuple(default_contract().schemas["callback.json"]["properties"])  # what OrderBy may name
+QueueKey = tuple[str | None, str, frozenset[str]]  # (the one agent's SIP or None for any, service, capabilities)
 
 
 class DomainError(Exception):
-    """A refused request; the HTTP layer turns it into the LUCS error envelope."""
+    """A refused request. Its kind (the subclass) says why, for the HTTP layer to choose a status;
+    `code` and `message` are what LUCS's error envelope carries."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.code, self.message = code, message
+
+
+class NotFound(DomainError):
+    """What the request names does not exist, or no longer in a state it can be acted on."""
+
+
+class Conflict(DomainError):
+    """The request clashes with the state: a second open task of an ExternalTaskId, a second close."""
+
+
+class Invalid(DomainError):
+    """The request itself is wrong: an unknown presence, a bad date-time, argument or combination."""
 
 
 def _after(moment: datetime, seconds: float) -> datetime | None:
@@ -105,14 +121,14 @@ def moment_of(text: str | None, name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(normal)
     except ValueError:
-        raise DomainError(400, "InvalidArgument", f"{name} {text!r} is not an RFC 3339 date-time") from None
+        raise Invalid("InvalidArgument", f"{name} {text!r} is not an RFC 3339 date-time") from None
     try:
         return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     except OverflowError:
         return EARLIEST if moment.year == 1 else LATEST
 
 
-@dataclass
+@dataclass(eq=False)
 class Agent:
     """One user's changing state beside the static part of the DTO."""
 
@@ -134,6 +150,11 @@ class Agent:
     def sip(self) -> str:
         return str(self.dto["SipUri"])
 
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """The capabilities the agent has (read each time: the DTO is the one place they live)."""
+        return frozenset(c for c in CAPABILITIES if self.dto["Capabilities"].get(c, False))
+
 
 @dataclass
 class Task:
@@ -142,6 +163,7 @@ class Task:
     id: str
     request: dict[str, Any]
     created: datetime
+    seq: int  # its place in the queue: tasks are distributed in the order they were created
     state: str = PENDING
     agent_id: str | None = None
     connected: datetime | None = None
@@ -156,6 +178,63 @@ class Task:
     @property
     def rona_seconds(self) -> float:
         return float(self.request.get("DistributeToAgentRONATimeoutInSeconds") or 30)
+
+    @property
+    def service(self) -> str:
+        return str(self.request["Service"])
+
+    @property
+    def required(self) -> frozenset[str]:
+        return frozenset(c for c in CAPABILITIES if (self.request.get("Required") or {}).get(c))
+
+    @property
+    def preferred_only(self) -> bool:
+        return bool(self.request.get("PreferredAgents") and self.request.get("ConsiderPreferredAgentsOnly"))
+
+    @property
+    def queue_keys(self) -> list[QueueKey]:
+        """The queues the task waits in while pending: its preferred agents' own when only they
+        count, else its service's; both by the capabilities it requires."""
+        if self.preferred_only:
+            return [(sip, self.service, self.required) for sip in dict.fromkeys(self.request["PreferredAgents"])]
+        return [(None, self.service, self.required)]
+
+
+class Waiting:
+    """The pending tasks in queues by who may take them, each in queue order: the earliest task an
+    agent may take is the first of a few queues, not a scan of every pending task."""
+
+    def __init__(self) -> None:
+        self._queues: dict[QueueKey, list[int]] = {}
+        self._required: dict[tuple[str | None, str], set[frozenset[str]]] = {}
+
+    def add(self, task: Task) -> None:
+        for key in task.queue_keys:
+            insort(self._queues.setdefault(key, []), task.seq)
+            self._required.setdefault(key[:2], set()).add(key[2])
+
+    def discard(self, task: Task) -> None:
+        for key in task.queue_keys:
+            queue = self._queues[key]
+            del queue[bisect_left(queue, task.seq)]
+            if not queue:
+                del self._queues[key]
+                self._required[key[:2]].discard(key[2])
+
+    def first_for(self, agent: Agent) -> int | None:
+        """The earliest pending task (its `seq`) of a service of the agent's, for anyone or for this
+        agent alone, requiring no capability the agent lacks."""
+        capabilities = agent.capabilities
+        return min(
+            (
+                self._queues[(who, service, required)][0]
+                for service in agent.services
+                for who in (None, agent.sip)
+                for required in self._required.get((who, service), ())
+                if required <= capabilities
+            ),
+            default=None,
+        )
 
 
 @dataclass
@@ -212,8 +291,32 @@ class Lucs:
                     not_ready_reason=user.get("NotReadyReason"),
                 )
                 self.agents[agent.id] = agent
+            self._index_agents()
             self.tasks: dict[str, Task] = {}
+            self._in_order: list[Task] = []  # by `seq`
+            self._of_service: dict[str, list[Task]] = {}
+            self._open: dict[str, Task] = {}  # ExternalTaskId -> its open task (there is at most one)
+            self._newest: dict[str, Task] = {}  # ExternalTaskId -> its newest task
+            self._waiting = Waiting()
+            self._woken: set[str] = set()  # agents changed since the last distribution
+            self._fresh: set[int] = set()  # tasks queued since the last distribution
+            self._faults_seen = self.faults.active
+            self._task_times = Timeline()
             self.callbacks: dict[str, Callback] = {}
+            self._callbacks_of: dict[Any, list[Callback]] = {}  # ExternalTaskId -> callbacks, oldest first
+            self._callbacks_in: dict[str, dict[str, Callback]] = {}  # State -> callbacks
+            self._callback_times = Timeline()
+
+    def _index_agents(self) -> None:
+        """The static lookups of users and services: by SIP address and by service, in seed order."""
+        self._by_sip = {a.sip: a for a in self.agents.values()}
+        self._members: dict[str, list[Agent]] = {}
+        for agent in self.agents.values():
+            for service in dict.fromkeys(agent.services):
+                self._members.setdefault(service, []).append(agent)
+        self._services_by_sip: dict[str, list[dict[str, Any]]] = {}
+        for settings in self.services.values():
+            self._services_by_sip.setdefault(str(settings.get("SipUri", "")).lower(), []).append(settings)
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -228,7 +331,7 @@ class Lucs:
         """The service's users as DTOs (all of them, selectable or not)."""
         with self._lock:
             self._service(service_id)
-            members = [a for a in self.agents.values() if service_id in a.services]
+            members = self._members.get(service_id, [])
             if Fault.LIST_OMITS_USER in self.faults:
                 first = self.seed.users[0]["Id"]
                 members = [a for a in members if a.id != first]
@@ -246,7 +349,7 @@ class Lucs:
     def tasks_of(self, service_id: str) -> list[dict[str, Any]]:
         with self._lock:
             self._service(service_id)
-            tasks = [t for t in self.tasks.values() if t.request["Service"] == service_id]
+            tasks = self._of_service.get(service_id, [])
             if Fault.TASKS_OMIT_NEWEST in self.faults:
                 tasks = tasks[:-1]
             return [self._task_dto(t) for t in tasks]
@@ -304,6 +407,7 @@ class Lucs:
             agent = self._agent(user_id)
             if Fault.UNBLOCK_KEEPS_BLOCKED not in self.faults:
                 agent.blocked = False
+            self._woken.add(agent.id)
             if Fault.UNBLOCK_NO_DISTRIBUTION not in self.faults:
                 self._distribute()
             return self._dto(agent)
@@ -312,23 +416,20 @@ class Lucs:
         with self._lock:
             agent = self._agent(user_id)
             if presence not in PRESENCES:
-                raise DomainError(
-                    400, "InvalidPresence", f"unknown presence {presence!r}; known: {', '.join(PRESENCES)}"
-                )
+                raise Invalid("InvalidPresence", f"unknown presence {presence!r}; known: {', '.join(PRESENCES)}")
             if Fault.PRESENCE_IGNORED not in self.faults:
                 agent.presence = presence
+            self._woken.add(agent.id)
             self._distribute()
 
     def create_task(self, request: dict[str, Any]) -> str:
         """Queue a task (the body already passed the schema) and distribute at once."""
         with self._lock:
             self._service(request["Service"])
-            if any(t.external_id == request["ExternalTaskId"] and t.state != CLOSED for t in self.tasks.values()):
-                raise DomainError(
-                    409, "Conflict", f"an open task with ExternalTaskId {request['ExternalTaskId']!r} exists"
-                )
-            task = Task(id=str(uuid.uuid4()), request=copy.deepcopy(request), created=self.clock.now())
-            self.tasks[task.id] = task
+            if request["ExternalTaskId"] in self._open:
+                raise Conflict("Conflict", f"an open task with ExternalTaskId {request['ExternalTaskId']!r} exists")
+            task = Task(str(uuid.uuid4()), copy.deepcopy(request), self.clock.now(), seq=len(self._in_order))
+            self._add(task)
             task.history.append(f"{iso_utc(task.created)} created")
             self._distribute()
             return task.id
@@ -337,9 +438,9 @@ class Lucs:
         with self._lock:
             task = self._task(identifier)
             if task.state == CLOSED:
-                raise DomainError(409, "Conflict", f"task {identifier} is already closed")
+                raise Conflict("Conflict", f"task {identifier} is already closed")
             self._release(task)
-            task.state = CLOSED
+            self._set_state(task, CLOSED)
             task.history.append(f"{iso_utc(self.clock.now())} closed")
             self._distribute()
 
@@ -348,7 +449,7 @@ class Lucs:
         with self._lock:
             target = _after(self.clock.now(), seconds)
             if target is None:
-                raise DomainError(400, "InvalidArgument", f"the clock cannot advance {seconds} seconds")
+                raise Invalid("InvalidArgument", f"the clock cannot advance {seconds} seconds")
             while (event := self._next_event(target)) is not None:
                 moment, fire = event
                 # a callback may have been due before now (a DueDate in the past): time never runs back
@@ -386,6 +487,8 @@ class Lucs:
             callback = Callback(dto, due, len(self.callbacks), next_at=due)
             callback.history.append(f"{iso_utc(now)} requested, due {iso_utc(due)}")
             self.callbacks[callback.id] = callback
+            self._callbacks_of.setdefault(dto["ExternalTaskId"], []).append(callback)
+            self._set_callback_state(callback, PENDING, due)
             return dict(dto)
 
     def callback(self, external_id: str) -> dict[str, Any]:
@@ -393,13 +496,10 @@ class Lucs:
         with self._lock:
             if Fault.CALLBACK_BY_EXTERNAL_ID_WRONG in self.faults and self.callbacks:
                 return dict(next(iter(self.callbacks.values())).dto)
-            matches = sorted(
-                (c for c in reversed(self.callbacks.values()) if c.dto["ExternalTaskId"] == external_id),
-                key=lambda c: not c.open,
-            )
+            matches = self._callbacks_of.get(external_id, [])
             if not matches:
-                raise DomainError(404, "CallbackNotFound", f"no callback with ExternalTaskId {external_id!r}")
-            return dict(matches[0].dto)
+                raise NotFound("CallbackNotFound", f"no callback with ExternalTaskId {external_id!r}")
+            return dict(next((c for c in reversed(matches) if c.open), matches[-1]).dto)
 
     def search_callbacks(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """The callbacks matching every filter given (absent or null: any), ordered, then paged."""
@@ -407,7 +507,7 @@ class Lucs:
             start, end = moment_of(query.get("StartDate"), "StartDate"), moment_of(query.get("EndDate"), "EndDate")
             found = [
                 c
-                for c in self.callbacks.values()
+                for c in self._searched(query)
                 if self._matches(c, query) and (start is None or c.due >= start) and (end is None or c.due <= end)
             ]
             return [dict(c.dto) for c in self._page(self._ordered(found, query), query)]
@@ -417,12 +517,29 @@ class Lucs:
         with self._lock:
             callback = self.callbacks.get(callback_id)
             if callback is None or not callback.open:
-                raise DomainError(
-                    404, "CallbackNotFound", f"no open callback with id {callback_id!r} (unknown, cancelled or done)"
+                raise NotFound(
+                    "CallbackNotFound", f"no open callback with id {callback_id!r} (unknown, cancelled or done)"
                 )
             callback.history.append(f"{iso_utc(self.clock.now())} cancelled")
             if Fault.CALLBACK_CANCEL_KEEPS_PENDING not in self.faults:
-                callback.dto["State"], callback.next_at = TERMINATED, None
+                self._set_callback_state(callback, TERMINATED, None)
+
+    def _set_callback_state(self, callback: Callback, state: str, next_at: datetime | None) -> None:
+        """Every change of a callback's state and next step, so its indexes follow."""
+        self._callbacks_in.get(callback.dto["State"], {}).pop(callback.id, None)
+        callback.dto["State"], callback.next_at = state, next_at
+        self._callbacks_in.setdefault(state, {})[callback.id] = callback
+        self._callback_times.set(callback.id, (next_at,), f"{callback.order:012d}")
+
+    def _searched(self, query: dict[str, Any]) -> Iterable[Callback]:
+        """The callbacks a search needs to look at: those of the ExternalTaskId or the State asked for
+        (the indexed filters), else all."""
+        external, state = query.get("ExternalTaskId"), query.get("State")
+        if isinstance(external, str):
+            return self._callbacks_of.get(external, [])
+        if isinstance(state, str) and Fault.CALLBACK_SEARCH_IGNORES_STATE not in self.faults:
+            return self._callbacks_in.get(state, {}).values()
+        return self.callbacks.values()
 
     def _callback_service(self, request: dict[str, Any]) -> dict[str, Any]:
         """The service by ServiceId, else by ServiceSip (documented: used only without a valid
@@ -433,19 +550,18 @@ class Lucs:
             service = next(iter(self._services_at(sip)), None)
         if service is None:
             if not (service_id or sip):
-                raise DomainError(400, "InvalidArgument", "a callback needs a ServiceId or a ServiceSip")
-            raise DomainError(404, "ServiceNotFound", f"no service with id {service_id!r} or SIP address {sip!r}")
+                raise Invalid("InvalidArgument", "a callback needs a ServiceId or a ServiceSip")
+            raise NotFound("ServiceNotFound", f"no service with id {service_id!r} or SIP address {sip!r}")
         direction = service.get("DirectionType", INBOUND_OUTBOUND)
         if direction != INBOUND_OUTBOUND:
-            raise DomainError(
-                400,
+            raise Invalid(
                 "ServiceNotInboundOutbound",
                 f"service {service['Name']!r} has Direction Type {direction!r}; callbacks need {INBOUND_OUTBOUND!r}",
             )
         return service
 
     def _services_at(self, sip: str) -> list[dict[str, Any]]:
-        return [s for s in self.services.values() if str(s.get("SipUri", "")).lower() == sip.lower()]
+        return self._services_by_sip.get(sip.lower(), [])
 
     def _matches(self, callback: Callback, query: dict[str, Any]) -> bool:
         exact = [name for name in SEARCHED_EXACTLY if query.get(name) is not None]
@@ -461,7 +577,7 @@ class Lucs:
         name = query.get("OrderBy") or "DueDate"
         if name not in CALLBACK_FIELDS:
             known = ", ".join(CALLBACK_FIELDS)
-            raise DomainError(400, "InvalidArgument", f"OrderBy {name!r} names no callback field; known: {known}")
+            raise Invalid("InvalidArgument", f"OrderBy {name!r} names no callback field; known: {known}")
         descending = query.get("SortOrder") == "Descending"
         if Fault.CALLBACK_SEARCH_IGNORES_SORT_ORDER in self.faults:
             descending = False
@@ -481,19 +597,12 @@ class Lucs:
 
     def _next_event(self, target: datetime) -> tuple[datetime, Callable[[], None]] | None:
         """The earliest answer, RONA timeout or callback step due by `target` (tasks first on a tie)."""
-        events: list[tuple[datetime, int, str, Callable[[], None]]] = [
-            (moment, 0, task.id, partial(self._fire, task))
-            for task in self.tasks.values()
-            if task.state == OFFERED
-            for moment in (task.answer_at, task.rona_at)
-            if moment is not None and moment <= target
-        ]
-        if Fault.CALLBACK_NEVER_QUEUED not in self.faults:
-            events += [
-                (c.next_at, 1, f"{c.order:012d}", partial(self._step, c))
-                for c in self.callbacks.values()
-                if c.next_at is not None and c.next_at <= target
-            ]
+        events: list[tuple[datetime, int, str, Callable[[], None]]] = []
+        if (task := self._task_times.first()) is not None:
+            events.append((task[0], 0, task[1], partial(self._fire, self.tasks[task[2]])))
+        if (callback := self._callback_times.first()) is not None and Fault.CALLBACK_NEVER_QUEUED not in self.faults:
+            events.append((callback[0], 1, callback[1], partial(self._step, self.callbacks[callback[2]])))
+        events = [event for event in events if event[0] <= target]
         if not events:
             return None
         moment, _, _, fire = min(events, key=lambda event: event[:3])
@@ -503,8 +612,7 @@ class Lucs:
         """A callback's next state: queued once due, then taken by an agent, then done."""
         state, lasts = CALLBACK_NEXT[callback.dto["State"]]
         now = self.clock.now()
-        callback.dto["State"] = state
-        callback.next_at = None if lasts is None else _after(now, lasts)
+        self._set_callback_state(callback, state, None if lasts is None else _after(now, lasts))
         callback.history.append(f"{iso_utc(now)} {state}")
 
     # ---- rules -----------------------------------------------------------------------------
@@ -537,18 +645,13 @@ class Lucs:
         if agent.blocked and Fault.BLOCK_STAYS_SELECTABLE in self.faults:
             selectable = True
         # shallow: only top-level keys change, and every caller serialises the DTO at once
-        dto = agent.dto | {
+        return agent.dto | {
             "IsBlockedByLuwareApi": agent.blocked and Fault.BLOCK_NO_FLAG not in self.faults,
             "NotReadyReason": agent.not_ready_reason,
             "NotSelectableReason": self._reason(agent),
             "IsSelectable": selectable,
             "PresenceState": agent.presence,
         }
-        if Fault.WRONG_TYPE in self.faults:
-            dto["IsSelectable"] = str(selectable).lower()
-        if Fault.MISSING_FIELD in self.faults:
-            del dto["PresenceState"]
-        return dto
 
     def _task_dto(self, task: Task) -> dict[str, Any]:
         agent = self.agents.get(task.agent_id) if task.agent_id else None
@@ -584,39 +687,74 @@ class Lucs:
             "ReservedUserObject": reserved,
         }
 
-    def _candidates(self, task: Task) -> Iterable[Agent]:
-        service = task.request["Service"]
-        required = task.request.get("Required") or {}
-        preferred = list(task.request.get("PreferredAgents") or [])
-        by_sip = {a.sip: a for a in self.agents.values()}
-        ordered = [by_sip[sip] for sip in preferred if sip in by_sip]
-        if not (preferred and task.request.get("ConsiderPreferredAgentsOnly")):
-            ordered += sorted((a for a in self.agents.values() if a not in ordered), key=lambda a: a.order)
-        for agent in ordered:
-            capable = all(agent.dto["Capabilities"].get(c, False) for c in CAPABILITIES if required.get(c))
+    def _candidates(self, task: Task, pool: Iterable[Agent]) -> Iterator[Agent]:
+        """The agents who may take `task` now, in the order they are asked: its preferred agents as
+        listed, then, unless only they count, those of `pool` (in seed order)."""
+        preferred = [self._by_sip[sip] for sip in task.request.get("PreferredAgents") or [] if sip in self._by_sip]
+        asked = set(preferred)
+        rest = () if task.preferred_only else (a for a in pool if a not in asked)
+        service, required = task.service, task.required
+        for agent in chain(preferred, rest):
+            capable = required <= agent.capabilities
             if service in agent.services and capable and self._selectable(agent, for_distribution=True):
                 yield agent
 
     def _distribute(self) -> None:
-        for task in sorted(self.tasks.values(), key=lambda t: t.created):
-            if task.state != PENDING:
-                continue
-            agent = next(iter(self._candidates(task)), None)
-            if agent is None:
-                continue
-            now = self.clock.now()
-            rona_at, answer_at = _after(now, task.rona_seconds), _after(now, agent.answer_seconds)
-            if Fault.RONA_NEVER_FIRES in self.faults:
-                rona_at = None
-            task.state, task.agent_id, task.rona_at = OFFERED, agent.id, rona_at
-            agent.task_id = task.id
-            task.history.append(f"{iso_utc(now)} offered to {agent.sip}")
-            if agent.answer == "accept":
-                self._accept(task)
-            elif agent.answer == "decline":
-                self._rona(task, agent, "declined")
-            elif agent.answer == "after":
-                task.answer_at = answer_at
+        """Offer tasks until none can be: each time the earliest pending task with a selectable
+        candidate goes to its first candidate, as if every pending task were checked in queue order
+        after every change. A pending task gains a candidate only when it is new to the queue
+        (`_fresh`, checked against every agent) or an agent changed (`_woken`, checked against the
+        queues it may take from), so only those are looked at; new faults make every pending task new once."""
+        if self.faults.active != self._faults_seen:
+            self._faults_seen = self.faults.active
+            self._fresh = {t.seq for t in self._in_order if t.state == PENDING}
+        while (offer := self._next_offer()) is not None:
+            self._offer(*offer)
+        self._woken.clear()
+        self._fresh.clear()
+
+    def _next_offer(self) -> tuple[Task, Agent] | None:
+        """The earliest pending task with a candidate, and its first candidate."""
+        woken = sorted(
+            (a for a in map(self.agents.__getitem__, self._woken) if self._selectable(a, for_distribution=True)),
+            key=lambda a: a.order,
+        )
+        self._woken = {a.id for a in woken}
+        firsts = [self._first_fresh(), *(self._waiting.first_for(a) for a in woken)]
+        seq = min((s for s in firsts if s is not None), default=None)
+        if seq is None:
+            return None
+        task = self._in_order[seq]
+        # a task queued before the last change had no candidate then: only a changed agent can be one now
+        pool = self._members.get(task.service, []) if seq in self._fresh else woken
+        return task, next(self._candidates(task, pool))
+
+    def _first_fresh(self) -> int | None:
+        """The earliest task new to the queue that has a candidate; those before it have none, and
+        will not gain one until an agent changes, so they are no longer new."""
+        for seq in sorted(self._fresh):
+            task = self._in_order[seq]
+            if next(self._candidates(task, self._members.get(task.service, [])), None) is not None:
+                return seq
+            self._fresh.discard(seq)
+        return None
+
+    def _offer(self, task: Task, agent: Agent) -> None:
+        now = self.clock.now()
+        rona_at, answer_at = _after(now, task.rona_seconds), _after(now, agent.answer_seconds)
+        if Fault.RONA_NEVER_FIRES in self.faults:
+            rona_at = None
+        self._set_state(task, OFFERED)
+        task.agent_id, task.rona_at = agent.id, rona_at
+        agent.task_id = task.id
+        task.history.append(f"{iso_utc(now)} offered to {agent.sip}")
+        if agent.answer == "accept":
+            self._accept(task)
+        elif agent.answer == "decline":
+            self._rona(task, agent, "declined")
+        elif agent.answer == "after":
+            task.answer_at = answer_at
+        self._schedule(task)
 
     def _fire(self, task: Task) -> None:
         agent = self.agents[str(task.agent_id)]
@@ -633,45 +771,72 @@ class Lucs:
 
     def _accept(self, task: Task) -> None:
         now = self.clock.now()
-        task.state, task.connected, task.answer_at, task.rona_at = ACCEPTED, now, None, None
+        self._set_state(task, ACCEPTED)
+        task.connected, task.answer_at, task.rona_at = now, None, None
+        self._schedule(task)
         task.history.append(f"{iso_utc(now)} accepted by {self.agents[str(task.agent_id)].sip}")
 
     def _rona(self, task: Task, agent: Agent, how: str) -> None:
-        """Redirect on no answer: the agent goes Away, the task goes back to the queue."""
+        """Redirect on no answer: the agent goes Away, the task goes back to the queue (the caller
+        distributes)."""
         task.history.append(f"{iso_utc(self.clock.now())} {how} by {agent.sip}: RONA, agent set Away")
         agent.presence = "Away"
         self._release(task)
-        task.state = PENDING
-        self._distribute()
+        self._set_state(task, PENDING)
 
     def _release(self, task: Task) -> None:
         if task.agent_id is not None:
             agent = self.agents[task.agent_id]
             if agent.task_id == task.id:
                 agent.task_id = None
+                self._woken.add(agent.id)
         task.agent_id, task.answer_at, task.rona_at = None, None, None
+        self._schedule(task)
+
+    # ---- indexes ---------------------------------------------------------------------------
+
+    def _add(self, task: Task) -> None:
+        """A new (pending) task into every index."""
+        self.tasks[task.id] = task
+        self._in_order.append(task)
+        self._of_service.setdefault(task.service, []).append(task)
+        self._open[task.external_id] = self._newest[task.external_id] = task
+        self._waiting.add(task)
+        self._fresh.add(task.seq)
+
+    def _set_state(self, task: Task, state: str) -> None:
+        """Every change of a task's state, so the queues and the open tasks follow it."""
+        if task.state == PENDING:
+            self._waiting.discard(task)
+            self._fresh.discard(task.seq)
+        if state == PENDING:
+            self._waiting.add(task)
+            self._fresh.add(task.seq)
+        if state == CLOSED and self._open.get(task.external_id) is task:
+            del self._open[task.external_id]
+        task.state = state
+
+    def _schedule(self, task: Task) -> None:
+        """The task's answer and RONA timeout on the timeline while it is offered."""
+        self._task_times.set(task.id, (task.answer_at, task.rona_at) if task.state == OFFERED else (), task.id)
 
     def _agent(self, user_id: str) -> Agent:
         agent = self.agents.get(user_id)
         if agent is None:
-            raise DomainError(404, "UserNotFound", f"no user with id {user_id!r}")
+            raise NotFound("UserNotFound", f"no user with id {user_id!r}")
         return agent
 
     def _service(self, service_id: str) -> dict[str, Any]:
         service = self.services.get(service_id)
         if service is None:
-            raise DomainError(404, "ServiceNotFound", f"no service with id {service_id!r}")
+            raise NotFound("ServiceNotFound", f"no service with id {service_id!r}")
         return service
 
     def _task(self, identifier: str) -> Task:
         task = self.tasks.get(identifier)
         if task is None and Fault.TASK_BY_EXTERNAL_ID_MISSING not in self.faults:
             # the open one first, else the newest (ids can be reused once a task is closed)
-            matches = sorted(
-                (t for t in reversed(self.tasks.values()) if t.external_id == identifier),
-                key=lambda t: t.state == CLOSED,
-            )
-            task = matches[0] if matches else None
+            task = self._open.get(identifier) or self._newest.get(identifier)
         if task is None:
-            raise DomainError(404, "TaskNotFound", f"no task with id or ExternalTaskId {identifier!r}")
+            raise NotFound("TaskNotFound", f"no task with id or ExternalTaskId {identifier!r}")
         return task

@@ -14,7 +14,7 @@ from lucs_harness.client import Exchange, LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.contract import SCHEMAS_DIR, default_contract
 from lucs_harness.journal import Journal, Lookup, Undo, read_undos
-from lucs_harness.mock.domain import CALL_SECONDS, QUEUE_SECONDS, DomainError, Lucs
+from lucs_harness.mock.domain import CALL_SECONDS, QUEUE_SECONDS, DomainError, Invalid, Lucs, NotFound
 from lucs_harness.mock.faults import Fault, Faults
 from lucs_harness.mock.seed import load_seed
 from lucs_harness.plugin.session import Target
@@ -47,10 +47,10 @@ def states(lucs: Lucs, *external_ids: str) -> list[str]:
     return [lucs.callback(external)["State"] for external in external_ids]
 
 
-def refused(status: int, call: Any, *args: Any) -> DomainError:
+def refused(kind: type[DomainError], call: Any, *args: Any) -> DomainError:
     with pytest.raises(DomainError) as caught:
         call(*args)
-    assert caught.value.status == status, caught.value.message
+    assert type(caught.value) is kind, caught.value.message
     return caught.value
 
 
@@ -83,10 +83,11 @@ def test_given_fields_are_kept_and_integral_numbers_come_back_as_integers(lucs: 
 def test_the_service_is_found_by_id_first_and_must_take_callbacks(lucs: Lucs) -> None:
     by_id = lucs.create_callback(documented(ServiceSip=INBOUND_ONLY, ServiceId=SERVICE))
     assert by_id["ServiceId"] == SERVICE
-    assert refused(400, lucs.create_callback, documented(ServiceSip=INBOUND_ONLY)).code == "ServiceNotInboundOutbound"
-    refused(404, lucs.create_callback, documented(ServiceSip="sip:nobody@dev.local"))
-    refused(404, lucs.create_callback, documented(ServiceSip=None, ServiceId=UNKNOWN))
-    refused(400, lucs.create_callback, documented(ServiceSip=None))
+    inbound_only = refused(Invalid, lucs.create_callback, documented(ServiceSip=INBOUND_ONLY))
+    assert inbound_only.code == "ServiceNotInboundOutbound"
+    refused(NotFound, lucs.create_callback, documented(ServiceSip="sip:nobody@dev.local"))
+    refused(NotFound, lucs.create_callback, documented(ServiceSip=None, ServiceId=UNKNOWN))
+    refused(Invalid, lucs.create_callback, documented(ServiceSip=None))
 
 
 def test_a_callback_is_read_by_its_external_task_id_the_open_one_first(lucs: Lucs) -> None:
@@ -95,7 +96,7 @@ def test_a_callback_is_read_by_its_external_task_id_the_open_one_first(lucs: Luc
     assert lucs.callback("x")["Id"] == second["Id"]
     lucs.cancel_callback(second["Id"])
     assert lucs.callback("x")["Id"] == first["Id"]
-    refused(404, lucs.callback, "nothing")
+    refused(NotFound, lucs.callback, "nothing")
 
 
 def test_search_filters_orders_and_pages(lucs: Lucs) -> None:
@@ -117,7 +118,7 @@ def test_search_filters_orders_and_pages(lucs: Lucs) -> None:
     assert found(StartDate="2026-01-01T08:00:00Z", EndDate="2026-01-01T08:00:00Z") == ["a", "b", "c", "d"]
     assert found(StartDate="2026-01-01T08:00:01Z") == []
     assert found(OrderBy="ExternalTaskId", SortOrder="Descending", Limit=2) == ["d", "c"]
-    refused(400, lucs.search_callbacks, {"OrderBy": "externaltaskid"})  # field names as the DTO spells them
+    refused(Invalid, lucs.search_callbacks, {"OrderBy": "externaltaskid"})  # field names as the DTO spells them
 
 
 @pytest.mark.parametrize(
@@ -142,8 +143,8 @@ def test_a_cancelled_callback_is_terminated_and_cannot_be_cancelled_again(lucs: 
     lucs.cancel_callback(callback["Id"])
     assert states(lucs, "x") == ["Terminated"]
     assert lucs.search_callbacks({"State": "Pending"}) == []
-    assert refused(404, lucs.cancel_callback, callback["Id"]).code == "CallbackNotFound"
-    refused(404, lucs.cancel_callback, UNKNOWN)
+    assert refused(NotFound, lucs.cancel_callback, callback["Id"]).code == "CallbackNotFound"
+    refused(NotFound, lucs.cancel_callback, UNKNOWN)
     lucs.advance(3600)
     assert states(lucs, "x") == ["Terminated"]
 

@@ -1,0 +1,42 @@
+"""How a stop request is counted and where it raises: once per request, never inside the
+bookkeeping of another, a second one cutting a restore short."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from lucs_harness.interrupts import Interrupts, RunInterrupted
+
+
+def test_a_relay_right_behind_the_users_signal_is_one_request_and_raises_once() -> None:
+    interrupts = Interrupts()
+    done: list[int] = []
+
+    def listener(level: int) -> None:
+        interrupts._handle(signal.SIGUSR1, None)  # the relay lands while the first is being handled
+        done.append(level)
+
+    interrupts.listeners.append(listener)
+    with pytest.raises(RunInterrupted, match="SIGTERM"), interrupts.raising():
+        interrupts._handle(signal.SIGTERM, None)
+    assert done == [1]  # the bookkeeping ran to its end, the relay counted nothing more
+    assert interrupts.level == 1
+
+
+def test_a_first_request_lets_a_restore_finish_and_a_second_cuts_it_short() -> None:
+    interrupts = Interrupts()
+    with interrupts.shielded(), interrupts.raising():
+        interrupts._handle(signal.SIGINT, None)  # no raise: the restore goes on
+        with pytest.raises(RunInterrupted, match="cut short"):
+            interrupts._handle(signal.SIGINT, None)
+    assert interrupts.cut_short
+
+
+def test_a_request_outside_a_scenario_only_stops_the_run() -> None:
+    interrupts = Interrupts()
+    interrupts._handle(signal.SIGINT, None)
+    assert interrupts.stopping
+    with pytest.raises(RunInterrupted), interrupts.raising():  # the next scenario does not start
+        pass
