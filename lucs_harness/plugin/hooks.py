@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_bdd.parser import Feature, Scenario, Step
 
 from lucs_harness.client import CredentialsRefused
 from lucs_harness.config import ConfigError, LucsConfig, load_config, secrets_on_command_line
@@ -34,6 +35,9 @@ from lucs_harness.redact import Redactor, scrub_files
 from lucs_harness.reporting.allure_results import write_run_files
 from lucs_harness.reporting.exchanges import allure_listener
 from lucs_harness.reporting.verdict import ReportPaths, annotate
+
+FAILED_AT_KEY = pytest.StashKey[str]()
+MESSAGE_LINES = 10  # of a failure's message on the terminal, by default
 
 
 def _option(name: str) -> str:
@@ -149,15 +153,34 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A 401 in any scenario stops the run: every later call would be refused too. An interrupted
-    scenario is reported in one line."""
+    scenario is reported in one line, a failed step as `readable_failure` (unless `--tb` says)."""
     report = yield
     if call.excinfo is not None and call.excinfo.errisinstance(RunInterrupted):
         report.longrepr = str(call.excinfo.value)  # one line: the traceback of a signal says nothing
+    elif (
+        call.excinfo is not None
+        and call.excinfo.errisinstance(AssertionError)
+        and FAILED_AT_KEY in item.stash
+        and item.config.getoption("tbstyle", "auto") == "auto"
+    ):
+        report.longrepr = readable_failure(item, call.excinfo.value)
     if call.excinfo is not None and call.excinfo.errisinstance(CredentialsRefused):
         reason = "LUCS refused the credentials; stopping (see the first failure)"
         item.config.stash[RUN_KEY].end(CREDENTIALS_REFUSED, reason)
         item.session.shouldstop = reason
     return report
+
+
+def readable_failure(item: pytest.Item, error: BaseException) -> str:
+    """A failed step as a person reads it: feature file and line, scenario, the step, the message,
+    the last exchange; the traceback (pytest internals) only with `--tb=long`."""
+    lines = str(error).splitlines()  # each already bounded: bodies are quoted in excerpts
+    if len(lines) > MESSAGE_LINES:
+        lines = [*lines[:MESSAGE_LINES], f"… {len(lines) - MESSAGE_LINES} more lines (--tb=long shows all)"]
+    world = item.stash.get(WORLD_KEY, None)
+    last = world.client.last_exchange if world is not None else None
+    exchange = [f"  last exchange: {last.what} ({last.elapsed_ms:.0f} ms)"] if last is not None else []
+    return "\n".join([item.stash[FAILED_AT_KEY], *(f"  {line}" for line in lines), *exchange])
 
 
 @pytest.hookimpl(wrapper=True)
@@ -181,8 +204,13 @@ def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_bdd_step_error(request: pytest.FixtureRequest) -> None:
-    """Attach the last response to the failing step: the report shows what the check judged."""
+def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Feature, scenario: Scenario, step: Step) -> None:
+    """Note where the scenario failed, for the terminal; attach the last response to the failing
+    step: the report shows what the check judged."""
+    request.node.stash[FAILED_AT_KEY] = (
+        f"{feature.rel_filename}:{scenario.line_number}: Scenario: {scenario.name}\n"
+        f"  failed at line {step.line_number}: {step.keyword} {step.name}"
+    )
     world = request.node.stash.get(WORLD_KEY, None)
     last = world.client.last_exchange if world is not None else None
     if world is not None and last is not None and request.config.getoption("allure_report_dir", None):

@@ -48,6 +48,12 @@ def at_least(world, count: int) -> None:
 '''
 
 
+def run_in(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python ARGS` in `folder`, as the team runs it there."""
+    command = [sys.executable, *args]
+    return subprocess.run(command, cwd=folder, env=child_env(**env), capture_output=True, text=True, timeout=120)
+
+
 @pytest.fixture(scope="session")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel built from this checkout, installed (unpacked) into a folder of its own."""
@@ -78,14 +84,8 @@ def project(installed: Path) -> Path:
 
 
 def test_a_teams_project_runs_the_shipped_steps_and_its_own_with_reports(project: Path, installed: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "lucs_harness.cli", "--no-html", "--tags", "@severity:critical", "tests"],
-        cwd=project,
-        env=child_env(PYTHONPATH=str(installed)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = run_in(
+        project, "-m", "lucs_harness.cli", "--no-html", "--tags", "@severity:critical", PYTHONPATH=str(installed)
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     reports = project / "reports"
@@ -101,41 +101,15 @@ def test_a_teams_project_runs_the_shipped_steps_and_its_own_with_reports(project
 def test_the_plugin_stays_out_of_a_run_that_needs_no_scenario(tmp_path: Path) -> None:
     """A team's other tests make no call, even with a base URL nobody answers at."""
     (tmp_path / "test_other.py").write_text("def test_plain() -> None:\n    assert True\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path,
-        env=child_env(LUCS_BASE_URL="http://127.0.0.1:9"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_in(tmp_path, "-m", "pytest", "-q", "-p", "no:cacheprovider", LUCS_BASE_URL="http://127.0.0.1:9")
     assert done.returncode == 0, done.stdout[-3000:]
     assert "1 passed" in done.stdout
 
 
 def test_any_gherkin_tag_selects_with_m_under_strict_markers(project: Path, installed: Path) -> None:
     """`@regression` is registered nowhere: the plugin makes every Gherkin tag a marker."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--strict-markers",
-            "-m",
-            "regression",
-            "tests",
-        ],
-        cwd=project,
-        env=child_env(PYTHONPATH=str(installed)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers", "-m", "regression", "tests"]
+    done = run_in(project, *pytest_args, PYTHONPATH=str(installed))
     assert done.returncode == 0, done.stdout[-3000:]
     assert "1 passed, 1 deselected" in done.stdout
 

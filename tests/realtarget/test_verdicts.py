@@ -67,3 +67,18 @@ def test_no_free_agent_ends_with_13_and_a_report(tmp_path: Path) -> None:
             holder.release()
     assert code == 13, output[-3000:]
     assert "no agent free" in verdict_of(tmp_path / "reports")
+
+
+def test_a_failure_reads_as_a_step_and_last_failed_reruns_only_it(tmp_path: Path) -> None:
+    """A failure starts with the feature file and line, the scenario and the step; `--lf` as pytest
+    users know it (the cache is on for runs of the suite)."""
+    cache = ["-o", f"cache_dir={tmp_path / 'cache'}"]
+    first_code, first = run(tmp_path / "first", *cache, "--lucs-mock-fault", "block-wrong-reason")
+    failure = first.split(" FAILURES ")[1].split("short test summary")[0].strip().splitlines()
+    assert failure[2].startswith("features/control_users.feature:20: Scenario: Blocking takes the user"), failure
+    assert failure[3] == "  failed at line 23: And the returned user has:"
+    assert 'NotSelectableReason: expected "InAServiceTask", got "Busy"' in "\n".join(failure)
+    assert len(failure) <= 15  # no pytest internals
+    again_code, again = run(tmp_path / "again", *cache, "--lf", "--lucs-mock-fault", "block-wrong-reason")
+    assert (first_code, again_code) == (1, 1), again[-3000:]
+    assert "LUCS acceptance: 0 passed, 1 failed, 0 skipped" in again  # the 38 that passed did not run again

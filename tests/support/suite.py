@@ -11,8 +11,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def suite_command(*args: str, tests: str = "tests/acceptance") -> list[str]:
-    """`python -m pytest <tests> <args>` without the plugins the suite does not need."""
-    return pytest_command(tests, *args)
+    """`python -m pytest <tests> <args>` without the plugins the suite does not need, and without
+    the cache: parallel child runs would write one `.pytest_cache` at once."""
+    return pytest_command(tests, "-p", "no:cacheprovider", *args)
 
 
 def child_env(**extra: str) -> dict[str, str]:
