@@ -40,13 +40,38 @@ def catalogue() -> list[StepEntry]:
 
 def readable(pattern: str) -> str:
     """A step pattern as QA reads it: `the target user` for the user phrase (which also reads
-    `the user "…"`), `<name>` for a value, `[…]` for an optional part, `<a|b>` for a choice."""
+    `the user "…"`), `<name>` for a value, `<a|b>` for a choice, `[…]` for an optional part."""
     text = pattern.replace(importlib.import_module(STEPS_PACKAGE).USER, "the target user")
-    text = re.sub(r"\(\?P<(\w+)>(\w+(?:\|\w+)+)\)", r"<\2>", text)
-    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"<\1>", text)
-    text = re.sub(r"\(\?:([^()]*)\)\?", r"[\1]", text)
-    text = re.sub(r"\{(\w+)(?::\w+)?\}", r"<\1>", text)
+    text = _groups(text)
+    text = re.sub(r"(\w)\?", r"[\1]", text)  # "seconds?" -> "second[s]"
+    text = re.sub(r"\{(\w+)(?::\w+)?\}", r"<\1>", text)  # parse-style fields
     return text.replace("\\", "")
+
+
+def _groups(text: str) -> str:
+    """Named groups as `<name>` (or `<a|b>` for a choice of words), other groups as `[…]` when
+    optional; nested groups are taken whole."""
+    out, i = "", 0
+    while i < len(text):
+        if text[i] != "(":
+            out, i = out + text[i], i + 1
+            continue
+        depth, j = 0, i
+        while True:
+            depth += {"(": 1, ")": -1}.get(text[j], 0)
+            if depth == 0:
+                break
+            j += 1
+        inner, optional = text[i + 1 : j], text[j + 1 : j + 2] == "?"
+        named = re.match(r"\?P<(\w+)>(.*)", inner, re.S)
+        if named:
+            words = re.fullmatch(r"\w+(?:\|\w+)+", named.group(2))
+            shown = f"<{named.group(2) if words else named.group(1)}>"
+        else:
+            shown = _groups(inner.removeprefix("?:"))
+        out += f"[{shown}]" if optional else shown
+        i = j + (2 if optional else 1)
+    return out
 
 
 def render(entries: list[StepEntry]) -> str:

@@ -92,7 +92,7 @@ def joined(argv: list[str]) -> list[str]:
 
 
 def split(argv: list[str]) -> tuple[str, list[str], list[str]]:
-    """The command, the arguments before a `--`, and those after it (for pytest, untouched)."""
+    """The command, the arguments before a `--`, and those after it (for pytest)."""
     command = argv[0] if argv[:1] and argv[0] in COMMANDS else "run"
     rest = argv[1:] if argv[:1] == [command] else argv
     if "--" in rest:
@@ -102,14 +102,14 @@ def split(argv: list[str]) -> tuple[str, list[str], list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    forwarder = Forwarder()
+    forwarder.install()  # first: a Ctrl-C while starting is passed on, not a traceback
     command, ours, theirs = split(sys.argv[1:] if argv is None else argv)
     if command == "steps":
         from lucs_harness.catalogue import catalogue, render  # imports the step library: only when asked
 
         sys.stdout.write(render(catalogue()))
         return 0
-    forwarder = Forwarder()
-    forwarder.install()
     ours, theirs = joined(ours), joined(theirs)
     if command == "show-config":
         return run_suite(["--lucs-show-config", *ours, *theirs], forwarder)

@@ -70,6 +70,10 @@ def _unreachable(error: requests.RequestException) -> bool:
 class UnexpectedStatus(LucsError):
     """An HTTP status the step did not expect."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class CredentialsRefused(UnexpectedStatus):
     """401: the configured credentials were refused; no later call can succeed."""
@@ -462,7 +466,7 @@ class LucsClient:
             )
         if status not in expect:
             wanted = ", ".join(map(str, sorted(expect)))
-            raise UnexpectedStatus(f"{exchange.what}: expected status {wanted}; body: {excerpt!r}")
+            raise UnexpectedStatus(f"{exchange.what}: expected status {wanted}; body: {excerpt!r}", status)
         what = f"response of {exchange.what}"
         if op.response is None and status < 400:
             if exchange.response_text:

@@ -95,8 +95,8 @@ def _url_problem(url: str) -> str | None:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as error:
-        return str(error)
+    except ValueError:  # its text may quote part of a password: not shown
+        return "is not a URL: the port must be a number, and a user or password must percent-encode / ? # @ :"
     if not parts.hostname:
         return f"{_mask_userinfo(url)!r} has no host (expected scheme://host[:port])"
     if parts.query or parts.fragment:
@@ -169,7 +169,9 @@ class LucsConfig(BaseModel):
     )
     max_response_mb: float = Field(4.0, gt=0, description="largest response body read, in MB; a larger one fails")
     restore_timeout: float = Field(
-        30.0, gt=0, description="seconds the restore may take after an interrupt (a second Ctrl-C cuts it short)"
+        30.0,
+        gt=0,
+        description="seconds a scenario's restore may take (after an interrupt too; a second one cuts it short)",
     )
     journal_dir: str | None = Field(
         None, description="folder of the restore journal that a later run replays; unset = a per-user cache folder"
@@ -177,7 +179,7 @@ class LucsConfig(BaseModel):
     orphan_task_age: float = Field(
         600.0,
         ge=0,
-        description="seconds after which an open task of the harness that no journal names is closed before a run",
+        description="age in seconds (stamped in the ExternalTaskId) at which a harness task is closed before a run",
     )
     verify_tls: bool = Field(True, description="verify the server certificate")
     ca_bundle: str | None = Field(None, description="CA bundle file to verify the server with")

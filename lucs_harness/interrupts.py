@@ -51,12 +51,17 @@ class Interrupts:
     _shielded: int = 0
     _relayed_at: float = -SAME_REQUEST_SECONDS
 
-    def install(self) -> None:
+    def install(self, signals: tuple[int, ...] = (*STOP_SIGNALS, *RELAYED)) -> None:
         """Take over the stop signals (main thread only: Python delivers signals there)."""
         if threading.current_thread() is not threading.main_thread():
             return
-        for signum in (*STOP_SIGNALS, *RELAYED):
+        for signum in signals:
             signal.signal(signum, self._handle)
+
+    def install_relay(self) -> None:
+        """Take the relayed stop requests only: their default action would kill the process, and
+        lucs-acceptance may send one before a scenario wakes the harness up."""
+        self.install(tuple(RELAYED))
 
     def request(self, level: int, name: str) -> None:
         """Record a stop request of at least `level` (1 = stop, 2 = cut the restore short)."""
@@ -71,7 +76,7 @@ class Interrupts:
         # right behind the user's own) must not raise inside them and cut their bookkeeping short
         may_raise, self._raise_allowed = self._raise_allowed, False
         if signum == signal.SIGHUP:
-            _silence_lost_terminal()
+            silence_lost_terminal()
         if signum in RELAYED:
             self._relayed_at = time.monotonic()
             self.request(RELAYED[signal.Signals(signum)], "a signal passed on by lucs-acceptance")
@@ -118,7 +123,7 @@ class Interrupts:
             self._shielded -= 1
 
 
-def _silence_lost_terminal() -> None:
+def silence_lost_terminal() -> None:
     """After a hangup the terminal is gone and writing to it fails: send output to /dev/null so the
     restore and the reports are not broken by an I/O error."""
     for stream in (sys.stdout, sys.stderr):

@@ -125,6 +125,7 @@ class Leftover:
     path: Path
     undos: list[Undo]
     _lock: FileLock
+    unreadable: int = 0  # entries of another harness version: the file is kept for it
 
     def cross_out(self, undo: Undo) -> None:
         with self.path.open("a", encoding="utf-8") as file:
@@ -144,19 +145,28 @@ class Leftover:
 def read_undos(path: Path) -> list[Undo]:
     """The undos of a journal file that were never crossed out, oldest first. A line cut short by
     a kill (the last one) is ignored: its change was not sent before the entry was complete."""
+    return _read(path)[0]
+
+
+def _read(path: Path) -> tuple[list[Undo], int]:
+    """The open undos, and how many complete entries could not be read (another harness version)."""
     added: dict[str, Undo] = {}
+    unreadable = 0
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             entry = json.loads(line)
         except ValueError:
             continue
         if isinstance(entry, dict) and isinstance(entry.get("add"), dict):
-            with suppress(TypeError, ValueError):
+            try:
                 undo = Undo.from_record(entry["add"])
-                added[undo.id] = undo
+            except (TypeError, ValueError):
+                unreadable += 1
+                continue
+            added[undo.id] = undo
         elif isinstance(entry, dict) and isinstance(entry.get("done"), str):
             added.pop(entry["done"], None)
-    return list(added.values())
+    return list(added.values()), unreadable
 
 
 def leftovers(folder: Path) -> Iterator[Leftover]:
@@ -172,4 +182,5 @@ def leftovers(folder: Path) -> Iterator[Leftover]:
         if not path.exists():  # removed by its run between the listing and the lock
             lock.release()
             continue
-        yield Leftover(path, read_undos(path), lock)
+        undos, unreadable = _read(path)
+        yield Leftover(path, undos, lock, unreadable)

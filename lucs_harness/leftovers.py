@@ -1,7 +1,7 @@
 """What an earlier run left on a real LUCS, repaired before this run starts (and on demand by
 `lucs-acceptance restore`): the undos of dead runs' journals, then open tasks the harness created
-(their ExternalTaskId starts with `TASK_PREFIX`) that no journal names any more, e.g. after a CI
-container that held the journal was thrown away."""
+(their ExternalTaskId starts with `TASK_PREFIX` and carries their creation time) old enough to be
+no live run's, e.g. after a CI container that held the journal was thrown away."""
 
 from __future__ import annotations
 
@@ -47,21 +47,33 @@ def repair(config: LucsConfig, client: LucsClient, stop: Callable[[], bool] = la
                 break
             try:
                 perform(undo, None)
-            except (TransportError, CredentialsRefused) as error:
-                lines.append(f"not undone, kept for the next run: {undo.description}: {error}")
-                keep = True
-                break
-            except UnexpectedStatus as error:
+            except AssertionError as error:  # every failure of a call: a status, a body, no answer
+                if may_pass_later(error):
+                    lines.append(f"not undone, kept for the next run: {undo.description}: {error}")
+                    keep = True
+                    break
                 lines.append(f"could not undo {undo.description}: {error}; {GONE_FOR_GOOD}")
             else:
                 lines.append(f"undone: {undo.description} (left by {leftover.path.name})")
             leftover.cross_out(undo)
-        leftover.release(finished=not keep)
+        if leftover.unreadable:
+            lines.append(f"kept {leftover.path}: {leftover.unreadable} entries this harness version cannot read")
+        leftover.release(finished=not keep and not leftover.unreadable)
         if keep:
             return lines
     if not stop():
         lines += close_orphan_tasks(config, client)
     return lines
+
+
+def may_pass_later(error: AssertionError) -> bool:
+    """True for a failure a later try may not meet (no answer, refused credentials, a server error
+    or a busy one); False for a refusal that will stand (a 4xx: the thing is gone, say)."""
+    if isinstance(error, TransportError | CredentialsRefused):
+        return True
+    if not isinstance(error, UnexpectedStatus) or error.status is None:
+        return False  # an answer that is not what LUCS documents (a body where none belongs): it will not change
+    return not 400 <= error.status < 500 or error.status in (408, 429)
 
 
 def is_closed(task: dict[str, Any], config: LucsConfig) -> bool:

@@ -72,10 +72,10 @@ class RestoreRegistry:
     ) -> Undo:
         """Remember (on disk, where there is a journal) how to undo a change that is about to be made."""
         undo = Undo(description, operation, params, body, gone, lookup=lookup)
+        with self._lock:  # in memory first: a stop between the two leaves no entry on disk unaccounted for
+            self.pending.append(undo)
         if self.journal is not None:
             self.journal.add(undo)
-        with self._lock:
-            self.pending.append(undo)
         return undo
 
     def discard(self, undo: Undo) -> None:

@@ -269,7 +269,7 @@ class World:
             self.last = self.client.send("create_task", body=task)
         except UnexpectedStatus:
             if undo is not None:
-                self.restore.discard(undo)  # refused with a status: no task exists to close
+                self._forget_if_refused(undo, self.client.last_exchange)  # a 5xx may have created it
             raise
         self._close_undo = undo
         self.task_id, self.external_task_id = task_id_of(self.last.response_body), external

@@ -36,6 +36,8 @@ def request_callbacks(world: World, names: str) -> None:
 @given(parsers.parse('a callback "{name}" for the target user that is due now has been requested'))
 def request_due_callback(world: World, name: str) -> None:
     """Due at once: only the mock, whose clock the scenario drives, may get one (it would be dialled)."""
+    if world.control is None:
+        raise AssertionError("a callback due now would be dialled by a real LUCS; tag the scenario @mock-only")
     world.request_callback(name, world.callback_for(due_now=True))
 
 

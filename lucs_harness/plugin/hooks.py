@@ -9,7 +9,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Generator
 from contextlib import suppress
 from pathlib import Path
@@ -97,6 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 "and in the shell history; use the LUCS_* environment variable or .env instead\n"
             )
     run.interrupts.listeners.append(lambda level: _stop(config, level))
+    run.interrupts.install_relay()
     if not worker and config.getoption("dist", "no") != "no":
         activate(config)  # an xdist controller passes stop requests on to the workers that took them
     if config.pluginmanager.hasplugin("xdist"):
@@ -225,35 +225,50 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
     run.session = session
-    _redact_terminal(config, lucs.redactor())
+    _guard_terminal(config, lucs.redactor())
+    real = lucs.base_url is not None and not lucs.dry_run
+    if real and not hasattr(config, "workerinput") and config.getoption("dist", "no") != "no":
+        prepare(config)  # once, before any worker leases an agent: a replayed undo meets no live scenario
     if not config.getoption("--lucs-restore-only") or hasattr(config, "workerinput"):
         return
-    if lucs.base_url is None or lucs.dry_run:
-        pytest.exit("nothing to restore: no --lucs-base-url (the embedded mock keeps no state)", returncode=0)
+    if not real:
+        pytest.exit("nothing to restore: the embedded mock (or a dry run's) keeps no state", returncode=0)
     prepare(config)
     left = [line for line in run.repaired if not line.startswith(DONE)]
     done = len(run.repaired) - len(left)
     pytest.exit(f"restore: {done} done, {len(left)} not" if run.repaired else "nothing to restore", 1 if left else 0)
 
 
-def _redact_terminal(config: pytest.Config, redactor: Redactor) -> None:
-    """Last line of defence: whatever pytest prints at any verbosity passes the redactor."""
+def _guard_terminal(config: pytest.Config, redactor: Redactor) -> None:
+    """Whatever pytest prints passes the redactor, at any verbosity; and a terminal that went away
+    (a closed ssh session answers writes with EIO) ends the output, not the run and its restore."""
     reporter = config.pluginmanager.getplugin("terminalreporter")
     writer = getattr(reporter, "_tw", None)
     file = getattr(writer, "_file", None)
-    if file is not None and redactor.secrets and not isinstance(file, _RedactingFile):
-        writer._file = _RedactingFile(file, redactor)  # type: ignore[union-attr]
+    if file is not None and not isinstance(file, _GuardedTerminal):
+        writer._file = _GuardedTerminal(file, redactor)  # type: ignore[union-attr]
 
 
-class _RedactingFile:
-    """A text stream that masks secrets in what is written through it."""
+class _GuardedTerminal:
+    """A text stream that masks secrets, and goes quiet once writing to it fails."""
 
     def __init__(self, file: Any, redactor: Redactor) -> None:
-        self._inner, self._redactor = file, redactor
+        self._inner, self._redactor, self._lost = file, redactor, False
 
     def write(self, text: str) -> int:
-        result: int = self._inner.write(self._redactor.text(text))
-        return result
+        if not self._lost:
+            try:
+                self._inner.write(self._redactor.text(text))
+            except OSError:
+                self._lost = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._lost:
+            try:
+                self._inner.flush()
+            except OSError:
+                self._lost = True
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -277,12 +292,11 @@ class _XdistRelay:
     def __init__(self, config: pytest.Config, run: RunState) -> None:
         self.run = run
         self.pid_dir: Path | None = None
-        if not hasattr(config, "workerinput"):
-            self.pid_dir = Path(tempfile.mkdtemp(prefix="lucs-workers-"))
 
     def pytest_configure_node(self, node: Any) -> None:
-        if self.pid_dir is not None:
-            node.workerinput[PID_DIR_KEY] = str(self.pid_dir)
+        if self.pid_dir is None:
+            self.pid_dir = Path(tempfile.mkdtemp(prefix="lucs-workers-"))
+        node.workerinput[PID_DIR_KEY] = str(self.pid_dir)
 
     def signal_workers(self, level: int) -> None:
         """SIGUSR1 (stop) or SIGUSR2 (cut the restore short): a worker that got the user's own
@@ -309,14 +323,9 @@ class _XdistRelay:
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Restore what an interrupted scenario left open; write Allure's run files (controller only)."""
+    """Hand a worker's findings to the controller; the controller writes Allure's run files."""
     config = session.config
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
-    deadline = time.monotonic() + lucs.restore_timeout
-    with run.interrupts.shielded():
-        for registry in list(run.live):
-            run.not_restored.extend(registry.restore_all(deadline))
-    run.live.clear()
     if hasattr(config, "workerinput"):
         config.workeroutput["lucs_not_restored"] = run.not_restored  # type: ignore[attr-defined]
         config.workeroutput["lucs_dry_run"] = run.dry_run  # type: ignore[attr-defined]
@@ -334,12 +343,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """After every report is written: say in each why the run ended early (so a CI gate sees a
     report whatever the exit), mark a dry run, and mask any configured secret that slipped in."""
-    if RUN_KEY not in config.stash or hasattr(config, "workerinput"):
+    if RUN_KEY not in config.stash:
         return
     run = config.stash[RUN_KEY]
+    if hasattr(config, "workerinput"):
+        folder = config.workerinput.get(PID_DIR_KEY)
+        if folder:  # gone: no relay may reach a process that reuses this pid
+            (Path(folder) / str(os.getpid())).unlink(missing_ok=True)
+        return
     lucs = config.stash.get(CONFIG_KEY, None)
     paths = ReportPaths.of(config)
-    verdict = (run.exit_code, run.reason or "") if run.exit_code in EARLY_ENDS else None
+    reason = run.interrupts.reason() if run.exit_code == INTERRUPTED else run.reason or ""
+    if run.exit_code == INTERRUPTED and run.not_restored:
+        reason += f"; {len(run.not_restored)} change(s) not restored (see lucs.not_restored)"
+    verdict = (run.exit_code, reason) if run.exit_code in EARLY_ENDS else None
     properties = {"lucs.not_restored": " | ".join(run.not_restored)} if run.not_restored else {}
     if lucs is not None and lucs.dry_run:
         properties["lucs.dry_run"] = "true: nothing was sent to the target"

@@ -1,5 +1,5 @@
-"""What one pytest run shares between the hooks and the fixtures: stash keys, exit codes, the
-run's state and the target."""
+"""What one pytest run shares between the hooks and the fixtures: stash keys, the run's state
+and the target."""
 
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ class RunState:
     session: pytest.Session | None = None
     active: bool = False  # a scenario needed the harness: signals are taken over
     prepared: bool = False  # the real target was checked and repaired (once per process)
-    failed_preparation: str | None = None
 
     def end(self, code: int, reason: str) -> None:
         """End the run with a code of the harness's own; the first reason given is kept."""

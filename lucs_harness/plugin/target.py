@@ -35,12 +35,12 @@ def activate(config: pytest.Config) -> None:
 
 
 def prepare(config: pytest.Config) -> None:
-    """Preflight and repair of a real target, once per process. A target that cannot be reached
-    or refuses the credentials ends the run with its own code (under xdist: fails this worker's
-    scenarios with the reason, and the controller ends with the code)."""
+    """Preflight and repair of a real target, once per run (by the xdist controller, before the
+    workers start). A target that cannot be reached or refuses the credentials ends the run with
+    its own code."""
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
-    if run.prepared or lucs.base_url is None:
-        return
+    if run.prepared or lucs.base_url is None or hasattr(config, "workerinput"):
+        return  # an xdist worker's controller did it before any worker started
     run.prepared = True
     client = LucsClient(lucs, lucs.base_url)
     try:
@@ -52,7 +52,8 @@ def prepare(config: pytest.Config) -> None:
             _end(config, UNREACHABLE, f"LUCS could not be reached: {error}")
         except LucsError:
             pass  # reached, and it answered: what is wrong with the answer, the scenarios will say
-        run.repaired = repair(lucs, client, stop=lambda: run.interrupts.cut_short)
+        with run.interrupts.shielded():  # a first Ctrl-C lets it finish; a second stops it between undos
+            run.repaired = repair(lucs, client, stop=lambda: run.interrupts.cut_short)
     finally:
         client.close()
     reporter = config.pluginmanager.getplugin("terminalreporter")
@@ -62,11 +63,5 @@ def prepare(config: pytest.Config) -> None:
 
 
 def _end(config: pytest.Config, code: int, reason: str) -> None:
-    run = config.stash[RUN_KEY]
-    run.end(code, reason)
-    run.failed_preparation = reason
-    if not hasattr(config, "workerinput"):
-        pytest.exit(reason, returncode=code)
-    if run.session is not None:
-        run.session.shouldstop = reason
-    pytest.fail(reason, pytrace=False)
+    config.stash[RUN_KEY].end(code, reason)
+    pytest.exit(reason, returncode=code)

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 
 from lucs_harness.exit_codes import EARLY_ENDS, MEANING, REPORT_FAILED, USAGE
-from lucs_harness.interrupts import STOP_SIGNALS, relay_signal
+from lucs_harness.interrupts import STOP_SIGNALS, relay_signal, silence_lost_terminal
 from lucs_harness.reporting.html import ReportError, generate
 from lucs_harness.reporting.verdict import RUN_CLASS, ReportPaths, annotate
 
@@ -118,6 +118,8 @@ class Forwarder:
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.received.append(signum)
+        if signum == signal.SIGHUP:
+            silence_lost_terminal()  # the summary line must not die on a terminal that is gone
         if self.child is not None and self.child.poll() is None:
             os.kill(self.child.pid, relay_signal(self.count))
         elif self.suite_done:
@@ -183,8 +185,8 @@ def publish(reports: Path, pytest_args: list[str], forwarder: Forwarder, *, html
         return USAGE
     code = run_suite([*report_args(reports), *pytest_args], forwarder)
     paths = ReportPaths(reports / "junit.xml", reports / "cucumber.json", reports / "allure-results")
-    if code in EARLY_ENDS and not (reports / "junit.xml").is_file():  # pytest stopped before its plugins ran
-        annotate(paths, (code, MEANING[code]), {})
+    if (code in EARLY_ENDS or code > 128) and not (reports / "junit.xml").is_file():  # pytest ended early
+        annotate(paths, (code, MEANING.get(code, f"pytest was ended by signal {code - 128}")), {})
     written = {"Allure results": paths.allure, "JUnit": paths.junit, "Cucumber": paths.cucumber}
     results = reports / "allure-results"
     if forwarder.count >= 2:

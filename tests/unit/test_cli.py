@@ -61,6 +61,9 @@ def test_the_step_catalogue_lists_every_step_with_its_subject() -> None:
     assert "users:\n" in text
     assert "  When  I block the target user" in text
     assert "Polls the list up to the wait deadline" in text
+    assert "(?" not in text
+    assert "?)" not in text  # no regular expression shows through
+    assert "  When  <seconds> [more ]second[s] pass[es] on the mock clock" in text
 
 
 def test_option_values_are_joined_so_pytest_takes_none_for_a_path() -> None:
