@@ -62,7 +62,7 @@ def repair(config: LucsConfig, client: LucsClient, stop: Callable[[], bool] = la
         if keep:
             return lines
     if not stop():
-        lines += close_orphan_tasks(config, client)
+        lines += close_orphan_tasks(config, client) + cancel_orphan_callbacks(config, client)
     return lines
 
 
@@ -132,4 +132,27 @@ def close_orphan_tasks(config: LucsConfig, client: LucsClient) -> list[str]:
             lines.append(f"could not close task {external} that an earlier run left open: {error}")
         else:
             lines.append(f"closed: task {external} that an earlier run left open ({age:.0f} s old)")
+    return lines
+
+
+def cancel_orphan_callbacks(config: LucsConfig, client: LucsClient) -> list[str]:
+    """Cancel the harness's pending callbacks older than `orphan_task_age` (by the time stamped in
+    their ExternalTaskId), so a run killed where its journal was lost leaves none to be dialled."""
+    try:
+        found = client.send("search_callbacks", body={"State": "Pending"}).response_body
+    except AssertionError as error:
+        return [f"could not look for callbacks an earlier run left pending: {error}"]
+    lines = []
+    now = datetime.now(UTC)
+    for callback in found if isinstance(found, list) else []:
+        external = str(callback.get("ExternalTaskId") or "") if isinstance(callback, dict) else ""
+        age = age_of({"ExternalTaskId": external}, now) if _STAMPED.match(external) else None
+        if age is None or age < config.orphan_task_age:
+            continue
+        try:
+            client.send("cancel_callback", {"callbackId": str(callback.get("Id"))}, expect=(200, 204, 404))
+        except AssertionError as error:
+            lines.append(f"could not cancel callback {external} that an earlier run left pending: {error}")
+        else:
+            lines.append(f"cancelled: callback {external} that an earlier run left pending ({age:.0f} s old)")
     return lines

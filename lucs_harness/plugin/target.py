@@ -18,7 +18,7 @@ from lucs_harness.plugin.session import (
     RUN_KEY,
 )
 
-DONE = ("undone", "closed", "left alone")  # how a repair line starts when nothing is left to do
+DONE = ("undone", "closed", "cancelled", "left alone")  # how a repair line starts when nothing is left to do
 
 
 def activate(config: pytest.Config) -> None:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from lucs_harness.exit_codes import EARLY_ENDS, MEANING, REPORT_FAILED, USAGE
-from lucs_harness.interrupts import STOP_SIGNALS, relay_signal, silence_lost_terminal
+from lucs_harness.exit_codes import EARLY_ENDS, INTERRUPTED, MEANING, REPORT_FAILED, USAGE
+from lucs_harness.interrupts import RELAYED, STOP_SIGNALS, relay_signal, silence_lost_terminal
 from lucs_harness.reporting.html import ReportError, generate
 from lucs_harness.reporting.verdict import RUN_CLASS, ReportPaths, annotate
 
@@ -159,6 +159,8 @@ def run_suite(pytest_args: list[str], forwarder: Forwarder) -> int:
     forwarder.start(process)
     code = process.wait()
     forwarder.suite_done = True
+    if -code in RELAYED:  # stopped by our relay before it took it: interrupted before any scenario ran
+        return INTERRUPTED
     return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
 
 

@@ -222,3 +222,18 @@ def test_a_signal_to_a_parallel_run_restores_every_workers_agent(tmp_path: Path,
         assert after["users"] == before, output[-3000:]
         assert [t for t in after["tasks"] if t["State"] != "Closed"] == []
     assert "LUCS STATE NOT RESTORED" not in output
+
+
+@pytest.mark.parametrize("to", ["wrapper", "group"])
+def test_a_signal_while_pytest_starts_ends_with_2_and_a_report(tmp_path: Path, to: str) -> None:
+    """Before the harness has taken the signals: the run ends at once, interrupted, with its reports."""
+    with mock_process() as base:
+        before = agent_state(base)
+        run = start(base, tmp_path)
+        wait_for(lambda: len(session_processes(run.pid)) >= 2, "pytest to be started")
+        signal_run(run, signal.SIGINT, to)
+        output, _ = run.communicate(timeout=TIMEOUT)
+        assert run.returncode == 2, output[-3000:]
+        assert agent_state(base) == before
+    assert "Traceback" not in output
+    assert (tmp_path / "junit.xml").is_file()

@@ -3,11 +3,15 @@ another time zone, or the mock's simulated clock, cannot make a running scenario
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 
+from lucs_harness.client import LucsClient
 from lucs_harness.config import LucsConfig
-from lucs_harness.leftovers import TASK_PREFIX, age_of, harness_id, is_closed
+from lucs_harness.contract import SCHEMAS_DIR
+from lucs_harness.leftovers import TASK_PREFIX, age_of, cancel_orphan_callbacks, harness_id, is_closed
+from tests.unit.conftest import MockTarget
 
 
 def test_a_fresh_harness_id_is_young_whatever_the_server_says_it_was_created() -> None:
@@ -34,3 +38,16 @@ def test_closed_tasks_are_not_orphans() -> None:
     assert is_closed({"State": "Closed"}, LucsConfig())
     assert not is_closed({"State": "Pending"}, LucsConfig())
     assert is_closed({"State": "Done"}, LucsConfig(task_states={"closed": "Done"}))
+
+
+def test_old_pending_callbacks_of_the_harness_are_cancelled_and_young_ones_left(mock_target: MockTarget) -> None:
+    mock_target.control.reset()
+    client = LucsClient(LucsConfig(), mock_target.base_url)
+    example = json.loads((SCHEMAS_DIR / "examples" / "callback-request.json").read_text())
+    old = f"{TASK_PREFIX}{int(time.time()) - 3600:08x}-0000aaaa"
+    for external in (old, harness_id(), "someone-elses"):
+        client.send("create_callback", body=example | {"ExternalTaskId": external})
+    lines = cancel_orphan_callbacks(LucsConfig(orphan_task_age=600), client)
+    assert [line.split(" (")[0] for line in lines] == [f"cancelled: callback {old} that an earlier run left pending"]
+    pending = client.send("search_callbacks", body={"State": "Pending"}).response_body
+    assert sorted(c["ExternalTaskId"] != old for c in pending) == [True, True]
