@@ -301,7 +301,7 @@ class LucsClient:
             read=0,
             status=0,
             other=0,
-            allowed_methods=frozenset({"GET"}),
+            allowed_methods=frozenset(op.method for op in OPERATIONS.values() if op.idempotent),
             backoff_factor=0.1,
             raise_on_status=False,
         )

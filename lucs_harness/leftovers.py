@@ -15,9 +15,11 @@ from typing import Any
 from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError, UnexpectedStatus
 from lucs_harness.config import LucsConfig
 from lucs_harness.journal import journal_folder, leftovers
+from lucs_harness.operations import OPERATIONS
 from lucs_harness.restore import performer
 
 TASK_PREFIX = "lucs-harness-"
+TASK_GONE = (404, 409, 410)  # closing a task that is closed already: nothing left to undo
 _STAMPED = re.compile(re.escape(TASK_PREFIX) + r"([0-9a-f]{8})-")
 
 
@@ -127,7 +129,9 @@ def close_orphan_tasks(config: LucsConfig, client: LucsClient) -> list[str]:
             lines.append(f"left alone: task {external} is open but younger than {config.orphan_task_age:g} s")
             continue
         try:
-            client.send("close_task", {"taskIdentifier": external}, expect=(200, 204, 404, 409, 410))
+            client.send(
+                "close_task", {"taskIdentifier": external}, expect=(*OPERATIONS["close_task"].success, *TASK_GONE)
+            )
         except LucsError as error:
             lines.append(f"could not close task {external} that an earlier run left open: {error}")
         else:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE"})
+# sent again on a connection error: reads only (a DELETE that reached LUCS would answer 404 the second time)
+RETRIED_METHODS = frozenset({"GET"})
 PARAMETER = re.compile(r"{(\w+)}")
 
 
@@ -40,8 +41,8 @@ class Operation:
 
     @property
     def idempotent(self) -> bool:
-        """Safe to send twice (GETs alone are retried on connection errors)."""
-        return self.method in IDEMPOTENT_METHODS
+        """Safe to send again when no connection could be made (the client retries these alone)."""
+        return self.method in RETRIED_METHODS
 
     @property
     def route(self) -> str:

@@ -13,12 +13,11 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.contract import capability_names
 from lucs_harness.expectations import mismatches
 from lucs_harness.journal import Lookup, Undo
-from lucs_harness.leftovers import REPAIR_COMMAND, TASK_PREFIX, harness_id, is_closed
+from lucs_harness.leftovers import REPAIR_COMMAND, TASK_GONE, TASK_PREFIX, harness_id, is_closed
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.waits import holds_for, wait_until
 
 TARGET = "target"
-TASK_GONE = (404, 409, 410)  # closing a task that is closed already: nothing left to undo
 CALLBACK_GONE = (404,)  # documented: a callback cancelled already, or not found
 CALLBACK_PENDING = "Pending"  # documented state name
 CALLBACK_DUE_IN = timedelta(hours=1)  # the suite's callbacks are due later: nobody dials them before the restore
