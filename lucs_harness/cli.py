@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lucs_harness.config import LucsConfig, cli_option, env_name
+from lucs_harness.config import OTHER_OPTIONS, LucsConfig, cli_option, env_name, is_flag
 from lucs_harness.reporting.publish import Forwarder, publish, run_suite
 
 COMMANDS = ("run", "show-config", "restore", "steps")
@@ -34,11 +34,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "unreachable_after", "max_response_mb",
     ),
 }  # fmt: skip
-OTHER_OPTIONS = (
-    ("--lucs-config FILE", "config file (default: lucs.toml, else [tool.lucs] in pyproject.toml)"),
-    ("--lucs-profile NAME", "named profile of the config file, e.g. staging"),
-    ("--lucs-mock-fault NAME", "embedded mock only: break one documented behaviour (`lucs-mock faults`)"),
-)
 
 
 def harness_help() -> str:
@@ -52,7 +47,8 @@ def harness_help() -> str:
             shown = "" if default in (None, [], {}) else f" (default: {default})"
             lines.append(f"  {cli_option(name):28} {fields[name].description}{shown} [{env_name(name)}]")
         blocks.append("\n".join(lines))
-    blocks.append("\n".join(["configuration:", *(f"  {o:28} {text}" for o, text in OTHER_OPTIONS)]))
+    others = [f"  {f'{option} {metavar}':28} {text}" for option, metavar, text in OTHER_OPTIONS]
+    blocks.append("\n".join(["configuration:", *others]))
     return "\n\n".join(blocks)
 
 
@@ -72,9 +68,8 @@ def parser() -> argparse.ArgumentParser:
 
 def value_options() -> frozenset[str]:
     """The harness's options that take a value (the flags take none)."""
-    fields = LucsConfig.model_fields
-    taking = {cli_option(n) for n, f in fields.items() if not (f.annotation is bool and f.default is False)}
-    return frozenset(taking | {"--lucs-config", "--lucs-profile", "--lucs-mock-fault", "--tags"})
+    taking = {cli_option(name) for name in LucsConfig.model_fields if not is_flag(name)}
+    return frozenset(taking | {option for option, _, _ in OTHER_OPTIONS} | {"--tags"})
 
 
 def joined(argv: list[str]) -> list[str]:

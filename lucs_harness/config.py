@@ -52,6 +52,24 @@ def cli_option(name: str) -> str:
     return "--lucs-" + name.replace("_", "-")
 
 
+def is_flag(name: str) -> bool:
+    """A field of a false default is a bare flag on the command line (`--lucs-allow-changes`)."""
+    info = LucsConfig.model_fields[name]
+    return info.annotation is bool and info.default is False
+
+
+# the harness's command-line options that are not fields: option, metavar, help
+OTHER_OPTIONS: tuple[tuple[str, str, str], ...] = (
+    ("--lucs-config", "FILE", "config file (default: lucs.toml, else [tool.lucs] in pyproject.toml)"),
+    ("--lucs-profile", "NAME", "named profile of the config file, e.g. staging"),
+    (
+        "--lucs-mock-fault",
+        "NAME",
+        "embedded mock only: break one documented behaviour (repeatable; `lucs-mock faults` lists them)",
+    ),
+)
+
+
 def env_name(name: str) -> str:
     """The environment variable of field `name`."""
     return ENV_PREFIX + name.upper()

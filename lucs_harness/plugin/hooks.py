@@ -18,7 +18,15 @@ import pytest
 from pytest_bdd.parser import Feature, Scenario, Step
 
 from lucs_harness.client import CredentialsRefused
-from lucs_harness.config import ConfigError, LucsConfig, load_config, secrets_on_command_line
+from lucs_harness.config import (
+    OTHER_OPTIONS,
+    ConfigError,
+    LucsConfig,
+    cli_option,
+    is_flag,
+    load_config,
+    secrets_on_command_line,
+)
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, EARLY_ENDS, INTERRUPTED, USAGE
 from lucs_harness.interrupts import RunInterrupted, relay_signal
 from lucs_harness.plugin.session import (
@@ -39,16 +47,12 @@ FAILED_AT_KEY = pytest.StashKey[str]()
 MESSAGE_LINES = 10  # of a failure's message on the terminal, by default
 
 
-def _option(name: str) -> str:
-    return "--lucs-" + name.replace("_", "-")
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("lucs", "LUCS acceptance harness (each option also LUCS_<NAME> or a config file key)")
-    group.addoption(
-        "--lucs-config", default=None, help="config file (default: lucs.toml, else [tool.lucs] in pyproject.toml)"
-    )
-    group.addoption("--lucs-profile", default=None, help="named profile of the config file, e.g. staging")
+    for option, metavar, text in OTHER_OPTIONS:
+        repeatable = option == "--lucs-mock-fault"
+        group.addoption(option, action="append" if repeatable else "store", default=[] if repeatable else None,
+                        metavar=metavar, help=text)  # fmt: skip
     group.addoption(
         "--lucs-show-config", action="store_true", help="print the effective configuration (secrets masked) and exit"
     )
@@ -57,23 +61,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="repair what earlier runs left on the target (their restore journals, open tasks), run nothing",
     )
-    group.addoption(
-        "--lucs-mock-fault",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="embedded mock only: break one documented behaviour (repeatable; `lucs-mock faults` lists them)",
-    )
     for name, info in LucsConfig.model_fields.items():
-        if info.annotation is bool and info.default is False:
-            group.addoption(_option(name), action="store_const", const=True, default=None, help=info.description)
+        if is_flag(name):
+            group.addoption(cli_option(name), action="store_const", const=True, default=None, help=info.description)
         else:
-            group.addoption(_option(name), default=None, metavar=name.upper(), help=info.description)
+            group.addoption(cli_option(name), default=None, metavar=name.upper(), help=info.description)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     run = config.stash[RUN_KEY] = RunState()  # first: even a configuration error gets its verdict
-    cli = {name: config.getoption(_option(name)) for name in LucsConfig.model_fields}
+    cli = {name: config.getoption(cli_option(name)) for name in LucsConfig.model_fields}
     file = config.getoption("--lucs-config")
     try:
         lucs = load_config(
@@ -100,7 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not worker and config.getoption("dist", "no") != "no":
         activate(config)  # an xdist controller passes stop requests on to the workers that took them
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_XdistRelay(config, run), "lucs-xdist-relay")
+        config.pluginmanager.register(_XdistRelay(run), "lucs-xdist-relay")
     if config.getoption("--lucs-show-config"):
         print(json.dumps(lucs.masked(), indent=2))
         pytest.exit("effective LUCS configuration shown", returncode=0)
@@ -289,7 +286,7 @@ class _XdistRelay:
     """The xdist controller's side: relays a stop request to the workers (each runs its own
     scenario's restore), and carries each worker's unrestored changes back for the summary."""
 
-    def __init__(self, config: pytest.Config, run: RunState) -> None:
+    def __init__(self, run: RunState) -> None:
         self.run = run
         self.pid_dir: Path | None = None
 
