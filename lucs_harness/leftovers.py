@@ -9,6 +9,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,11 +36,30 @@ REPAIR_COMMAND = "lucs-acceptance restore"  # with the run's target options
 GONE_FOR_GOOD = "dropped from the journal: retrying cannot help"
 
 
-def repair(config: LucsConfig, client: LucsClient, stop: Callable[[], bool] = lambda: False) -> list[str]:
-    """Undo what dead runs journaled for this target, then close the harness's orphan tasks;
-    one line per thing found. `stop` says when to give up (a second Ctrl-C)."""
+@dataclass
+class Findings:
+    """What a repair found, a line each, and how many of those are still to be done."""
+
+    lines: list[str] = field(default_factory=list)
+    unsettled: int = 0
+
+    def settled(self, line: str) -> None:
+        self.lines.append(line)
+
+    def left(self, line: str) -> None:
+        self.lines.append(line)
+        self.unsettled += 1
+
+    def extend(self, other: Findings) -> None:
+        self.lines += other.lines
+        self.unsettled += other.unsettled
+
+
+def repair(config: LucsConfig, client: LucsClient, stop: Callable[[], bool] = lambda: False) -> Findings:
+    """Undo what dead runs journaled for this target, then close the harness's orphan tasks and
+    cancel its orphan callbacks. `stop` says when to give up (a second Ctrl-C)."""
     assert config.base_url is not None
-    lines: list[str] = []
+    found = Findings()
     perform = performer(client)
     for leftover in leftovers(journal_folder(config.base_url, config.service_id, config.journal_dir)):
         keep = False
@@ -51,21 +71,22 @@ def repair(config: LucsConfig, client: LucsClient, stop: Callable[[], bool] = la
                 perform(undo, None)
             except AssertionError as error:  # every failure of a call: a status, a body, no answer
                 if may_pass_later(error):
-                    lines.append(f"not undone, kept for the next run: {undo.description}: {error}")
+                    found.left(f"not undone, kept for the next run: {undo.description}: {error}")
                     keep = True
                     break
-                lines.append(f"could not undo {undo.description}: {error}; {GONE_FOR_GOOD}")
+                found.left(f"could not undo {undo.description}: {error}; {GONE_FOR_GOOD}")
             else:
-                lines.append(f"undone: {undo.description} (left by {leftover.path.name})")
+                found.settled(f"undone: {undo.description} (left by {leftover.path.name})")
             leftover.cross_out(undo)
         if leftover.unreadable:
-            lines.append(f"kept {leftover.path}: {leftover.unreadable} entries this harness version cannot read")
+            found.left(f"kept {leftover.path}: {leftover.unreadable} entries this harness version cannot read")
         leftover.release(finished=not keep and not leftover.unreadable)
         if keep:
-            return lines
+            return found
     if not stop():
-        lines += close_orphan_tasks(config, client) + cancel_orphan_callbacks(config, client)
-    return lines
+        found.extend(close_orphan_tasks(config, client))
+        found.extend(cancel_orphan_callbacks(config, client))
+    return found
 
 
 def may_pass_later(error: AssertionError) -> bool:
@@ -112,43 +133,45 @@ def age_of(task: dict[str, Any], now: datetime) -> float | None:
     return (now - created).total_seconds()
 
 
-def close_orphan_tasks(config: LucsConfig, client: LucsClient) -> list[str]:
+def close_orphan_tasks(config: LucsConfig, client: LucsClient) -> Findings:
     """Close the harness's open tasks older than `orphan_task_age` (younger ones may belong to a
     run on another machine that is still going); name the younger ones."""
+    found = Findings()
     if not config.close_tasks:
-        return []
+        return found
     try:
         tasks = harness_tasks(config, client)
     except LucsError as error:
-        return [f"could not look for tasks an earlier run left open: {error}"]
-    lines = []
+        found.left(f"could not look for tasks an earlier run left open: {error}")
+        return found
     now = datetime.now(UTC)
     for task in tasks:
         external, age = str(task["ExternalTaskId"]), age_of(task, now)
         if age is None or age < config.orphan_task_age:
-            lines.append(f"left alone: task {external} is open but younger than {config.orphan_task_age:g} s")
+            found.settled(f"left alone: task {external} is open but younger than {config.orphan_task_age:g} s")
             continue
         try:
             client.send(
                 "close_task", {"taskIdentifier": external}, expect=(*OPERATIONS["close_task"].success, *TASK_GONE)
             )
         except LucsError as error:
-            lines.append(f"could not close task {external} that an earlier run left open: {error}")
+            found.left(f"could not close task {external} that an earlier run left open: {error}")
         else:
-            lines.append(f"closed: task {external} that an earlier run left open ({age:.0f} s old)")
-    return lines
+            found.settled(f"closed: task {external} that an earlier run left open ({age:.0f} s old)")
+    return found
 
 
-def cancel_orphan_callbacks(config: LucsConfig, client: LucsClient) -> list[str]:
+def cancel_orphan_callbacks(config: LucsConfig, client: LucsClient) -> Findings:
     """Cancel the harness's pending callbacks older than `orphan_task_age` (by the time stamped in
     their ExternalTaskId), so a run killed where its journal was lost leaves none to be dialled."""
+    found = Findings()
     try:
-        found = client.send("search_callbacks", body={"State": "Pending"}).response_body
+        pending = client.send("search_callbacks", body={"State": "Pending"}).response_body
     except AssertionError as error:
-        return [f"could not look for callbacks an earlier run left pending: {error}"]
-    lines = []
+        found.left(f"could not look for callbacks an earlier run left pending: {error}")
+        return found
     now = datetime.now(UTC)
-    for callback in found if isinstance(found, list) else []:
+    for callback in pending if isinstance(pending, list) else []:
         external = str(callback.get("ExternalTaskId") or "") if isinstance(callback, dict) else ""
         age = age_of({"ExternalTaskId": external}, now) if _STAMPED.match(external) else None
         if age is None or age < config.orphan_task_age:
@@ -156,7 +179,7 @@ def cancel_orphan_callbacks(config: LucsConfig, client: LucsClient) -> list[str]
         try:
             client.send("cancel_callback", {"callbackId": str(callback.get("Id"))}, expect=(200, 204, 404))
         except AssertionError as error:
-            lines.append(f"could not cancel callback {external} that an earlier run left pending: {error}")
+            found.left(f"could not cancel callback {external} that an earlier run left pending: {error}")
         else:
-            lines.append(f"cancelled: callback {external} that an earlier run left pending ({age:.0f} s old)")
-    return lines
+            found.settled(f"cancelled: callback {external} that an earlier run left pending ({age:.0f} s old)")
+    return found

@@ -37,7 +37,7 @@ from lucs_harness.plugin.session import (
     WORLD_KEY,
     RunState,
 )
-from lucs_harness.plugin.target import DONE, activate, prepare
+from lucs_harness.plugin.target import activate, prepare
 from lucs_harness.redact import Redactor, scrub_files
 from lucs_harness.reporting.allure_results import write_run_files
 from lucs_harness.reporting.exchanges import allure_listener
@@ -231,9 +231,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not real:
         pytest.exit("nothing to restore: the embedded mock (or a dry run's) keeps no state", returncode=0)
     prepare(config)
-    left = [line for line in run.repaired if not line.startswith(DONE)]
-    done = len(run.repaired) - len(left)
-    pytest.exit(f"restore: {done} done, {len(left)} not" if run.repaired else "nothing to restore", 1 if left else 0)
+    done, left = len(run.repaired) - run.unrepaired, run.unrepaired
+    pytest.exit(f"restore: {done} done, {left} not" if run.repaired else "nothing to restore", 1 if left else 0)
 
 
 def _guard_terminal(config: pytest.Config, redactor: Redactor) -> None:
@@ -307,7 +306,6 @@ class _XdistRelay:
         output = getattr(node, "workeroutput", {})
         self.run.not_restored.extend(output.get("lucs_not_restored", []))
         self.run.dry_run.extend((name, lines) for name, lines in output.get("lucs_dry_run", []))
-        self.run.repaired = list(dict.fromkeys([*self.run.repaired, *output.get("lucs_repaired", [])]))
         if output.get("lucs_exit_code") is not None:
             self.run.end(output["lucs_exit_code"], output.get("lucs_reason") or "")
 
@@ -328,7 +326,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         config.workeroutput["lucs_dry_run"] = run.dry_run  # type: ignore[attr-defined]
         config.workeroutput["lucs_exit_code"] = run.exit_code  # type: ignore[attr-defined]
         config.workeroutput["lucs_reason"] = run.reason  # type: ignore[attr-defined]
-        config.workeroutput["lucs_repaired"] = run.repaired  # type: ignore[attr-defined]
         return
     if run.exit_code is not None:
         session.exitstatus = run.exit_code  # the run's own verdict: interrupted, unreachable, refused, no agent

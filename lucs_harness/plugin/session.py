@@ -28,6 +28,7 @@ class RunState:
     live: list[RestoreRegistry] = field(default_factory=list)
     not_restored: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    unrepaired: int = 0  # of those lines, how many are still to be done
     exit_code: int | None = None  # a reason to end with a code of the harness's own
     reason: str | None = None  # why, in one line, for the reports
     dry_run: list[tuple[str, list[str]]] = field(default_factory=list)

@@ -19,8 +19,6 @@ from lucs_harness.plugin.session import (
 )
 from lucs_harness.world import ANY_STATUS
 
-DONE = ("undone", "closed", "cancelled", "left alone")  # how a repair line starts when nothing is left to do
-
 
 def activate(config: pytest.Config) -> None:
     """Take over SIGINT, SIGTERM and SIGHUP (once per process); an xdist worker also tells its
@@ -54,7 +52,8 @@ def prepare(config: pytest.Config) -> None:
         except LucsError:
             pass  # reached, and it answered: what is wrong with the answer, the scenarios will say
         with run.interrupts.shielded():  # a first Ctrl-C lets it finish; a second stops it between undos
-            run.repaired = repair(lucs, client, stop=lambda: run.interrupts.cut_short)
+            found = repair(lucs, client, stop=lambda: run.interrupts.cut_short)
+        run.repaired, run.unrepaired = found.lines, found.unsettled
     finally:
         client.close()
     reporter = config.pluginmanager.getplugin("terminalreporter")

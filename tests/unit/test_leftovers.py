@@ -47,7 +47,10 @@ def test_old_pending_callbacks_of_the_harness_are_cancelled_and_young_ones_left(
     old = f"{TASK_PREFIX}{int(time.time()) - 3600:08x}-0000aaaa"
     for external in (old, harness_id(), "someone-elses"):
         client.send("create_callback", body=example | {"ExternalTaskId": external})
-    lines = cancel_orphan_callbacks(LucsConfig(orphan_task_age=600), client)
-    assert [line.split(" (")[0] for line in lines] == [f"cancelled: callback {old} that an earlier run left pending"]
+    found = cancel_orphan_callbacks(LucsConfig(orphan_task_age=600), client)
+    assert found.unsettled == 0
+    assert [line.split(" (")[0] for line in found.lines] == [
+        f"cancelled: callback {old} that an earlier run left pending"
+    ]
     pending = client.send("search_callbacks", body={"State": "Pending"}).response_body
     assert sorted(c["ExternalTaskId"] != old for c in pending) == [True, True]
