@@ -11,10 +11,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
+import trustme
 
 from tests.support.suite import ROOT, child_env, suite_command
 
@@ -22,6 +24,26 @@ START_DEADLINE = 15.0
 # restore journals of the runs these tests start, away from the user's own (one folder per target inside)
 JOURNALS = Path(tempfile.mkdtemp(prefix="lucs-test-journals-"))
 AGENT = "sip:smoky.cc@dev.local"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A server certificate for 127.0.0.1, its key, and the CA bundle that trusts it (PEM files)."""
+
+    cert: Path
+    key: Path
+    bundle: Path
+
+
+def tls_files(folder: Path) -> TlsFiles:
+    """A throw-away CA and a certificate it issued for 127.0.0.1, written into `folder`."""
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
+    files = TlsFiles(folder / "cert.pem", folder / "key.pem", folder / "ca.pem")
+    issued.cert_chain_pems[0].write_to_path(str(files.cert))
+    issued.private_key_pem.write_to_path(str(files.key))
+    ca.cert_pem.write_to_path(str(files.bundle))
+    return files
 
 
 def free_port() -> int:

@@ -7,10 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import trustme
 
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, UNREACHABLE
-from tests.realtarget.support import mock_process, run_suite
+from tests.realtarget.support import mock_process, run_suite, tls_files
 
 SECRET = "Zq7-secret-4f2b"
 MODES = {
@@ -51,12 +50,8 @@ def test_missing_credentials_stop_the_run_at_once_with_one_line() -> None:
 
 
 def test_tls_with_a_self_signed_ca_passes_through_the_ca_bundle_and_fails_without(tmp_path: Path) -> None:
-    ca = trustme.CA()
-    server = ca.issue_cert("127.0.0.1")
-    cert, key, bundle = tmp_path / "server.pem", tmp_path / "server.key", tmp_path / "ca.pem"
-    server.cert_chain_pems[0].write_to_path(str(cert))
-    server.private_key_pem.write_to_path(str(key))
-    ca.cert_pem.write_to_path(str(bundle))
+    files = tls_files(tmp_path)
+    cert, key, bundle = files.cert, files.key, files.bundle
     with mock_process("--certfile", str(cert), "--keyfile", str(key), scheme="https", verify=str(bundle)) as base:
         verified = run_suite("--lucs-base-url", base, "--lucs-allow-changes", "--lucs-ca-bundle", str(bundle))
         assert verified.returncode == 0, outcome(verified)

@@ -21,7 +21,7 @@ import trustme
 from lucs_harness.mock.cli import EXIT_BROKEN_PIPE, main
 from lucs_harness.mock.seed import DEFAULT_SEED, SeedError, load_seed
 from lucs_harness.waits import wait_until
-from tests.realtarget.support import free_port, mock_process
+from tests.realtarget.support import free_port, mock_process, tls_files
 from tests.support.suite import ROOT, child_env
 
 LUCS_MOCK = Path(sys.executable).with_name("lucs-mock")
@@ -104,12 +104,9 @@ class Tls:
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
     folder = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    issued, other = ca.issue_cert("127.0.0.1"), ca.issue_cert("127.0.0.1")
-    files = Tls(folder / "cert.pem", folder / "key.pem", folder / "other-key.pem")
-    issued.cert_chain_pems[0].write_to_path(str(files.cert))
-    issued.private_key_pem.write_to_path(str(files.key))
-    other.private_key_pem.write_to_path(str(files.other_key))
+    issued = tls_files(folder)
+    files = Tls(issued.cert, issued.key, folder / "other-key.pem")
+    trustme.CA().issue_cert("127.0.0.1").private_key_pem.write_to_path(str(files.other_key))  # not the cert's
     return files
 
 

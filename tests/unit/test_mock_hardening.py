@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import requests
-import trustme
 from starlette.routing import Route
 
 from lucs_harness.contract import default_contract
@@ -26,7 +25,7 @@ from lucs_harness.mock.control import MockControl
 from lucs_harness.mock.domain import Lucs
 from lucs_harness.mock.seed import load_seed
 from lucs_harness.mock.server import MockServer, StartError
-from tests.realtarget.support import mock_process
+from tests.realtarget.support import mock_process, tls_files
 
 SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
 CURT = "854822ed-4a2a-4eb1-b07f-637ed3eab729"
@@ -293,15 +292,10 @@ def test_a_port_out_of_range_is_refused(port: int) -> None:
 
 
 def test_tls_with_matching_files_serves_https(tmp_path: Path) -> None:
-    ca = trustme.CA()
-    issued = ca.issue_cert("127.0.0.1")
-    cert, key, bundle = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
-    issued.cert_chain_pems[0].write_to_path(str(cert))
-    issued.private_key_pem.write_to_path(str(key))
-    ca.cert_pem.write_to_path(str(bundle))
-    with MockServer(certfile=str(cert), keyfile=str(key)) as server:
+    files = tls_files(tmp_path)
+    with MockServer(certfile=str(files.cert), keyfile=str(files.key)) as server:
         assert server.base_url.startswith("https://")
-        assert requests.get(f"{server.base_url}/v1.0/services", verify=str(bundle), timeout=TIMEOUT).ok
+        assert requests.get(f"{server.base_url}/v1.0/services", verify=str(files.bundle), timeout=TIMEOUT).ok
 
 
 def test_the_listening_socket_lets_asyncio_turn_off_nagle() -> None:
