@@ -34,7 +34,8 @@ from lucs_harness.reporting.verdict import RUN_CLASS, ReportPaths, annotate
 # half a second of start-up); blocking a plugin that is not installed is harmless
 UNUSED_PLUGINS = ("schemathesis", "anyio", "hypothesispytest")
 MANIFEST = ".lucs-acceptance-manifest.json"
-OUTPUTS = ("allure-results", "junit.xml", "cucumber.json", "report.html", "allure-summary.json")
+RESULTS, JUNIT, CUCUMBER, HTML = "allure-results", "junit.xml", "cucumber.json", "report.html"
+OUTPUTS = (RESULTS, JUNIT, CUCUMBER, HTML, "allure-summary.json")  # what a run writes in the reports folder
 PR_SET_PDEATHSIG = 1
 
 
@@ -164,11 +165,16 @@ def run_suite(pytest_args: list[str], forwarder: Forwarder) -> int:
     return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
 
 
+def report_paths(reports: Path) -> ReportPaths:
+    return ReportPaths(reports / JUNIT, reports / CUCUMBER, reports / RESULTS)
+
+
 def report_args(reports: Path) -> list[str]:
+    """The options with which pytest writes every report into `reports`."""
     return [
-        f"--alluredir={reports / 'allure-results'}",
-        f"--junitxml={reports / 'junit.xml'}",
-        f"--cucumberjson={reports / 'cucumber.json'}",
+        f"--alluredir={reports / RESULTS}",
+        f"--junitxml={reports / JUNIT}",
+        f"--cucumberjson={reports / CUCUMBER}",
         "-o", "junit_family=xunit2",
     ]  # fmt: skip
 
@@ -186,20 +192,20 @@ def publish(reports: Path, pytest_args: list[str], forwarder: Forwarder, *, html
         print(f"lucs-acceptance: {error}", file=sys.stderr)
         return USAGE
     code = run_suite([*report_args(reports), *pytest_args], forwarder)
-    paths = ReportPaths(reports / "junit.xml", reports / "cucumber.json", reports / "allure-results")
-    if (code in EARLY_ENDS or code > 128) and not (reports / "junit.xml").is_file():  # pytest ended early
+    paths = report_paths(reports)
+    if (code in EARLY_ENDS or code > 128) and not (reports / JUNIT).is_file():  # pytest ended early
         annotate(paths, (code, MEANING.get(code, f"pytest was ended by signal {code - 128}")), {})
     written = {"Allure results": paths.allure, "JUnit": paths.junit, "Cucumber": paths.cucumber}
-    results = reports / "allure-results"
+    results = reports / RESULTS
     if forwarder.count >= 2:
         print("lucs-acceptance: HTML report not written: stopped a second time", file=sys.stderr)
     elif html and results.is_dir() and any(results.glob("*-result.json")):
         try:
-            written = {"HTML": generate(results, reports / "report.html"), **written}
+            written = {"HTML": generate(results, reports / HTML), **written}
         except (ReportError, KeyboardInterrupt) as error:
             print(f"lucs-acceptance: HTML report not written: {error or 'stopped'}", file=sys.stderr)
             code = code or REPORT_FAILED
-    print(summary_line(code, Tally.of(reports / "junit.xml"), written))
+    print(summary_line(code, Tally.of(reports / JUNIT), written))
     return code
 
 
