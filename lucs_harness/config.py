@@ -218,6 +218,9 @@ class LucsConfig(BaseModel):
     strict_schema: bool = Field(False, description="fail on fields the schemas do not list")
     allow_changes: bool = Field(False, description="run @changes-state scenarios against a real LUCS")
     dry_run: bool = Field(False, description="print the requests each scenario would send, send none")
+    reruns: int = Field(
+        0, ge=0, le=5, description="retries of a failed scenario, restored between tries; a pass on a retry is flaky"
+    )
 
     @model_validator(mode="before")
     @classmethod

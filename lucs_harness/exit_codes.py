@@ -11,6 +11,7 @@ UNREACHABLE = 10
 CREDENTIALS_REFUSED = 11
 REPORT_FAILED = 12
 POOL_EXHAUSTED = 13
+QUALITY_GATE_FAILED = 14
 
 MEANING = {
     PASSED: "all selected scenarios passed",
@@ -22,6 +23,7 @@ MEANING = {
     CREDENTIALS_REFUSED: "LUCS refused the credentials",
     REPORT_FAILED: "report could not be written",
     POOL_EXHAUSTED: "no agent of the pool was free",
+    QUALITY_GATE_FAILED: "the quality gate failed",
 }
 # the early ends whose reports carry an error entry saying why (see reporting.verdict)
 EARLY_ENDS = frozenset({INTERRUPTED, USAGE, UNREACHABLE, CREDENTIALS_REFUSED, POOL_EXHAUSTED})

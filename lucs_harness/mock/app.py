@@ -191,6 +191,8 @@ def create_app(
         return Json(on_the_wire(lucs.block(request.path_params["userId"]), faults))
 
     async def unblock(request: Request) -> Response:
+        if faults.strikes_once(Fault.UNBLOCK_FAILS_ONCE):
+            return error(503, "ServiceUnavailable", "the service is temporarily unavailable")
         return Json(on_the_wire(lucs.unblock(request.path_params["userId"]), faults))
 
     async def set_presence(request: Request) -> Response:

@@ -42,6 +42,7 @@ class Fault(StrEnum):
     CALLBACK_SEARCH_IGNORES_SORT_ORDER = "callback-search-ignores-sort-order"
     CALLBACK_CANCEL_KEEPS_PENDING = "callback-cancel-keeps-pending"
     CALLBACK_NEVER_QUEUED = "callback-never-queued"
+    UNBLOCK_FAILS_ONCE = "unblock-fails-once"
 
     @property
     def description(self) -> str:
@@ -79,6 +80,7 @@ DESCRIPTIONS: dict[Fault, str] = {
     Fault.CALLBACK_SEARCH_IGNORES_SORT_ORDER: "the callback search ignores SortOrder Descending",
     Fault.CALLBACK_CANCEL_KEEPS_PENDING: "cancel answers 200 but the callback stays Pending",
     Fault.CALLBACK_NEVER_QUEUED: "a due callback never leaves Pending on the mock clock",
+    Fault.UNBLOCK_FAILS_ONCE: "the first unblock answers 503 and unblocks nobody (a transient failure: a retry passes)",
 }
 
 
@@ -103,6 +105,7 @@ class Faults:
 
     def __init__(self, active: frozenset[Fault] = frozenset()) -> None:
         self._active = active
+        self._spent: set[Fault] = set()
         self._lock = threading.Lock()
 
     def __contains__(self, fault: Fault) -> bool:
@@ -114,6 +117,15 @@ class Faults:
         return self._active
 
     def set(self, faults: frozenset[Fault]) -> None:
-        """Replace the active faults."""
+        """Replace the active faults (a transient one strikes once again)."""
         with self._lock:
             self._active = faults
+            self._spent -= faults
+
+    def strikes_once(self, fault: Fault) -> bool:
+        """True the first time a transient fault is consulted while active, then never again."""
+        with self._lock:
+            if fault not in self._active or fault in self._spent:
+                return False
+            self._spent.add(fault)
+            return True

@@ -41,7 +41,8 @@ from lucs_harness.plugin.target import activate, prepare
 from lucs_harness.redact import Redactor, scrub_files
 from lucs_harness.reporting.allure_results import write_run_files
 from lucs_harness.reporting.exchanges import allure_listener
-from lucs_harness.reporting.verdict import ReportPaths, annotate
+from lucs_harness.reporting.retries import allure_flaky, junit_tries
+from lucs_harness.reporting.verdict import DRY_RUN, FLAKY, LIST_SEPARATOR, NOT_RESTORED, ReportPaths, annotate
 
 FAILED_AT_KEY = pytest.StashKey[str]()
 MESSAGE_LINES = 10  # of a failure's message on the terminal, by default
@@ -332,6 +333,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     results = config.getoption("allure_report_dir", None)
     if results:
         write_run_files(Path(results), lucs, config.getoption("--lucs-profile"), run.not_restored, run.repaired)
+        if run.flaky:
+            allure_flaky(Path(results))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -351,9 +354,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if run.exit_code == INTERRUPTED and run.not_restored:
         reason += f"; {len(run.not_restored)} change(s) not restored (see lucs.not_restored)"
     verdict = (run.exit_code, reason) if run.exit_code in EARLY_ENDS else None
-    properties = {"lucs.not_restored": " | ".join(run.not_restored)} if run.not_restored else {}
+    properties = {NOT_RESTORED: LIST_SEPARATOR.join(run.not_restored)} if run.not_restored else {}
     if lucs is not None and lucs.dry_run:
-        properties["lucs.dry_run"] = "true: nothing was sent to the target"
+        properties[DRY_RUN] = "true: nothing was sent to the target"
+    if run.flaky:
+        properties[FLAKY] = LIST_SEPARATOR.join(run.flaky)
+    if paths.junit is not None:
+        junit_tries(paths.junit, run.failed_tries)
     annotate(paths, verdict, properties)
     if lucs is not None:
         scrub_files([p for p in paths.all() if p.exists()], lucs.secrets())

@@ -27,6 +27,8 @@ class RunState:
 
     live: list[RestoreRegistry] = field(default_factory=list)
     not_restored: list[str] = field(default_factory=list)
+    flaky: list[str] = field(default_factory=list)  # scenarios that passed on a retry
+    failed_tries: dict[str, list[str]] = field(default_factory=dict)  # node id -> how each retried try failed
     repaired: list[str] = field(default_factory=list)
     unrepaired: int = 0  # of those lines, how many are still to be done
     exit_code: int | None = None  # a reason to end with a code of the harness's own

@@ -8,6 +8,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from lucs_harness.config import LucsConfig
+from lucs_harness.reporting.verdict import DRY_RUN, LIST_SEPARATOR, NOT_RESTORED
 
 CATEGORIES_FILE = Path(__file__).with_name("categories.json")
 
@@ -24,9 +25,9 @@ def environment(
         "lucs.auth": config.auth,
         "harness.version": version("lucs-harness"),
         "python.version": platform.python_version(),
-        "lucs.not_restored": " | ".join(not_restored or []) or "nothing: every change was undone",
-        "lucs.repaired_before_run": " | ".join(repaired or []) or "nothing: no earlier run left anything",
-    } | ({"lucs.dry_run": "true: nothing was sent to the target"} if config.dry_run else {})
+        NOT_RESTORED: LIST_SEPARATOR.join(not_restored or []) or "nothing: every change was undone",
+        "lucs.repaired_before_run": LIST_SEPARATOR.join(repaired or []) or "nothing: no earlier run left anything",
+    } | ({DRY_RUN: "true: nothing was sent to the target"} if config.dry_run else {})
 
 
 def write_run_files(

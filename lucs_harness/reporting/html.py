@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-ALLURE = ROOT / "node_modules" / ".bin" / "allure"
+from lucs_harness.reporting.allure_cli import AllureError, run_allure
+from lucs_harness.reporting.quality_gate import QualityGate
+
+HISTORY_ENV = "LUCS_ALLURE_HISTORY"  # read by allurerc.mjs
 GTAG_LOADER = re.compile(r'<script\b[^>]*\bsrc="https://www\.googletagmanager\.com/[^"]*"[^>]*>\s*</script>\s*', re.I)
 GTAG_INLINE = re.compile(r"<script>(?:(?!</script>).)*?\bgtag\((?:(?!</script>).)*?</script>\s*", re.S)
 EXTERNAL_ATTR = re.compile(r"""\b(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -41,13 +42,18 @@ def make_offline(html: str) -> str:
     return html
 
 
-def generate(results: Path, target: Path, config: Path = ROOT / "allurerc.mjs") -> Path:
-    """Render `results` with Allure 3 into one self-contained HTML file at `target`."""
-    if not ALLURE.is_file():
-        raise ReportError(f"Allure 3 is not installed ({ALLURE} missing): run `npm ci` in {ROOT}")
+def generate(results: Path, target: Path, *, history: Path | None = None, gate: QualityGate | None = None) -> Path:
+    """Render `results` with Allure 3 into one self-contained HTML file at `target`; with `history`
+    (a file kept across runs) the report shows the trend of the last runs and adds this one to it;
+    with `gate`, its Quality Gates tab."""
+    env = {HISTORY_ENV: str(history.resolve())} if history is not None else {}
+    if history is not None:
+        history.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
-        command = [str(ALLURE), "generate", str(results), "-o", folder, "-c", str(config)]
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+        try:
+            done = run_allure("generate", str(results), "-o", folder, env={**env, **(gate.env() if gate else {})})
+        except AllureError as error:
+            raise ReportError(str(error)) from None
         page = Path(folder) / "index.html"
         if done.returncode != 0 or not page.is_file():
             raise ReportError(f"allure generate failed ({done.returncode}): {(done.stdout + done.stderr)[-2000:]}")

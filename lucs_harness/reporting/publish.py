@@ -25,10 +25,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from lucs_harness.exit_codes import EARLY_ENDS, INTERRUPTED, MEANING, REPORT_FAILED, USAGE
+from lucs_harness.exit_codes import (
+    EARLY_ENDS,
+    FAILED,
+    INTERRUPTED,
+    MEANING,
+    PASSED,
+    QUALITY_GATE_FAILED,
+    REPORT_FAILED,
+    USAGE,
+)
 from lucs_harness.interrupts import RELAYED, STOP_SIGNALS, relay_signal, silence_lost_terminal
 from lucs_harness.reporting.html import ReportError, generate
-from lucs_harness.reporting.verdict import RUN_CLASS, ReportPaths, annotate
+from lucs_harness.reporting.options import Publishing
+from lucs_harness.reporting.quality_gate import GateError, KnownIssue, evaluate, mark_known
+from lucs_harness.reporting.verdict import (
+    DRY_RUN,
+    FLAKY,
+    LIST_SEPARATOR,
+    NOT_RESTORED,
+    RUN_CLASS,
+    ReportPaths,
+    annotate,
+)
 
 # pytest plugins some installations carry that a feature run never uses (schemathesis alone costs
 # half a second of start-up); blocking a plugin that is not installed is harmless
@@ -72,6 +91,12 @@ class Tally:
                 passed += 1
         properties = {p.get("name", ""): p.get("value", "") for p in root.iter("property")}
         return cls(passed, failed, skipped, properties)
+
+    @property
+    def flaky(self) -> int:
+        """Of the passed, how many passed only on a retry (`--lucs-reruns`)."""
+        names = self.properties.get(FLAKY)
+        return len(names.split(LIST_SEPARATOR)) if names else 0
 
 
 def prepare(reports: Path) -> None:
@@ -183,38 +208,56 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
 
 
-def publish(reports: Path, pytest_args: list[str], forwarder: Forwarder, *, html: bool = True) -> int:
-    """Run the suite with every report into `reports`, then the HTML; print the summary line."""
-    reports = reports.resolve()
+def publish(pytest_args: list[str], forwarder: Forwarder, publishing: Publishing) -> int:
+    """Run the suite with every report into the reports folder, then `finish` them."""
+    reports = publishing.reports.resolve()
     try:
+        issues = publishing.known_issues()
         prepare(reports)
-    except (ReportsFolderError, OSError) as error:
+    except (GateError, ReportsFolderError, OSError) as error:
         print(f"lucs-acceptance: {error}", file=sys.stderr)
         return USAGE
     code = run_suite([*report_args(reports), *pytest_args], forwarder)
-    paths = report_paths(reports)
     if (code in EARLY_ENDS or code > 128) and not (reports / JUNIT).is_file():  # pytest ended early
-        annotate(paths, (code, MEANING.get(code, f"pytest was ended by signal {code - 128}")), {})
+        annotate(report_paths(reports), (code, MEANING.get(code, f"pytest was ended by signal {code - 128}")), {})
+    return finish(reports, code, publishing, issues, stopped=forwarder.count >= 2)
+
+
+def finish(reports: Path, code: int, publishing: Publishing, issues: list[KnownIssue], *, stopped: bool = False) -> int:
+    """After the results, for a run and a merge alike: known failures marked, the HTML (with the
+    trend of the history and the quality gate's tab), the gate's verdict, the summary line. A run
+    stopped a second time gets neither HTML nor gate."""
+    paths = report_paths(reports)
     written = {"Allure results": paths.allure, "JUnit": paths.junit, "Cucumber": paths.cucumber}
     results = reports / RESULTS
-    if forwarder.count >= 2:
+    gate = publishing.gate
+    known = mark_known(results, issues) if issues and results.is_dir() else []
+    if stopped:
         print("lucs-acceptance: HTML report not written: stopped a second time", file=sys.stderr)
-    elif html and results.is_dir() and any(results.glob("*-result.json")):
+    elif publishing.html and results.is_dir() and any(results.glob("*-result.json")):
         try:
-            written = {"HTML": generate(results, reports / HTML), **written}
+            written = {"HTML": generate(results, reports / HTML, history=publishing.history, gate=gate), **written}
         except (ReportError, KeyboardInterrupt) as error:
             print(f"lucs-acceptance: HTML report not written: {error or 'stopped'}", file=sys.stderr)
             code = code or REPORT_FAILED
-    print(summary_line(code, Tally.of(reports / JUNIT), written))
+    meaning = None
+    if gate.wanted and code in (PASSED, FAILED) and not stopped:
+        passed, words = evaluate(results, gate)
+        code = PASSED if passed else QUALITY_GATE_FAILED
+        meaning = "quality gate passed" if passed else f"the quality gate failed: {words}"
+    print(summary_line(code, Tally.of(reports / JUNIT), written, known=len(known), meaning=meaning))
     return code
 
 
-def summary_line(code: int, tally: Tally, written: dict[str, Path | None]) -> str:
-    """`LUCS acceptance: 13 passed, 1 failed, 0 skipped -> exit 1 (some scenarios failed); reports: …`"""
+def summary_line(
+    code: int, tally: Tally, written: dict[str, Path | None], *, known: int = 0, meaning: str | None = None
+) -> str:
+    """`LUCS acceptance: 13 passed (1 flaky), 1 failed, 0 skipped -> exit 1 (some scenarios failed); reports: …`"""
     paths_text = ", ".join(f"{name} {_shown(path)}" for name, path in written.items() if path and path.exists())
-    dry = "DRY RUN, nothing sent: " if "lucs.dry_run" in tally.properties else ""
-    not_restored = "; LUCS STATE NOT RESTORED (see above)" if "lucs.not_restored" in tally.properties else ""
-    return (
-        f"LUCS acceptance: {dry}{tally.passed} passed, {tally.failed} failed, {tally.skipped} skipped "
-        f"-> exit {code} ({MEANING.get(code, 'error')}){not_restored}; reports: {paths_text or 'none'}"
-    )
+    dry = "DRY RUN, nothing sent: " if DRY_RUN in tally.properties else ""
+    not_restored = "; LUCS STATE NOT RESTORED (see above)" if NOT_RESTORED in tally.properties else ""
+    flaky = f" ({tally.flaky} flaky)" if tally.flaky else ""
+    known_text = f" ({known} known)" if known else ""
+    counts = f"{tally.passed} passed{flaky}, {tally.failed} failed{known_text}, {tally.skipped} skipped"
+    verdict = f"exit {code} ({meaning or MEANING.get(code, 'error')}){not_restored}"
+    return f"LUCS acceptance: {dry}{counts} -> {verdict}; reports: {paths_text or 'none'}"

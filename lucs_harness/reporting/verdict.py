@@ -18,6 +18,12 @@ import pytest
 
 RUN_NAME = "LUCS acceptance run"
 RUN_CLASS = "lucs_harness.run"
+# the run's facts as JUnit properties (the same names in Allure's environment), read by the summary and the merge
+NOT_RESTORED = "lucs.not_restored"  # the changes the run could not undo
+DRY_RUN = "lucs.dry_run"
+FLAKY = "lucs.flaky"  # the scenarios that passed on a retry
+SHARD = "lucs.shard"  # which share of a sharded run a report holds ("2/3")
+LIST_SEPARATOR = " | "
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ def publish(reports: Path, *pytest_args: str, env: dict[str, str] | None = None)
         "lucs_harness.cli",
         "--reports-dir",
         str(reports),
+        *([] if any(arg.startswith("--history") for arg in pytest_args) else ["--no-history"]),
         "--",
         *pytest_args,
     ]

@@ -116,6 +116,7 @@ EXPECTED: dict[Fault, Kill] = {
     Fault.CALLBACK_NEVER_QUEUED: Kill(
         CALLBACK_CLOCK, 'the callback "soon" is in state "InQueue"', r'State: expected "InQueue", got "Pending"'
     ),
+    Fault.UNBLOCK_FAILS_ONCE: Kill(UNBLOCK, "I unblock the target user", r"/unblock -> 503: expected status 200"),
 }
 
 
