@@ -5,7 +5,19 @@ from __future__ import annotations
 from requests import PreparedRequest
 from requests.auth import AuthBase, HTTPBasicAuth
 
-from lucs_harness.config import ConfigError, LucsConfig
+from lucs_harness.config import ConfigError, LucsConfig, key_placement
+
+
+class QueryAuth(AuthBase):
+    """Adds one query parameter to every request (an API key some installations read from the URL;
+    the redactor masks its value wherever the URL is shown)."""
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name, self.value = name, value
+
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
+        request.prepare_url(request.url, {self.name: self.value})
+        return request
 
 
 class HeaderAuth(AuthBase):
@@ -30,7 +42,9 @@ def session_auth(config: LucsConfig) -> AuthBase | None:
     if config.auth == "bearer":
         return HeaderAuth("Authorization", "Bearer " + config.credential("token"))
     if config.auth == "apikey":
-        return HeaderAuth(config.api_key_header, config.credential("api_key"))
+        where, name, scheme = key_placement(config.api_key_header)
+        key = config.credential("api_key")
+        return QueryAuth(name, key) if where == "query" else HeaderAuth(name, f"{scheme} {key}" if scheme else key)
     if config.auth == "ntlm":
         from requests_ntlm import HttpNtlmAuth  # imported here: only NTLM installations need it
 

@@ -5,6 +5,9 @@
     lucs-acceptance restore [harness options]       undo what earlier runs left on the target
     lucs-acceptance steps                           the step catalogue
     lucs-acceptance merge DIR... [--reports-dir D]  one report of a run's shards (`--lucs-shard I/N`)
+    lucs-acceptance doctor [harness options] [--write-profile NAME]
+                                                    first contact: what this LUCS needs, read-only
+                                                    (with --lucs-allow-changes: a calibration round)
 
 Harness options (`--lucs-*`) and pytest options (`-k`, `-m`, `-n 2`, ...) go straight after the
 command; everything after a `--` goes to pytest (the older `lucs-acceptance -- ARGS`). A value of a
@@ -22,9 +25,11 @@ from lucs_harness.reporting.options import add_report_options, publishing
 from lucs_harness.reporting.publish import Forwarder, publish, run_suite
 from lucs_harness.reporting.quality_gate import GateError
 
-COMMANDS = ("run", "show-config", "restore", "steps", "merge")
+COMMANDS = ("run", "show-config", "restore", "steps", "merge", "doctor")
 GROUPS: dict[str, tuple[str, ...]] = {
-    "target": ("base_url", "service_id", "user", "agents", "lease_dir", "paths", "presence_field", "task_states"),
+    "target": (
+        "base_url", "service_id", "user", "agents", "lease_dir", "paths", "presence_field", "task_states", "close_by",
+    ),
     "authentication": (
         "auth", "username", "password", "token", "api_key", "api_key_header",
         "verify_tls", "ca_bundle", "client_cert", "client_key", "proxy",
@@ -116,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
 
         forwarder.suite_done = True  # no suite runs: a stop request stops the merge
         return merge([*ours, *theirs])
+    if command == "doctor":
+        from lucs_harness.doctor import main as doctor
+
+        forwarder.suite_done = True  # no suite runs: a stop request stops the doctor, which undoes its changes
+        return doctor([*ours, *theirs])
     ours, theirs = joined(ours), joined(theirs)
     if command == "show-config":
         return run_suite(["--lucs-show-config", *ours, *theirs], forwarder)

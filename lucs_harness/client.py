@@ -335,11 +335,12 @@ class LucsClient:
         """
         op = OPERATIONS[operation]
         params = params or {}
-        exchange = Exchange(operation, op.method, self.url(operation, **params), request_body=body, params=params)
+        method = self.config.method(operation)
+        exchange = Exchange(operation, method, self.url(operation, **params), request_body=body, params=params)
         self.last_exchange = exchange
         try:
             if check_request and not raw and op.request is not None:
-                self.contract.validate(f"{op.request}.json", body, what=f"request body of {op.method} {exchange.url}")
+                self.contract.validate(f"{op.request}.json", body, what=f"request body of {method} {exchange.url}")
             try:
                 self._perform(exchange, raw)
             finally:

@@ -14,6 +14,7 @@ which would otherwise carry the password into every request URL, message and rep
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,7 +25,7 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from lucs_harness.operations import DEFAULT_PATHS
+from lucs_harness.operations import DEFAULT_PATHS, OPERATIONS
 from lucs_harness.redact import Redactor
 
 SEED_SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
@@ -41,10 +42,25 @@ AUTH_NEEDS: dict[str, tuple[str, ...]] = {
 }
 URL_FIELDS = ("base_url", "proxy")
 FILE_FIELDS = ("ca_bundle", "client_cert", "client_key")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token
 
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message says which source and field."""
+
+
+def key_placement(spec: str) -> tuple[Literal["header", "query"], str, str]:
+    """Where `api_key_header` puts the key: ("header", name, scheme) or ("query", parameter, "").
+    `X-API-Key` -> the key as the header's value; `Authorization: ApiKey` -> `ApiKey <key>`;
+    `?api_key` -> a query parameter."""
+    spec = spec.strip()
+    if spec.startswith("?") and HEADER_NAME.fullmatch(spec[1:]):
+        return "query", spec[1:], ""
+    name, _, scheme = (part.strip() for part in spec.partition(":"))
+    if HEADER_NAME.fullmatch(name) and (not scheme or HEADER_NAME.fullmatch(scheme)):
+        return "header", name, scheme
+    raise ValueError(f"{spec!r} is not a header name, `Header: Scheme`, or `?parameter`")
 
 
 def cli_option(name: str) -> str:
@@ -209,12 +225,19 @@ class LucsConfig(BaseModel):
     password: SecretStr | None = Field(None, description="password for basic or NTLM")
     token: SecretStr | None = Field(None, description="bearer token")
     api_key: SecretStr | None = Field(None, description="API key (created in the Web Configurator)")
-    api_key_header: str = Field("X-API-Key", description="header carrying the API key (undocumented by LUCS)")
+    api_key_header: str = Field(
+        "X-API-Key",
+        description="where the API key goes (undocumented by LUCS): a header name, `Authorization: SCHEME` "
+        "(e.g. `Authorization: ApiKey`), or `?PARAM` for a query parameter",
+    )
     presence_field: str = Field("Presence", description="field of the setpresence body (assumed)")
     task_states: dict[str, str] | None = Field(
         None, description="task State names to check, e.g. pending=Pending; unset = checked on the mock only"
     )
-    close_tasks: bool = Field(True, description="close the tasks the suite created (DELETE task)")
+    close_tasks: bool = Field(True, description="close the tasks the suite created (the close_task operation)")
+    close_by: Literal["ExternalTaskId", "TaskId"] = Field(
+        "ExternalTaskId", description="the identifier the close call takes (assumed: closing is not documented)"
+    )
     strict_schema: bool = Field(False, description="fail on fields the schemas do not list")
     allow_changes: bool = Field(False, description="run @changes-state scenarios against a real LUCS")
     dry_run: bool = Field(False, description="print the requests each scenario would send, send none")
@@ -262,6 +285,16 @@ class LucsConfig(BaseModel):
         unknown = sorted(set(value) - set(DEFAULT_PATHS))
         if unknown:
             raise ValueError(f"unknown operation(s) {unknown}; known: {', '.join(DEFAULT_PATHS)}")
+        for operation, route in value.items():
+            method, _, path = route.rpartition(" ")
+            if method.strip() not in ("", *METHODS) or not path.startswith("/"):
+                raise ValueError(f"{operation}: {route!r} is not `/path` or `METHOD /path` (METHOD one of {METHODS})")
+        return value
+
+    @field_validator("api_key_header")
+    @classmethod
+    def _a_key_placement(cls, value: str) -> str:
+        key_placement(value)
         return value
 
     @model_validator(mode="after")
@@ -311,7 +344,11 @@ class LucsConfig(BaseModel):
 
     def path(self, operation: str) -> str:
         """The configured path template of an operation."""
-        return self.paths.get(operation, DEFAULT_PATHS[operation])
+        return self.paths.get(operation, DEFAULT_PATHS[operation]).rpartition(" ")[2]
+
+    def method(self, operation: str) -> str:
+        """The configured method of an operation: a path override may name one (`POST /v1.0/…/close`)."""
+        return self.paths.get(operation, "").rpartition(" ")[0].strip() or OPERATIONS[operation].method
 
     def secrets(self) -> list[str]:
         """Every secret value configured, for redaction: the proxy's, as written and decoded, included
@@ -323,7 +360,8 @@ class LucsConfig(BaseModel):
 
     def redactor(self) -> Redactor:
         """What masks this configuration's secrets (and the API-key header) wherever they would show."""
-        return Redactor(self.secrets(), [self.api_key_header])
+        where, name, _ = key_placement(self.api_key_header)
+        return Redactor(self.secrets(), [name] if where == "header" else [])
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration with secrets shown as `***`, for display."""

@@ -147,12 +147,13 @@ def close_orphan_tasks(config: LucsConfig, client: LucsClient) -> Findings:
     now = datetime.now(UTC)
     for task in tasks:
         external, age = str(task["ExternalTaskId"]), age_of(task, now)
+        identifier = str(task.get("Id")) if config.close_by == "TaskId" else external
         if age is None or age < config.orphan_task_age:
             found.settled(f"left alone: task {external} is open but younger than {config.orphan_task_age:g} s")
             continue
         try:
             client.send(
-                "close_task", {"taskIdentifier": external}, expect=(*OPERATIONS["close_task"].success, *TASK_GONE)
+                "close_task", {"taskIdentifier": identifier}, expect=(*OPERATIONS["close_task"].success, *TASK_GONE)
             )
         except LucsError as error:
             found.left(f"could not close task {external} that an earlier run left open: {error}")

@@ -261,8 +261,10 @@ class World:
         external = str(task["ExternalTaskId"])
         undo = None
         if self.config.close_tasks:
+            by_id = self.config.close_by == "TaskId"  # known only from the answer: found by the ExternalTaskId
+            lookup = Lookup("get_task", {"taskIdentifier": external}, "Id", "taskIdentifier") if by_id else None
             undo = self.restore.register(
-                f"close task {external}", "close_task", {"taskIdentifier": external}, gone=TASK_GONE
+                f"close task {external}", "close_task", {"taskIdentifier": external}, gone=TASK_GONE, lookup=lookup
             )
         try:
             self.last = self.client.send("create_task", body=task)
@@ -345,11 +347,16 @@ class World:
         """Close the scenario's task; closed, it no longer needs closing afterwards."""
         if self.task_id is None:
             raise AssertionError("no task was posted in this scenario")
-        self.last = self.client.send("close_task", {"taskIdentifier": self.task_id})
+        identifier = self.task_id if self.config.close_by == "TaskId" else self.external_task_id
+        self.last = self.client.send("close_task", {"taskIdentifier": str(identifier)})
+        self.closed_elsewhere()
+        return self.last
+
+    def closed_elsewhere(self) -> None:
+        """The scenario's task was closed by a call of the caller's own: no close is needed afterwards."""
         if self._close_undo is not None:
             self.restore.discard(self._close_undo)
             self._close_undo = None
-        return self.last
 
     def task(self) -> dict[str, Any]:
         if self.task_id is None:

@@ -3,7 +3,9 @@
 A thin Starlette app over `Lucs`: it parses and schema-checks bodies, maps each kind of
 `DomainError` to its status (`STATUS`) in LUCS's envelope `{"Error": {"Code", "Message"}}`, and
 applies the faults that live on the wire (500, not JSON, slow, extra body, wrong status, a user DTO
-with a field of the wrong type or missing). Mock-only endpoints live under `/_mock/`.
+with a field of the wrong type or missing). Mock-only endpoints live under `/_mock/`. Its
+`Conventions` say how it serves what LUCS does not document (paths, the close call, the presence
+field, the task id's form, where the API key goes).
 
 Every bad input is a 4xx in the envelope, never a 500 or a hang: a body over `max_body` bytes is a
 413 (refused on its declared length, or as soon as a chunked one passes the limit), and JSON nested
@@ -27,10 +29,11 @@ from starlette.routing import Route
 
 from lucs_harness.contract import Contract, default_contract
 from lucs_harness.mock.auth import CONTROL_PREFIX, MockAuth, auth_middleware
+from lucs_harness.mock.conventions import CLOSE_TASK, Close, Conventions, reconcile
 from lucs_harness.mock.domain import Conflict, DomainError, Invalid, Lucs, NotFound, iso_utc
 from lucs_harness.mock.faults import Fault, Faults, UnknownFault, parse_faults
 from lucs_harness.mock.openapi import CONTROL_OPENAPI_PATH, MAX_ADVANCE, build_control_openapi, build_openapi
-from lucs_harness.operations import OPERATIONS
+from lucs_harness.operations import OPERATIONS, PARAMETER, Operation
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -126,13 +129,23 @@ def on_the_wire(user: dict[str, Any], faults: Faults) -> dict[str, Any]:
     return user
 
 
-def lucs_routes(handlers: Mapping[str, Handler]) -> list[Route]:
+def lucs_routes(handlers: Mapping[str, Handler], operations: Mapping[str, Operation] = OPERATIONS) -> list[Route]:
     """The LUCS routes, one per path of the operations table (so a 405 lists every method of the
-    path in `Allow`), each method answered by the handler of its operation."""
+    path in `Allow`), each method answered by the handler of its operation. A literal segment is
+    tried before a parameter in its place (`/tasks/search` before `/tasks/{id}`), as servers route."""
     by_path: dict[str, dict[str, Handler]] = {}
-    for name, operation in OPERATIONS.items():
+    for name, operation in operations.items():
         by_path.setdefault(operation.route, {})[operation.method] = handlers[name]
-    return [Route(path, _by_method(methods), methods=list(methods)) for path, methods in by_path.items()]
+    ordered = sorted(by_path, key=lambda path: [PARAMETER.fullmatch(part) is not None for part in path.split("/")])
+    return [Route(path, _by_method(by_path[path]), methods=list(by_path[path])) for path in ordered]
+
+
+def parameter(request: Request, name: str) -> str:
+    """A parameter of the operation's template: in the path, else in the query (required there)."""
+    value = request.path_params.get(name) or request.query_params.get(name)
+    if not value:
+        raise Invalid("InvalidArgument", f"the query parameter {name} is required")
+    return str(value)
 
 
 def _by_method(methods: dict[str, Handler]) -> Handler:
@@ -148,14 +161,21 @@ def create_app(
     auth: MockAuth | None = None,
     latency: float = 0.0,
     max_body: int = MAX_BODY,
+    conventions: Conventions | None = None,
 ) -> Starlette:
     """The ASGI app serving `lucs`; `auth` makes it demand credentials like a real installation,
     `latency` (seconds) delays every LUCS answer like a server across a network (it costs no CPU),
-    `max_body` (bytes) is the largest request body read."""
+    `max_body` (bytes) is the largest request body read, `conventions` how it serves what LUCS does
+    not document (the task State names are `lucs`'s, so they must agree)."""
     contract = contract or default_contract()
+    auth, conventions = reconcile(auth, conventions or Conventions())
+    if lucs.state_names != conventions.task_states:
+        raise ValueError(f"the domain names task states {lucs.state_names}, the conventions {conventions.task_states}")
     faults = lucs.faults
-    document = build_openapi(contract, auth, lucs.seed, max_body)
-    control_document = build_control_openapi(contract, auth, max_body)
+    operations = conventions.operations()
+    wire = conventions.contract(contract)  # what request bodies are checked against
+    document = build_openapi(contract, auth, lucs.seed, max_body, conventions)
+    control_document = build_control_openapi(contract, auth, max_body, conventions)
 
     def guarded(handler: Handler) -> Handler:
         async def run(request: Request) -> Response:
@@ -179,56 +199,54 @@ def create_app(
             await asyncio.sleep(SLOW_SECONDS)
         if Fault.LIST_500 in faults:
             return error(500, "NotInitialized", "the service is not initialized")
-        listed = lucs.users_of(request.path_params["serviceId"])
+        listed = lucs.users_of(parameter(request, "serviceId"))
         if Fault.NOT_JSON in faults:
             return Response("<html><body>Runtime Error</body></html>", media_type="text/html")
         return Json([on_the_wire(user, faults) for user in listed])
 
     async def service_tasks(request: Request) -> Response:
-        return Json(lucs.tasks_of(request.path_params["serviceId"]))
+        return Json(lucs.tasks_of(parameter(request, "serviceId")))
 
     async def block(request: Request) -> Response:
-        return Json(on_the_wire(lucs.block(request.path_params["userId"]), faults))
+        return Json(on_the_wire(lucs.block(parameter(request, "userId")), faults))
 
     async def unblock(request: Request) -> Response:
         if faults.strikes_once(Fault.UNBLOCK_FAILS_ONCE):
             return error(503, "ServiceUnavailable", "the service is temporarily unavailable")
-        return Json(on_the_wire(lucs.unblock(request.path_params["userId"]), faults))
+        return Json(on_the_wire(lucs.unblock(parameter(request, "userId")), faults))
 
     async def set_presence(request: Request) -> Response:
-        body = await _body(request, contract, "presence-request.json", max_body)
-        lucs.set_presence(request.path_params["userId"], body["Presence"])
+        body = await _body(request, wire, "presence-request.json", max_body)
+        presence = body[conventions.presence_field]
+        lucs.set_presence(parameter(request, "userId"), presence)
         if Fault.PRESENCE_RETURNS_BODY in faults:
-            return Json({"Presence": body["Presence"]})
+            return Json({conventions.presence_field: presence})
         return Response(status_code=202 if Fault.PRESENCE_WRONG_STATUS in faults else 200)
 
     async def create_task(request: Request) -> Response:
-        body = await _body(request, contract, "task-request.json", max_body)
-        return Json(lucs.create_task(body))
+        body = await _body(request, wire, "task-request.json", max_body)
+        return Json(conventions.task_id_answer(lucs.create_task(body)))
 
     async def get_task(request: Request) -> Response:
-        return Json(lucs.task(request.path_params["taskIdentifier"]))
+        return Json(lucs.task(parameter(request, "taskIdentifier")))
 
     async def close_task(request: Request) -> Response:
-        lucs.close_task(request.path_params["taskIdentifier"])
-        return Response(status_code=204)
+        lucs.close_task(parameter(request, "taskIdentifier"), by_id=conventions.close is Close.DELETE_BY_ID)
+        return Response(status_code=operations[CLOSE_TASK].status)
 
     async def create_callback(request: Request) -> Response:
-        body = await _body(request, contract, "callback-request.json", max_body)
+        body = await _body(request, wire, "callback-request.json", max_body)
         return Json(lucs.create_callback(body))
 
     async def get_callback(request: Request) -> Response:
-        external_id = request.query_params.get("externalTaskId")
-        if not external_id:
-            raise Invalid("InvalidArgument", "the query parameter externalTaskId is required")
-        return Json(lucs.callback(external_id))
+        return Json(lucs.callback(parameter(request, "externalTaskId")))
 
     async def search_callbacks(request: Request) -> Response:
-        body = await _body(request, contract, "callback-search.json", max_body)
+        body = await _body(request, wire, "callback-search.json", max_body)
         return Json(lucs.search_callbacks(body))
 
     async def cancel_callback(request: Request) -> Response:
-        lucs.cancel_callback(request.path_params["callbackId"])
+        lucs.cancel_callback(parameter(request, "callbackId"))
         return Response(status_code=200)
 
     async def control_reset(request: Request) -> Response:
@@ -237,6 +255,9 @@ def create_app(
 
     async def control_state(request: Request) -> Response:
         return Json(lucs.snapshot())
+
+    async def control_conventions(request: Request) -> Response:
+        return Json(conventions.as_dict())
 
     async def control_faults(request: Request) -> Response:
         if request.method == "PUT":
@@ -282,11 +303,12 @@ def create_app(
         "cancel_callback": cancel_callback,
     }
     routes = [
-        *lucs_routes({name: guarded(handler) for name, handler in handlers.items()}),
+        *lucs_routes({name: guarded(handler) for name, handler in handlers.items()}, operations),
         Route("/_mock/reset", guarded(control_reset), methods=["POST"]),
         Route("/_mock/state", guarded(control_state), methods=["GET"]),
         Route("/_mock/faults", guarded(control_faults), methods=["GET", "PUT"]),
         Route("/_mock/clock", guarded(control_clock), methods=["GET", "POST"]),
+        Route("/_mock/conventions", guarded(control_conventions), methods=["GET"]),
         Route("/openapi.json", served(document), methods=["GET"]),
         Route(CONTROL_OPENAPI_PATH, served(control_document), methods=["GET"]),
     ]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lucs_harness.mock.app import MAX_BODY
 from lucs_harness.mock.auth import MODES, MockAuth
+from lucs_harness.mock.conventions import NAMES, Conventions, UnknownConvention, read_settings
 from lucs_harness.mock.faults import DESCRIPTIONS, UnknownFault, parse_faults
 from lucs_harness.mock.seed import DEFAULT_SEED, SeedError
 from lucs_harness.mock.server import MockServer, StartError
@@ -25,11 +26,27 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the mock until Ctrl-C")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     serve.add_argument("--port", type=int, default=8080, help="port (0 = any free port)")
-    serve.add_argument("--data", type=Path, default=DEFAULT_SEED, help="seed file, JSON or YAML")
+    serve.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_SEED,
+        help="seed file, or a capture of a real LUCS's services and users (JSON or YAML)",
+    )
     serve.add_argument("--fault", action="append", default=[], metavar="NAME", help="fault mode (repeatable)")
     serve.add_argument("--auth", choices=MODES, default="none", help="credentials the mock demands")
     serve.add_argument("--secret", default="", help="the API key, token, or user:password for basic")
-    serve.add_argument("--api-key-header", default="X-API-Key", help="header carrying the API key")
+    serve.add_argument(
+        "--api-key-header",
+        help="header carrying the API key (default X-API-Key; same as --convention api-key=header:NAME)",
+    )
+    serve.add_argument(
+        "--convention",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"serve an undocumented fact another way (repeatable; names: {', '.join(NAMES)})",
+    )
+    serve.add_argument("--conventions", type=Path, metavar="FILE", help="conventions as a TOML or JSON object")
     serve.add_argument(
         "--api-roles", default="GET,POST,DELETE", help="methods the credentials may use (others answer 401)"
     )
@@ -69,7 +86,8 @@ def _serve(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C; a setting the mock cannot serve with is one line on stderr and exit 2."""
     try:
         roles = frozenset(role.strip().upper() for role in args.api_roles.split(",") if role.strip())
-        auth = None if args.auth == "none" else MockAuth(args.auth, args.secret, args.api_key_header, roles)
+        conventions = _conventions(args)
+        auth = None if args.auth == "none" else MockAuth(args.auth, args.secret, roles=roles)
         mock = MockServer(
             host=args.host,
             port=args.port,
@@ -80,6 +98,7 @@ def _serve(args: argparse.Namespace) -> int:
             keyfile=args.keyfile,
             latency=args.latency,
             max_body=args.max_body,
+            conventions=conventions,
         )
         server, sock = mock.server(log_level="info", access_log=not args.quiet)
     except (SeedError, UnknownFault, ValueError, StartError) as error:
@@ -88,6 +107,18 @@ def _serve(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn shuts down, then re-raises the Ctrl-C it caught
         server.run(sockets=[sock])
     return 0
+
+
+def _conventions(args: argparse.Namespace) -> Conventions:
+    """`--conventions FILE` with every `--convention` over it; `--api-key-header NAME` is the
+    convention `api-key=header:NAME`, so the key's place is given once."""
+    settings = read_settings(args.conventions) if args.conventions else {}
+    items = list(args.convention)
+    if args.api_key_header is not None:
+        if "api-key" in settings or any(item.partition("=")[0].strip() == "api-key" for item in items):
+            raise UnknownConvention("give the API key's place once: --api-key-header or the convention api-key")
+        items.append(f"api-key=header:{args.api_key_header}")
+    return Conventions.parse(items, settings)
 
 
 if __name__ == "__main__":

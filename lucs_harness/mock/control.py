@@ -7,23 +7,39 @@ from typing import Any
 
 import requests
 
-from lucs_harness.mock.domain import ACCEPTED, OFFERED, PENDING
-
 TIMEOUT = 5.0
 
 
 class MockControl:
     """Drives the mock's world from the harness; never used against a real LUCS. A mock served with
-    `--auth` demands its credentials on `/_mock/*` too: pass them as `headers` (`MockAuth.headers()`)."""
+    `--auth` demands its credentials on `/_mock/*` too: pass them as `headers` (`MockAuth.headers()`),
+    or as `params` for an API key read from the query (`MockAuth.params()`)."""
 
     def __init__(
-        self, base_url: str, session: requests.Session | None = None, headers: Mapping[str, str] | None = None
+        self,
+        base_url: str,
+        session: requests.Session | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.session.trust_env = False  # the mock is on loopback: no environment proxy applies
         self.session.headers.update(headers or {})
-        self.task_states = {"pending": PENDING, "offered": OFFERED, "accepted": ACCEPTED}  # the mock's names
+        self.session.params = dict(params or {})
+        self._task_states: dict[str, str] | None = None
+
+    @property
+    def task_states(self) -> dict[str, str]:
+        """The mock's task State names by meaning (pending, offered, accepted, closed), as it was
+        started with them (`--convention task-states=…`); asked once, on first use."""
+        if self._task_states is None:
+            self._task_states = dict(self.conventions()["task-states"])
+        return self._task_states
+
+    @task_states.setter
+    def task_states(self, names: dict[str, str]) -> None:
+        self._task_states = dict(names)
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         response = self.session.request(method, f"{self.base_url}/_mock/{path}", json=body, timeout=TIMEOUT)
@@ -39,6 +55,11 @@ class MockControl:
     def state(self) -> dict[str, Any]:
         state: dict[str, Any] = self._call("GET", "state")
         return state
+
+    def conventions(self) -> dict[str, Any]:
+        """How the mock serves what LUCS does not document (`Conventions.as_dict()`)."""
+        conventions: dict[str, Any] = self._call("GET", "conventions")
+        return conventions
 
     def set_faults(self, names: list[str]) -> list[str]:
         active: list[str] = self._call("PUT", "faults", names)

@@ -34,7 +34,7 @@ from typing import Any
 from lucs_harness.contract import capability_names, default_contract
 from lucs_harness.mock.clock import SimulatedClock, Timeline
 from lucs_harness.mock.faults import Fault, Faults
-from lucs_harness.mock.seed import Seed
+from lucs_harness.mock.seed import Seed, starting_dto
 
 PRESENCES = ("Online", "Busy", "DoNotDisturb", "BeRightBack", "Away", "Offline")
 CAPABILITIES = capability_names()
@@ -42,7 +42,9 @@ BLOCKED_REASON = "InAServiceTask"
 TASK_REASON = "InAnExternalTask"
 NOT_READY_REASON = "NotReady"
 PRESENCE_REASON = "PresenceNotAvailable"
+HELD_REASON = "Held"  # the mock's cause for a seed user held unselectable: answered as the seed's reason
 PENDING, OFFERED, ACCEPTED, CLOSED = "Pending", "Offered", "Accepted", "Closed"
+TASK_STATES = (PENDING, OFFERED, ACCEPTED, CLOSED)  # a task's states (undocumented names: `state_names` may rename)
 EARLIEST, LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
 SERVICE_SETTINGS = ("SipUri", "DirectionType")  # the mock's own data of a service, not in the listed DTO
 INBOUND_OUTBOUND = "InboundOutbound"  # the Direction Type callbacks need (documented precondition)
@@ -141,6 +143,11 @@ class Agent:
     blocked: bool = False
     not_ready_reason: str | None = None
     task_id: str | None = None
+    # as a capture of a real LUCS showed the agent, where the mock's rules would show it otherwise:
+    held: bool = False  # not selectable for a reason the mock does not model (a duty profile, say)
+    held_reason: str | None = None  # that reason's name
+    also_available: frozenset[str] = frozenset()  # presences the agent is selectable in besides Online
+    reason_names: dict[str, str] = field(default_factory=dict)  # a mock reason -> the name the capture showed
 
     @property
     def id(self) -> str:
@@ -260,10 +267,22 @@ class Callback:
 class Lucs:
     """The mock LUCS's whole state; every public method is atomic under one lock."""
 
-    def __init__(self, seed: Seed, clock: SimulatedClock | None = None, faults: Faults | None = None) -> None:
+    def __init__(
+        self,
+        seed: Seed,
+        clock: SimulatedClock | None = None,
+        faults: Faults | None = None,
+        state_names: tuple[str, ...] = TASK_STATES,
+    ) -> None:
+        """`state_names` are the task State names answered, in the order of `TASK_STATES` (LUCS
+        documents none, so an installation may use others; only the names change)."""
         self.seed = seed
         self.clock = clock or SimulatedClock()
         self.faults = faults or Faults()
+        if len(state_names) != len(TASK_STATES):
+            raise ValueError(f"expected {len(TASK_STATES)} task State names, got {state_names!r}")
+        self.state_names = tuple(state_names)
+        self._wire = dict(zip(TASK_STATES, state_names, strict=True))
         self._lock = threading.RLock()
         self.reset()
 
@@ -275,21 +294,17 @@ class Lucs:
             self.agents: dict[str, Agent] = {}
             for order, user in enumerate(self.seed.users):
                 behaviour = user.get("Behaviour", {})
-                dto = copy.deepcopy(self.seed.template) | {
-                    k: v for k, v in user.items() if k not in ("Services", "Behaviour", "PresenceState")
-                }
-                local = dto["SipUri"].removeprefix("sip:")
-                for key, value in (("Sam", local.split("@")[0]), ("Upn", local), ("Email", local), ("Sid", None)):
-                    dto.setdefault(key, value)
                 agent = Agent(
-                    dto=dto,
+                    dto=starting_dto(self.seed.template, user),
                     services=tuple(user["Services"]),
                     presence=user.get("PresenceState", "Online"),
                     answer=behaviour.get("Answer", "accept"),
                     answer_seconds=float(behaviour.get("Seconds", 0)),
                     order=order,
+                    blocked=user.get("IsBlockedByLuwareApi") is True,
                     not_ready_reason=user.get("NotReadyReason"),
                 )
+                self._as_seeded(agent, user)
                 self.agents[agent.id] = agent
             self._index_agents()
             self.tasks: dict[str, Task] = {}
@@ -306,6 +321,20 @@ class Lucs:
             self._callbacks_of: dict[Any, list[Callback]] = {}  # ExternalTaskId -> callbacks, oldest first
             self._callbacks_in: dict[str, dict[str, Callback]] = {}  # State -> callbacks
             self._callback_times = Timeline()
+
+    def _as_seeded(self, agent: Agent, user: dict[str, Any]) -> None:
+        """A seed user's `IsSelectable` and `NotSelectableReason` (a capture of a real LUCS shows
+        them) kept where the mock's rules alone would show the agent otherwise: unselectable for a
+        reason the mock does not model (held until reset), selectable in a presence the mock would
+        exclude, or unselectable for the mock's reason under another name."""
+        selectable, reason = user.get("IsSelectable"), user.get("NotSelectableReason")
+        if selectable is True and not self._presence_allows(agent):
+            agent.also_available = frozenset({agent.presence})
+        cause = self._cause(agent)
+        if selectable is False and cause is None:
+            agent.held, agent.held_reason = True, reason
+        elif selectable is False and cause is not None and reason is not None and reason != cause:
+            agent.reason_names = {cause: reason}
 
     def _index_agents(self) -> None:
         """The static lookups of users and services: by SIP address and by service, in seed order."""
@@ -375,7 +404,7 @@ class Lucs:
                     {
                         "Id": t.id,
                         "ExternalTaskId": t.external_id,
-                        "State": t.state,
+                        "State": self._wire[t.state],
                         "AgentId": t.agent_id,
                         "History": list(t.history),
                     }
@@ -434,9 +463,10 @@ class Lucs:
             self._distribute()
             return task.id
 
-    def close_task(self, identifier: str) -> None:
+    def close_task(self, identifier: str, *, by_id: bool = False) -> None:
+        """Close a task by its GUID or ExternalTaskId (`by_id`: its GUID only)."""
         with self._lock:
-            task = self._task(identifier)
+            task = self._task_by_id(identifier) if by_id else self._task(identifier)
             if task.state == CLOSED:
                 raise Conflict("Conflict", f"task {identifier} is already closed")
             self._release(task)
@@ -618,7 +648,7 @@ class Lucs:
     # ---- rules -----------------------------------------------------------------------------
 
     def _presence_allows(self, agent: Agent) -> bool:
-        if agent.presence == "Online":
+        if agent.presence == "Online" or agent.presence in agent.also_available:
             return True
         return agent.presence == "Busy" and bool(agent.dto.get("IsBusySelectable"))
 
@@ -627,18 +657,33 @@ class Lucs:
         return (
             (ignore_block or not agent.blocked)
             and agent.task_id is None
+            and not agent.held
             and agent.not_ready_reason is None
             and self._presence_allows(agent)
         )
 
-    def _reason(self, agent: Agent) -> str | None:
+    def _cause(self, agent: Agent) -> str | None:
+        """Why the agent is not selectable by the mock's rules (no fault), as the mock names it."""
         if agent.blocked:
-            return "Busy" if Fault.BLOCK_WRONG_REASON in self.faults else BLOCKED_REASON
+            return BLOCKED_REASON
         if agent.task_id is not None:
-            return None if Fault.ACCEPT_NO_REASON in self.faults else TASK_REASON
+            return TASK_REASON
+        if agent.held:
+            return HELD_REASON
         if agent.not_ready_reason is not None:
             return NOT_READY_REASON
         return None if self._presence_allows(agent) else PRESENCE_REASON
+
+    def _reason(self, agent: Agent) -> str | None:
+        """The `NotSelectableReason` answered: the cause's name (as the seed showed it), or a fault's."""
+        cause = self._cause(agent)
+        if cause == BLOCKED_REASON and Fault.BLOCK_WRONG_REASON in self.faults:
+            return "Busy"
+        if cause == TASK_REASON and Fault.ACCEPT_NO_REASON in self.faults:
+            return None
+        if cause == HELD_REASON:
+            return agent.held_reason
+        return None if cause is None else agent.reason_names.get(cause, cause)
 
     def _dto(self, agent: Agent) -> dict[str, Any]:
         selectable = self._selectable(agent)
@@ -675,7 +720,7 @@ class Lucs:
             "Id": task.id,
             "ExternalTaskId": task.external_id,
             "Type": "External",
-            "State": task.state,
+            "State": self._wire[task.state],
             "CustomerIdentifier": task.request.get("Caller"),
             "Created": iso_utc(task.created),
             "QueueStarted": iso_utc(task.created),
@@ -831,6 +876,12 @@ class Lucs:
         if service is None:
             raise NotFound("ServiceNotFound", f"no service with id {service_id!r}")
         return service
+
+    def _task_by_id(self, identifier: str) -> Task:
+        task = self.tasks.get(identifier)
+        if task is None:
+            raise NotFound("TaskNotFound", f"no task with id {identifier!r}")
+        return task
 
     def _task(self, identifier: str) -> Task:
         task = self.tasks.get(identifier)

@@ -11,7 +11,9 @@ Nothing of a LUCS body is written here by hand: the LUCS operations come from
 exact for the faithful mock: every request they allow is accepted, every answer is described.
 Where the mock accepts less than the contract (presence values, callback sort fields) the LUCS
 document narrows the contract's schema to what the mock accepts. With authentication on, every endpoint but
-`/openapi.json` needs the credentials.
+`/openapi.json` needs the credentials. Served with other `Conventions`, the document says what
+this mock serves: its paths and close call, the setpresence body's field, the create-task answer's
+form and where the API key goes.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from lucs_harness.contract import BASE_URI, SCHEMAS_DIR, Contract, default_contract
-from lucs_harness.mock.auth import CONTROL_PREFIX, OPENAPI_PATH, MockAuth
+from lucs_harness.mock.auth import CONTROL_PREFIX, KEY_PLACES, OPENAPI_PATH, MockAuth
+from lucs_harness.mock.conventions import STATE_KEYS, Close, Conventions, TaskIdForm, presence_schema
 from lucs_harness.mock.domain import CALLBACK_FIELDS, PRESENCES
 from lucs_harness.mock.faults import Fault
 from lucs_harness.mock.seed import Seed
-from lucs_harness.operations import OPERATIONS as TABLE
+from lucs_harness.operations import Operation as TableOperation
 from lucs_harness.operations import query_parameters
 
 OPENAPI_VERSION = "3.1.0"
@@ -81,20 +84,23 @@ class Operation:
     query: tuple[str, ...] = ()  # required query parameters
 
 
-LUCS_OPERATIONS: tuple[Operation, ...] = tuple(
-    Operation(
-        op.name,
-        op.method.lower(),
-        op.route,
-        op.summary,
-        op.status,
-        op.response,
-        op.request,
-        op.errors,
-        query=query_parameters(op.path),
+def lucs_operations(table: dict[str, TableOperation]) -> tuple[Operation, ...]:
+    """The LUCS endpoints of an operations table (the mock's own, with its conventions applied)."""
+    return tuple(
+        Operation(
+            op.name,
+            op.method.lower(),
+            op.route,
+            op.summary,
+            op.status,
+            op.response,
+            op.request,
+            op.errors,
+            query=query_parameters(op.path),
+        )
+        for op in table.values()
     )
-    for op in TABLE.values()
-)
+
 
 CONTROL_OPERATIONS: tuple[Operation, ...] = (
     Operation("mock_reset", "post", "/_mock/reset", "Back to the seed (faults stay)", 200, "MockState"),
@@ -111,6 +117,14 @@ CONTROL_OPERATIONS: tuple[Operation, ...] = (
         errors=(400,),
     ),
     Operation("mock_get_clock", "get", "/_mock/clock", "The simulated time", 200, "ClockNow"),
+    Operation(
+        "mock_conventions",
+        "get",
+        "/_mock/conventions",
+        "How this mock serves what LUCS does not document (`lucs-mock serve --convention`)",
+        200,
+        "Conventions",
+    ),
     Operation(
         "mock_advance_clock",
         "post",
@@ -202,12 +216,34 @@ CONTROL_SCHEMAS: dict[str, dict[str, Any]] = {
                     "properties": {
                         "Id": {"type": "string", "format": "uuid"},
                         "ExternalTaskId": {"type": "string"},
-                        "State": {"type": "string", "enum": ["Pending", "Offered", "Accepted", "Closed"]},
+                        "State": {"type": "string", "description": "the task's State, named as the mock answers it"},
                         "AgentId": _string_or_null(),
                         "History": {"type": "array", "items": {"type": "string"}},
                     },
                 },
             },
+        },
+    },
+    "Conventions": {
+        "type": "object",
+        "required": ["api-key", "close", "task-states", "presence-field", "paths", "task-id"],
+        "additionalProperties": False,
+        "properties": {
+            "api-key": {"type": "string", "pattern": f"^({'|'.join(KEY_PLACES)}):.+$"},
+            "close": {"type": "string", "enum": [close.value for close in Close]},
+            "task-states": {
+                "type": "object",
+                "required": list(STATE_KEYS),
+                "additionalProperties": False,
+                "properties": {key: {"type": "string", "minLength": 1} for key in STATE_KEYS},
+            },
+            "presence-field": {"type": "string", "minLength": 1},
+            "paths": {
+                "type": "object",
+                "description": "every LUCS operation this mock serves, by name, and its path",
+                "additionalProperties": {"type": "string", "pattern": "^/"},
+            },
+            "task-id": {"type": "string", "enum": [form.value for form in TaskIdForm]},
         },
     },
     "OpenApiDocument": {
@@ -265,13 +301,37 @@ def components(contract: Contract) -> dict[str, dict[str, Any]]:
     return {stem: _component(contract.schemas[file], stem, known) for stem, file in names.items()}
 
 
-def _as_the_mock_accepts(built: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The contract narrowed to what the mock accepts. The contract leaves these values open, so the
-    suite can send an unknown one to a real LUCS and see it refused; the mock knows its `PRESENCES`
-    and orders callbacks by a `CALLBACK_FIELDS` name only."""
-    built["presence-request"]["properties"]["Presence"]["enum"] = list(PRESENCES)
+def _as_the_mock_accepts(built: dict[str, dict[str, Any]], conventions: Conventions) -> dict[str, dict[str, Any]]:
+    """The contract narrowed to what the mock accepts and answers. The contract leaves these values
+    open, so the suite can send an unknown one to a real LUCS and see it refused; the mock knows its
+    `PRESENCES`, orders callbacks by a `CALLBACK_FIELDS` name only, reads the presence from its
+    convention's field and answers a task id in one form of the two."""
+    field = conventions.presence_field
+    built["presence-request"] = presence_schema(built["presence-request"], field)
+    built["presence-request"]["properties"][field]["enum"] = list(PRESENCES)
     built["callback-search"]["properties"]["OrderBy"]["enum"] = [*CALLBACK_FIELDS, None]
+    either = built["task-id"]
+    kind = "string" if conventions.task_id is TaskIdForm.STRING else "object"
+    one = next(branch for branch in either["oneOf"] if branch.get("type") == kind)
+    built["task-id"] = {key: value for key, value in either.items() if key != "oneOf"} | one
     return built
+
+
+def _links(conventions: Conventions) -> dict[str, dict[str, dict[str, Any]]]:
+    """`LINKS`, the new task's id read from the create-task answer in this mock's form."""
+    links = copy.deepcopy(LINKS)
+    if conventions.task_id is TaskIdForm.OBJECT:
+        links["create_task"]["GetTask"]["parameters"]["taskIdentifier"] = "$response.body#/TaskId"
+    return links
+
+
+def _examples_as_served(examples: dict[str, Any], conventions: Conventions) -> dict[str, Any]:
+    """The documented examples, the setpresence body's in this mock's field."""
+    presence = examples.get("presence-request")
+    if isinstance(presence, dict) and "Presence" in presence:
+        value = presence["Presence"]
+        examples = examples | {"presence-request": {conventions.presence_field: value}}
+    return examples
 
 
 def _examples() -> dict[str, Any]:
@@ -334,28 +394,34 @@ def _refusal(status: int, examples: dict[str, Any], max_body: int | None) -> dic
     return refusal
 
 
-def _operation(
-    operation: Operation,
-    tag: str,
-    auth: MockAuth | None,
-    seed: Seed | None,
-    examples: dict[str, Any],
-    max_body: int | None,
-) -> Any:
+@dataclass(frozen=True)
+class _Served:
+    """What one document's operations share: the credentials, the seed's ids, the examples, the
+    links between calls and the body limit."""
+
+    auth: MockAuth | None
+    seed: Seed | None
+    examples: dict[str, Any]
+    links: dict[str, dict[str, dict[str, Any]]]
+    max_body: int | None
+
+
+def _operation(operation: Operation, tag: str, served: _Served) -> Any:
+    auth, examples = served.auth, served.examples
     success: dict[str, Any] = {"description": "no body" if operation.response is None else "OK"}
     if operation.response is not None:
         success["content"] = _content(operation.response, examples)
-    if operation.operation_id in LINKS:
-        success["links"] = copy.deepcopy(LINKS[operation.operation_id])
+    if operation.operation_id in served.links:
+        success["links"] = copy.deepcopy(served.links[operation.operation_id])
     responses: dict[str, Any] = {str(operation.status): success}
     for status in _error_statuses(operation, auth):
-        responses[str(status)] = _refusal(status, examples, max_body)
+        responses[str(status)] = _refusal(status, examples, served.max_body)
     described: dict[str, Any] = {
         "operationId": operation.operation_id,
         "summary": operation.summary,
         "tags": [tag],
     }
-    parameters = _parameters(operation, seed)
+    parameters = _parameters(operation, served.seed)
     if parameters:
         described["parameters"] = parameters
     if operation.request is not None:
@@ -366,29 +432,18 @@ def _operation(
     return described
 
 
-def _security_scheme(auth: MockAuth) -> dict[str, Any]:
-    if auth.mode == "basic":
-        return {"type": "http", "scheme": "basic"}
-    if auth.mode == "bearer":
-        return {"type": "http", "scheme": "bearer"}
-    return {"type": "apiKey", "in": "header", "name": auth.header}
-
-
 def _document(
     info: dict[str, str],
     tag: dict[str, str],
     operations: tuple[Operation, ...],
     schemas: dict[str, dict[str, Any]],
-    auth: MockAuth | None,
-    seed: Seed | None,
-    max_body: int | None,
+    served: _Served,
 ) -> dict[str, Any]:
-    if auth is not None and auth.expected() is None:
-        auth = None
-    examples = _examples()
+    auth = served.auth if served.auth is not None and served.auth.demanding else None
+    served = _Served(auth, served.seed, served.examples, served.links, served.max_body)
     paths: dict[str, dict[str, Any]] = {}
     for operation in operations:
-        described = _operation(operation, tag["name"], auth, seed, examples, max_body)
+        described = _operation(operation, tag["name"], served)
         paths.setdefault(operation.path, {})[operation.method] = described
     document: dict[str, Any] = {
         "openapi": OPENAPI_VERSION,
@@ -398,7 +453,7 @@ def _document(
         "components": {"schemas": schemas},
     }
     if auth is not None:
-        document["components"]["securitySchemes"] = {SECURITY_SCHEME: _security_scheme(auth)}
+        document["components"]["securitySchemes"] = {SECURITY_SCHEME: auth.security_scheme()}
         document["security"] = [{SECURITY_SCHEME: []}]
     return document
 
@@ -422,19 +477,29 @@ def build_openapi(
     auth: MockAuth | None = None,
     seed: Seed | None = None,
     max_body: int | None = None,
+    conventions: Conventions | None = None,
 ) -> dict[str, Any]:
     """The LUCS API's document as the mock serves it: with `auth`, every operation demands the
-    credentials and may answer 401; `max_body` (bytes) is named in the 413's description."""
-    built = _as_the_mock_accepts(components(contract or default_contract()))
+    credentials and may answer 401; `max_body` (bytes) is named in the 413's description;
+    `conventions` are the mock's ways where LUCS documents none (its defaults when None)."""
+    conventions = conventions or Conventions()
+    built = _as_the_mock_accepts(components(contract or default_contract()), conventions)
     tag = {"name": LUCS_TAG, "description": "the documented LUCS API, as the mock serves it"}
-    return _document(LUCS_INFO, tag, LUCS_OPERATIONS, built, auth, seed, max_body)
+    served = _Served(auth, seed, _examples_as_served(_examples(), conventions), _links(conventions), max_body)
+    return _document(LUCS_INFO, tag, lucs_operations(conventions.operations()), built, served)
 
 
 def build_control_openapi(
-    contract: Contract | None = None, auth: MockAuth | None = None, max_body: int | None = None
+    contract: Contract | None = None,
+    auth: MockAuth | None = None,
+    max_body: int | None = None,
+    conventions: Conventions | None = None,
 ) -> dict[str, Any]:
     """The control endpoints' document: with `auth`, all but `/openapi.json` demand the credentials."""
     error = components(contract or default_contract())[ERROR_SCHEMA]
     schemas = {ERROR_SCHEMA: error} | copy.deepcopy(CONTROL_SCHEMAS)
+    states = schemas["MockState"]["properties"]["tasks"]["items"]["properties"]["State"]
+    states["enum"] = list((conventions or Conventions()).task_states)
     tag = {"name": MOCK_TAG, "description": "mock-only control endpoints; a real LUCS has none of them"}
-    return _document(CONTROL_INFO, tag, CONTROL_OPERATIONS, schemas, auth, None, max_body)
+    served = _Served(auth, None, _examples(), LINKS, max_body)
+    return _document(CONTROL_INFO, tag, CONTROL_OPERATIONS, schemas, served)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,28 +35,62 @@ def _seed_contract() -> Contract:
     return contract.with_schema("seed.schema.json", json.loads(SEED_SCHEMA.read_text()))
 
 
-def load_seed(path: Path = DEFAULT_SEED) -> Seed:
-    """Read and validate a seed file; every user's services must exist and ids must be unique."""
+def read_data(path: Path, what: str = "seed") -> Any:
+    """A JSON or YAML (`.yaml`, `.yml`) file's data; a file that cannot be read is one line naming it."""
     try:
         text = path.read_text()
-        data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
-    except (OSError, ValueError, yaml.YAMLError) as error:
-        raise SeedError(f"{path}: cannot read seed: {error}") from error
+        return yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    except (OSError, ValueError, yaml.YAMLError, RecursionError) as error:
+        raise SeedError(f"{path}: cannot read {what}: {' '.join(str(error).split())}") from None
+
+
+def load_seed(path: Path = DEFAULT_SEED) -> Seed:
+    """Read and validate a seed file; every user's services must exist and ids must be unique."""
+    return seed_of(read_data(path), path)
+
+
+def seed_of(data: Any, path: Path) -> Seed:
+    """Validate a seed file's data (`path` names it in a refusal)."""
     verdict = _seed_contract().check("seed.schema.json", data)
     if verdict.violations:
         raise SeedError(f"{path}: invalid seed:\n  " + "\n  ".join(verdict.violations))
-    services = {s["Id"] for s in data["services"]}
-    problems = []
-    for index, user in enumerate(data["users"]):
-        problems += [f"$.users[{index}].Services: unknown service {s}" for s in user["Services"] if s not in services]
-    for key in ("Id", "SipUri"):
-        values = [u[key] for u in data["users"]]
-        problems += [f"$.users: duplicate {key} {v}" for v in sorted(set(values)) if values.count(v) > 1]
+    problems = seed_problems(data["services"], data["users"])
     if problems:
         raise SeedError(f"{path}: invalid seed:\n  " + "\n  ".join(problems))
-    template = data.get("template") or json.loads(DEFAULT_SEED.read_text())["template"]
-    template.setdefault("Capabilities", dict.fromkeys(capability_names(), True))
-    return Seed(services=tuple(data["services"]), users=tuple(data["users"]), template=template)
+    return Seed(
+        services=tuple(data["services"]), users=tuple(data["users"]), template=seed_template(data.get("template"))
+    )
+
+
+def seed_problems(services: list[dict[str, Any]], users: list[dict[str, Any]]) -> list[str]:
+    """What makes services and users no world: a user's unknown service, an Id or SipUri twice."""
+    known = {s["Id"] for s in services}
+    problems = []
+    for index, user in enumerate(users):
+        problems += [f"$.users[{index}].Services: unknown service {s}" for s in user["Services"] if s not in known]
+    for key in ("Id", "SipUri"):
+        counted = Counter(u[key] for u in users)  # a capture of a real installation may hold thousands
+        problems += [f"$.users: duplicate {key} {v}" for v in sorted(counted) if counted[v] > 1]
+    return problems
+
+
+def seed_template(template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The DTO fields every user starts from: `template`, else the default seed's."""
+    chosen = template or json.loads(DEFAULT_SEED.read_text())["template"]
+    chosen.setdefault("Capabilities", dict.fromkeys(capability_names(), True))
+    return chosen
+
+
+def starting_dto(template: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """A seed user's DTO as the mock starts it: the template, the user's own fields over it (the
+    seed's `Services` and `Behaviour` are no DTO fields), and names derived from the SIP address."""
+    dto = copy.deepcopy(template) | {
+        k: v for k, v in user.items() if k not in ("Services", "Behaviour", "PresenceState")
+    }
+    local = str(dto["SipUri"]).removeprefix("sip:")
+    for key, value in (("Sam", local.split("@")[0]), ("Upn", local), ("Email", local), ("Sid", None)):
+        dto.setdefault(key, value)
+    return dto
 
 
 def shadow_seed(seed: Seed, service_id: str, agents: list[str]) -> Seed:

@@ -13,9 +13,11 @@ import uvicorn
 
 from lucs_harness.mock.app import MAX_BODY, create_app
 from lucs_harness.mock.auth import MockAuth
+from lucs_harness.mock.capture import load_data
+from lucs_harness.mock.conventions import Conventions, reconcile
 from lucs_harness.mock.domain import Lucs
 from lucs_harness.mock.faults import Fault, Faults
-from lucs_harness.mock.seed import DEFAULT_SEED, Seed, load_seed
+from lucs_harness.mock.seed import DEFAULT_SEED, Seed
 
 START_TIMEOUT = 10.0
 PORTS = range(65536)
@@ -42,7 +44,9 @@ class _Uvicorn(uvicorn.Server):
 
 @dataclass
 class MockServer:
-    """A mock LUCS bound to `host` on an ephemeral (or given) port, running in a daemon thread."""
+    """A mock LUCS bound to `host` on an ephemeral (or given) port, running in a daemon thread.
+    `seed` is a `Seed` or a file: a seed or a capture of a real installation (`capture.load_data`);
+    `conventions` say how it serves what LUCS does not document (the defaults: the mock's own)."""
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -53,6 +57,7 @@ class MockServer:
     certfile: str | None = None
     keyfile: str | None = None
     max_body: int = MAX_BODY
+    conventions: Conventions = field(default_factory=Conventions)
     lucs: Lucs = field(init=False)
     _server: uvicorn.Server | None = field(default=None, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
@@ -64,13 +69,16 @@ class MockServer:
             raise ValueError(f"the body limit must be at least 1 byte, not {self.max_body}")
         if self.keyfile and not self.certfile:
             raise ValueError("a TLS key needs its certificate (--certfile)")
-        seed = self.seed if isinstance(self.seed, Seed) else load_seed(self.seed)
-        self.lucs = Lucs(seed, faults=Faults(self.faults))
+        self.auth, self.conventions = reconcile(self.auth, self.conventions)
+        seed = self.seed if isinstance(self.seed, Seed) else load_data(self.seed)
+        self.lucs = Lucs(seed, faults=Faults(self.faults), state_names=self.conventions.task_states)
 
     def config(self, log_level: str = "warning", access_log: bool = False) -> uvicorn.Config:
         """The uvicorn configuration of this mock (no lifespan, as little overhead as possible)."""
         return uvicorn.Config(
-            create_app(self.lucs, auth=self.auth, latency=self.latency, max_body=self.max_body),
+            create_app(
+                self.lucs, auth=self.auth, latency=self.latency, max_body=self.max_body, conventions=self.conventions
+            ),
             host=self.host,
             port=self.port,
             log_level=log_level,

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,20 +54,25 @@ def free_port() -> int:
 
 
 @contextmanager
-def mock_process(*args: str, scheme: str = "http", verify: str | bool = True) -> Iterator[str]:
+def mock_process(*args: str, scheme: str = "http", verify: str | bool = True, log: Path | None = None) -> Iterator[str]:
     """`lucs-mock serve` in its own process; yields its base URL once it answers."""
-    with mock_server(*args, scheme=scheme, verify=verify) as (base, _):
+    with mock_server(*args, scheme=scheme, verify=verify, log=log) as (base, _):
         yield base
 
 
 @contextmanager
 def mock_server(
-    *args: str, scheme: str = "http", verify: str | bool = True
+    *args: str, scheme: str = "http", verify: str | bool = True, log: Path | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`lucs-mock serve` in its own process: its base URL and the process (for a test that kills it)."""
+    """`lucs-mock serve` in its own process: its base URL and the process (for a test that kills it);
+    with `log`, its line per request goes to that file."""
     port = free_port()
-    command = [sys.executable, "-m", "lucs_harness.mock.cli", "serve", "--port", str(port), "--quiet", *args]
-    process = subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    quiet = [] if log else ["--quiet"]
+    command = [sys.executable, "-m", "lucs_harness.mock.cli", "serve", "--port", str(port), *quiet, *args]
+    with log.open("wb") if log else nullcontext() as logged:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=child_env(), stdout=logged or subprocess.PIPE, stderr=subprocess.STDOUT
+        )
     base = f"{scheme}://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_DEADLINE
@@ -77,8 +82,8 @@ def mock_server(
                 break
             except requests.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    raise RuntimeError(f"lucs-mock did not start: {output}") from None
+                    said = process.stdout.read().decode() if process.stdout else log.read_text() if log else ""
+                    raise RuntimeError(f"lucs-mock did not start: {said}") from None
                 time.sleep(0.02)
         yield base, process
     finally:
@@ -145,9 +150,12 @@ def wait_for(condition: Any, what: str, timeout: float = 30.0) -> None:
         time.sleep(0.01)
 
 
-def agent_state(base: str) -> tuple[Any, ...]:
-    """What the suite may change on the mock: the agent's block, presence and task, and open tasks."""
-    state = requests.get(f"{base}/_mock/state", timeout=5).json()
+def agent_state(base: str, **credentials: Any) -> tuple[Any, ...]:
+    """What the suite may change on the mock: the agent's block, presence and task, and open tasks
+    (closed by the State name the mock's conventions give). `credentials`: `headers=` or `params=`
+    for a mock that demands them."""
+    state = requests.get(f"{base}/_mock/state", timeout=5, **credentials).json()
+    closed = requests.get(f"{base}/_mock/conventions", timeout=5, **credentials).json()["task-states"]["closed"]
     agent = next(u for u in state["users"] if u["SipUri"] == AGENT)
-    open_tasks = sorted(t["ExternalTaskId"] for t in state["tasks"] if t["State"] != "Closed")
+    open_tasks = sorted(t["ExternalTaskId"] for t in state["tasks"] if t["State"] != closed)
     return agent["Blocked"], agent["PresenceState"], agent["TaskId"], open_tasks

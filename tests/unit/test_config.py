@@ -104,3 +104,39 @@ def test_each_auth_mode_builds_its_requests_auth() -> None:
     assert (header.name, header.value) == ("X-LUCS-Key", "k")
     with pytest.raises(ConfigError, match="auth mode 'ntlm' needs username"):
         session_auth(LucsConfig.model_construct(auth="ntlm"))
+
+
+@pytest.mark.parametrize(
+    ("placement", "url", "header"),
+    [
+        ("Api-Key", "https://lucs.example.com/v1.0/services", ("Api-Key", "k3y")),
+        ("Authorization: ApiKey", "https://lucs.example.com/v1.0/services", ("Authorization", "ApiKey k3y")),
+        ("Authorization: Bearer", "https://lucs.example.com/v1.0/services", ("Authorization", "Bearer k3y")),
+        ("?api_key", "https://lucs.example.com/v1.0/services?api_key=k3y", None),
+    ],
+)
+def test_the_api_key_goes_where_the_installation_reads_it(
+    placement: str, url: str, header: tuple[str, str] | None
+) -> None:
+    import requests
+
+    config = LucsConfig(auth="apikey", api_key="k3y", api_key_header=placement)
+    prepared = requests.Request("GET", "https://lucs.example.com/v1.0/services", auth=session_auth(config)).prepare()
+    assert prepared.url == url
+    if header is not None:
+        assert prepared.headers[header[0]] == header[1]
+    assert "k3y" not in config.redactor().text(str(prepared.url))
+
+
+@pytest.mark.parametrize("placement", ["X API Key", "Authorization: Api Key", "?", "?a b", ""])
+def test_an_api_key_placement_that_is_none_of_the_forms_is_refused(placement: str) -> None:
+    with pytest.raises(ValueError, match="is not a header name"):
+        LucsConfig(api_key_header=placement)
+
+
+def test_a_path_override_may_name_the_method() -> None:
+    config = LucsConfig(paths={"close_task": "POST /v1.0/tasks/{taskIdentifier}/close"})
+    assert (config.method("close_task"), config.path("close_task")) == ("POST", "/v1.0/tasks/{taskIdentifier}/close")
+    assert (config.method("block_user"), config.path("block_user")) == ("POST", "/v1.0/users/{userId}/block")
+    with pytest.raises(ValueError, match="is not `/path` or `METHOD /path`"):
+        LucsConfig(paths={"close_task": "FETCH /v1.0/tasks/{taskIdentifier}"})

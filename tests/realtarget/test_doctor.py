@@ -1,0 +1,127 @@
+"""`lucs-acceptance doctor` against mocks that follow other conventions than the defaults, as a
+team meets its own LUCS: read-only it sends GETs only; with `--lucs-allow-changes` it finds what
+it needs, writes the profile, leaves the target as found; the suite with that profile then passes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.realtarget.support import JOURNALS, agent_state, mock_process
+from tests.support.suite import ROOT, child_env
+
+KEY = "d0ct0r-k3y"
+CONVENTIONS = {
+    "defaults": [],
+    "api-key-scheme": ["--auth", "apikey", "--secret", KEY, "--convention", "api-key=authorization:ApiKey"],
+    "renamed": [
+        "--convention", "task-states=Queued,Ringing,Connected,Terminated",
+        "--convention", "presence-field=State",
+        "--convention", "close=post-close",
+        "--convention", "task-id=object",
+    ],
+    "by-id-and-paths": [
+        "--auth", "apikey", "--secret", KEY, "--convention", "api-key=query:api_key",
+        "--convention", "close=delete-by-id",
+        "--convention", "paths.set_presence=/v1.0/users/{userId}/presence",
+        "--convention", "presence-field=PresenceState",
+    ],
+}  # fmt: skip
+REQUEST = re.compile(r'"([A-Z]+) (/\S*) HTTP/1\.1"')
+
+
+def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "lucs_harness.cli", *args]
+    environment = child_env(LUCS_JOURNAL_DIR=str(JOURNALS), **(env or {}))
+    return subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=180, check=False)
+
+
+def secret_env(mock_args: list[str]) -> dict[str, str]:
+    return {"LUCS_AUTH": "apikey", "LUCS_API_KEY": KEY} if KEY in mock_args else {}
+
+
+def control_credentials(mock_args: list[str]) -> dict[str, Any]:
+    """What the mock's control endpoints take: the key where its convention puts it."""
+    if KEY not in mock_args:
+        return {}
+    placement = next((arg.split("=", 1)[1] for arg in mock_args if arg.startswith("api-key=")), "header:X-API-Key")
+    where, _, name = placement.partition(":")
+    if where == "query":
+        return {"params": {name: KEY}}
+    return {"headers": {"Authorization": f"{name} {KEY}"} if where == "authorization" else {name: KEY}}
+
+
+def test_read_only_it_sends_nothing_but_gets_and_says_what_it_could_not_tell(tmp_path: Path) -> None:
+    log = tmp_path / "requests.log"
+    with mock_process(log=log) as base:
+        before = agent_state(base)
+        done = run("doctor", f"--lucs-base-url={base}")
+        assert agent_state(base) == before
+    assert done.returncode == 0, done.stdout + done.stderr
+    methods = {method for method, path in REQUEST.findall(log.read_text()) if not path.startswith("/_mock/")}
+    assert methods == {"GET"}
+    lines = done.stdout.splitlines()
+    assert any(re.match(r"ok +reach +GET \S+/v1\.0/services -> 200 in \d+ ms", line) for line in lines)
+    assert any("block_user (POST /v1.0/users/{userId}/block): exists (GET -> 405" in line for line in lines)
+    assert any(line.startswith("info  calibrate    skipped (read-only)") for line in lines)
+    assert lines[-1].startswith("doctor: ready")
+
+
+@pytest.mark.parametrize("name", sorted(CONVENTIONS))
+def test_the_profile_it_writes_lets_the_suite_pass_and_the_target_is_as_found(tmp_path: Path, name: str) -> None:
+    mock_args, env, credentials = (
+        CONVENTIONS[name],
+        secret_env(CONVENTIONS[name]),
+        control_credentials(CONVENTIONS[name]),
+    )
+    config = tmp_path / "lucs.toml"
+    config.write_text('# the team\'s own settings stay\n[profiles.other]\nuser = "sip:someone@dev.local"\n')
+    with mock_process(*mock_args) as base:
+        before = agent_state(base, **credentials)
+        doctor = run(
+            "doctor", f"--lucs-base-url={base}", "--lucs-allow-changes", "--write-profile", "found",
+            f"--lucs-config={config}", env=env,
+        )  # fmt: skip
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+        assert agent_state(base, **credentials) == before
+        suite = run(
+            f"--lucs-config={config}", "--lucs-profile=found", "--lucs-allow-changes", "--no-html", "--no-history",
+            f"--reports-dir={tmp_path / 'reports'}", env=env,
+        )  # fmt: skip
+        assert suite.returncode == 0, doctor.stdout + suite.stdout[-4000:]
+        assert agent_state(base, **credentials) == before
+    written = config.read_text()
+    assert KEY not in written
+    assert "the team's own settings stay" in written
+    profiles = tomllib.loads(written)["profiles"]
+    assert profiles["other"] == {"user": "sip:someone@dev.local"}
+    assert profiles["found"]["base_url"] == base
+
+
+def test_the_api_key_placement_is_discovered_by_reading_only(tmp_path: Path) -> None:
+    mock_args = CONVENTIONS["api-key-scheme"]
+    with mock_process(*mock_args) as base:
+        done = run("doctor", f"--lucs-base-url={base}", "--write-profile", "p", cwd=tmp_path, env=secret_env(mock_args))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "discovered: the API key goes in 'Authorization: ApiKey'" in done.stdout
+    profile = (tmp_path / "lucs.toml").read_text()
+    assert re.search(r'^api_key_header = "Authorization: ApiKey"  # discovered: GET .* -> 200', profile, re.M)
+    assert "LUCS_API_KEY" in profile
+    assert KEY not in profile + done.stdout + done.stderr
+
+
+def test_a_target_that_cannot_be_reached_or_refuses_the_key_is_one_line_and_its_exit_code(tmp_path: Path) -> None:
+    unreachable = run("doctor", "--lucs-base-url=http://127.0.0.1:9", "--lucs-connect-timeout=0.5")
+    assert unreachable.returncode == 10, unreachable.stdout + unreachable.stderr
+    assert "Traceback" not in unreachable.stdout + unreachable.stderr
+    with mock_process("--auth", "apikey", "--secret", KEY) as base:
+        refused = run("doctor", f"--lucs-base-url={base}", env={"LUCS_AUTH": "apikey", "LUCS_API_KEY": "wrong"})
+    assert refused.returncode == 11, refused.stdout + refused.stderr
+    assert "the API key was refused in every usual place" in refused.stdout
+    assert "wrong" not in refused.stdout
