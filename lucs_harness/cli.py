@@ -38,6 +38,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "allow_changes", "dry_run", "reruns", "close_tasks", "restore_timeout", "journal_dir", "orphan_task_age",
         "strict_schema",
     ),
+    "recording": ("record",),
     "waits": (
         "connect_timeout", "read_timeout", "wait_timeout", "hold_time", "poll_interval", "get_retries",
         "unreachable_after", "max_response_mb",

@@ -83,6 +83,11 @@ OTHER_OPTIONS: tuple[tuple[str, str, str], ...] = (
         "NAME",
         "embedded mock only: break one documented behaviour (repeatable; `lucs-mock faults` lists them)",
     ),
+    (
+        "--lucs-mock-data",
+        "FILE",
+        "embedded mock only: serve this seed or capture (`doctor --capture FILE`), so it mirrors your LUCS",
+    ),
 )
 
 
@@ -241,6 +246,9 @@ class LucsConfig(BaseModel):
     strict_schema: bool = Field(False, description="fail on fields the schemas do not list")
     allow_changes: bool = Field(False, description="run @changes-state scenarios against a real LUCS")
     dry_run: bool = Field(False, description="print the requests each scenario would send, send none")
+    record: str | None = Field(
+        None, description="folder keeping every exchange (redacted) as examples, with a drift report from the schemas"
+    )
     reruns: int = Field(
         0, ge=0, le=5, description="retries of a failed scenario, restored between tries; a pass on a retry is flaky"
     )

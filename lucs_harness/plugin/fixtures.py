@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from lucs_harness.leases import AgentLease, PoolExhausted, lease_folder
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
     FAULTS_KEY,
+    MOCK_SEED_KEY,
     RUN_KEY,
     WORLD_KEY,
     RunState,
@@ -25,6 +27,7 @@ from lucs_harness.plugin.session import (
 )
 from lucs_harness.plugin.target import activate, prepare
 from lucs_harness.reporting.exchanges import allure_listener, logging_listener
+from lucs_harness.reporting.recording import recorder
 from lucs_harness.restore import RestoreRegistry, performer
 from lucs_harness.world import World
 
@@ -49,7 +52,7 @@ def lucs_target(lucs_config: LucsConfig, pytestconfig: pytest.Config) -> Iterato
     from lucs_harness.mock.seed import load_seed, shadow_seed
     from lucs_harness.mock.server import MockServer
 
-    seed = load_seed()
+    seed = pytestconfig.stash[MOCK_SEED_KEY] or load_seed()
     if lucs_config.dry_run:
         seed = shadow_seed(seed, lucs_config.service_id, lucs_config.agent_pool())
     mock = MockServer(seed=seed, faults=parse_faults(pytestconfig.stash[FAULTS_KEY])).start()
@@ -66,6 +69,9 @@ def lucs_client(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pyte
     client.listeners.append(transport_watch(pytestconfig.stash[RUN_KEY], lucs_config.unreachable_after))
     if pytestconfig.getoption("allure_report_dir", None):
         client.listeners.append(allure_listener(redactor))
+    if lucs_config.record and not lucs_config.dry_run:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        client.listeners.append(recorder(Path(lucs_config.record), redactor, worker))
     yield client
     client.close()
 

@@ -27,11 +27,13 @@ from lucs_harness.config import (
     load_config,
     secrets_on_command_line,
 )
+from lucs_harness.contract import default_contract
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, EARLY_ENDS, INTERRUPTED, USAGE
 from lucs_harness.interrupts import RunInterrupted, relay_signal
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
     FAULTS_KEY,
+    MOCK_SEED_KEY,
     PID_DIR_KEY,
     RUN_KEY,
     WORLD_KEY,
@@ -41,6 +43,7 @@ from lucs_harness.plugin.target import activate, prepare
 from lucs_harness.redact import Redactor, scrub_files
 from lucs_harness.reporting.allure_results import write_run_files
 from lucs_harness.reporting.exchanges import allure_listener
+from lucs_harness.reporting.recording import EXCHANGES, write_drift
 from lucs_harness.reporting.retries import allure_flaky, junit_tries
 from lucs_harness.reporting.verdict import DRY_RUN, FLAKY, LIST_SEPARATOR, NOT_RESTORED, ReportPaths, annotate
 
@@ -81,6 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
             root=Path(str(config.rootpath)),
         )
         config.stash[FAULTS_KEY] = _fault_names(config.getoption("--lucs-mock-fault"))
+        config.stash[MOCK_SEED_KEY] = _mock_seed(config.getoption("--lucs-mock-data"))
         _check_pool_size(config, lucs)
     except ConfigError as error:
         run.end(USAGE, str(error))
@@ -114,6 +118,19 @@ def _fault_names(names: list[str]) -> list[str]:
         except UnknownFault as error:
             raise ConfigError(str(error)) from None
     return names
+
+
+def _mock_seed(path: str | None) -> Any:
+    """The seed or capture the embedded mock serves instead of its own, checked now."""
+    if not path:
+        return None
+    from lucs_harness.mock.capture import load_data
+    from lucs_harness.mock.seed import SeedError
+
+    try:
+        return load_data(Path(path))
+    except (SeedError, OSError) as error:
+        raise ConfigError(f"--lucs-mock-data: {' '.join(str(error).split())}") from None
 
 
 def _stop(config: pytest.Config, level: int) -> None:
@@ -368,6 +385,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     run, lucs = terminalreporter.config.stash[RUN_KEY], terminalreporter.config.stash[CONFIG_KEY]
+    if lucs.record and (Path(lucs.record) / EXCHANGES).is_dir():
+        terminalreporter.write_line(f"lucs: {write_drift(Path(lucs.record), default_contract())}")
     if lucs.dry_run:
         target = lucs.redactor().url(lucs.base_url or "")
         terminalreporter.section(f"LUCS DRY RUN: requests each scenario would send (none was sent to {target})")

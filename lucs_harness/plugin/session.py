@@ -4,6 +4,7 @@ and the target."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,7 @@ PID_DIR_KEY = "lucs_pid_dir"  # where xdist workers that take relayed stop reque
 CONFIG_KEY = pytest.StashKey[LucsConfig]()
 RUN_KEY = pytest.StashKey["RunState"]()
 FAULTS_KEY = pytest.StashKey[list[str]]()  # --lucs-mock-fault names, checked when given
+MOCK_SEED_KEY = pytest.StashKey[Any]()  # the mock's seed from --lucs-mock-data (None: the built-in one)
 WORLD_KEY = pytest.StashKey[World]()
 
 
