@@ -24,6 +24,9 @@ START_DEADLINE = 15.0
 # restore journals of the runs these tests start, away from the user's own (one folder per target inside)
 JOURNALS = Path(tempfile.mkdtemp(prefix="lucs-test-journals-"))
 AGENT = "sip:smoky.cc@dev.local"
+# the settings of every run these tests start: their own journals, and a short hold of the pending
+# task (these tests prove restores, signals and guards, not the hold: a test that needs one sets it)
+TARGET_ENV = {"LUCS_JOURNAL_DIR": str(JOURNALS), "LUCS_HOLD_TIME": "0.1"}
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def run_suite(*args: str, env: dict[str, str] | None = None, timeout: float = 12
     return subprocess.run(
         suite_command("-q", *args),
         cwd=ROOT,
-        env=child_env(**({"LUCS_JOURNAL_DIR": str(JOURNALS)} | (env or {}))),
+        env=child_env(**(TARGET_ENV | (env or {}))),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -111,7 +114,7 @@ def acceptance(*args: str, env: dict[str, str] | None = None) -> subprocess.Pope
     return subprocess.Popen(
         command,
         cwd=ROOT,
-        env=child_env(**({"LUCS_JOURNAL_DIR": str(JOURNALS)} | (env or {}))),
+        env=child_env(**(TARGET_ENV | (env or {}))),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

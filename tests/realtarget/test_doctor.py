@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.realtarget.support import JOURNALS, agent_state, mock_process
+from tests.realtarget.support import TARGET_ENV, agent_state, mock_process
 from tests.support.suite import ROOT, child_env
 
 KEY = "d0ct0r-k3y"
@@ -38,7 +38,7 @@ REQUEST = re.compile(r'"([A-Z]+) (/\S*) HTTP/1\.1"')
 
 def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "lucs_harness.cli", *args]
-    environment = child_env(LUCS_JOURNAL_DIR=str(JOURNALS), **(env or {}))
+    environment = child_env(**TARGET_ENV, **(env or {}))
     return subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=180, check=False)
 
 

@@ -17,6 +17,7 @@ from lucs_harness.journal import journal_folder
 from lucs_harness.mock.control import MockControl
 from tests.realtarget.support import (
     JOURNALS,
+    TARGET_ENV,
     acceptance,
     agent_state,
     mock_process,
@@ -111,7 +112,7 @@ def test_a_second_signal_cuts_the_restore_short_and_the_journal_repairs_it(tmp_p
         repaired = subprocess.run(
             [*_wrapper(), "restore", "--lucs-base-url", base],
             cwd=ROOT,
-            env=child_env(LUCS_JOURNAL_DIR=str(JOURNALS)),
+            env=child_env(**TARGET_ENV),
             capture_output=True,
             text=True,
             timeout=TIMEOUT,
@@ -190,7 +191,7 @@ def test_ctrl_c_through_make_acceptance_restores_and_still_publishes_the_html(tm
         run = subprocess.Popen(
             ["make", "--no-print-directory", "acceptance", f"ARGS={args}"],
             cwd=ROOT,
-            env=child_env(LUCS_JOURNAL_DIR=str(JOURNALS), LUCS_TEST_PAUSE_AFTER=BLOCK, LUCS_TEST_PAUSED=str(paused)),
+            env=child_env(**TARGET_ENV, LUCS_TEST_PAUSE_AFTER=BLOCK, LUCS_TEST_PAUSED=str(paused)),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.realtarget.support import JOURNALS, mock_process
+from tests.realtarget.support import TARGET_ENV, mock_process
 from tests.support.suite import ROOT, child_env
 
 KEY = "r3c0rd-k3y"
@@ -19,7 +19,7 @@ CAPTURED = ROOT / "tests" / "unit" / "data" / "lucs-capture.json"
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = child_env(LUCS_JOURNAL_DIR=str(JOURNALS), LUCS_AUTH="apikey", LUCS_API_KEY=KEY)
+    env = child_env(**TARGET_ENV, LUCS_AUTH="apikey", LUCS_API_KEY=KEY)
     command = [sys.executable, "-m", "lucs_harness.cli", *args]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lucs_harness.reporting.verdict import RUN_CLASS
-from tests.realtarget.support import JOURNALS, acceptance, mock_process
+from tests.realtarget.support import TARGET_ENV, acceptance, mock_process
 from tests.support.suite import ROOT, child_env, suite_command
 
 SHARDS = 3
@@ -107,7 +107,7 @@ def real_shard(index: int, total: int, base: str, leases: Path) -> subprocess.Po
     """Shard `index`/`total` of the suite against the LUCS at `base`, as its own runner would."""
     args = ["-q", f"--lucs-shard={index}/{total}", "--lucs-base-url", base, "--lucs-allow-changes"]
     args += ["--lucs-agents", POOL, "--lucs-lease-dir", str(leases)]
-    env = child_env(LUCS_JOURNAL_DIR=str(JOURNALS))
+    env = child_env(**TARGET_ENV)
     return subprocess.Popen(
         suite_command(*args), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

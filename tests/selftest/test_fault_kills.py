@@ -6,26 +6,33 @@ from __future__ import annotations
 import pytest
 
 from lucs_harness.mock.faults import Fault
-from tests.support.mutation import EXPECTED, only, run_suite
+from tests.support.mutation import EXPECTED, Outcome, only, run_batch
 
-pytestmark = pytest.mark.selftest
+pytestmark = [pytest.mark.selftest, pytest.mark.xdist_group("selftest")]
+
+
+@pytest.fixture(scope="session")
+def outcomes() -> dict[Fault | None, Outcome]:
+    """The faithful run and one run per fault (only the scenario that must kill it), in one batch."""
+    jobs: list[tuple[Fault | None, list[str]]] = [(None, []), *((f, only(EXPECTED[f].scenario)) for f in Fault)]
+    return {outcome.fault: outcome for outcome in run_batch(jobs)}
 
 
 def test_every_fault_has_an_expected_kill() -> None:
     assert set(EXPECTED) == set(Fault)
 
 
-def test_the_faithful_mock_passes() -> None:
-    outcome = run_suite(None)
+def test_the_faithful_mock_passes(outcomes: dict[Fault | None, Outcome]) -> None:
+    outcome = outcomes[None]
     assert outcome.returncode == 0, outcome.output[-3000:]
     assert outcome.failures == ()
 
 
 @pytest.mark.parametrize("fault", list(Fault), ids=[f.value for f in Fault])
-def test_the_fault_is_killed_at_the_right_step(fault: Fault) -> None:
+def test_the_fault_is_killed_at_the_right_step(fault: Fault, outcomes: dict[Fault | None, Outcome]) -> None:
     """Only the scenario that must kill the fault runs: the faithful run above proves it passes."""
     want = EXPECTED[fault]
-    outcome = run_suite(fault, only(want.scenario))
+    outcome = outcomes[fault]
     seen = "\n".join(f"  {f.scenario} / {f.step}: {f.message[:300]}" for f in outcome.failures) or "  no failed step"
     assert outcome.kill() is not None, (
         f"fault {fault.value} ({fault.description}) survived: expected a failure in "

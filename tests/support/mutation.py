@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,6 +169,26 @@ def failures_of(cucumber: list[dict[str, object]]) -> tuple[Failure, ...]:
 def only(scenario: str) -> list[str]:
     """pytest options that select one scenario (by the test name pytest-bdd gives it)."""
     return ["-k", "test_" + make_python_name(scenario)]
+
+
+def run_batch(jobs: list[tuple[Fault | None, list[str]]]) -> list[Outcome]:
+    """Run the feature suite once per job (a fault, or None, and extra pytest arguments), all in one
+    child process (`tests.support.fault_batch`), against the embedded mock with that fault active."""
+    with tempfile.TemporaryDirectory() as folder:
+        jobs_file, out_file = Path(folder) / "jobs.json", Path(folder) / "outcomes.json"
+        listed = [{"fault": fault.value if fault else None, "args": [*FAST, *extra]} for fault, extra in jobs]
+        jobs_file.write_text(json.dumps(listed))
+        command = [sys.executable, "-m", "tests.support.fault_batch", str(jobs_file), str(out_file)]
+        done = subprocess.run(
+            command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=600, check=False
+        )
+        if done.returncode != 0 or not out_file.is_file():
+            raise RuntimeError(f"the fault batch failed ({done.returncode}): {(done.stdout + done.stderr)[-3000:]}")
+        results = json.loads(out_file.read_text())
+    return [
+        Outcome(fault, result["returncode"], failures_of(result["cucumber"]), result["output"])
+        for (fault, _), result in zip(jobs, results, strict=True)
+    ]
 
 
 def run_suite(fault: Fault | None, extra: list[str] | None = None) -> Outcome:
