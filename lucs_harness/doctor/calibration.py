@@ -105,7 +105,7 @@ def presence_field(world: World, before: dict[str, Any], diagnosis: Diagnosis) -
             f"set presence of {config.user} back to {was}", "set_presence", {"userId": user_id}, {field: was}
         )
         sent = client.send("set_presence", {"userId": user_id}, {field: wanted}, expect=ANY_STATUS, check_request=False)
-        now = world.listed_user(None)["PresenceState"]
+        now = _presence_after(world, sent, was)
         if now == was:
             world.restore.discard(undo)
             tried.append(f"{field} -> {sent.status}")
@@ -118,6 +118,19 @@ def presence_field(world: World, before: dict[str, Any], diagnosis: Diagnosis) -
         )
         return
     diagnosis.add("fail", "presence", f"no body field changed the presence ({'; '.join(tried)})")
+
+
+def _presence_after(world: World, sent: Exchange, was: str) -> str:
+    """The presence once it differs from `was`, or `was` at the deadline (at once after a refusal:
+    a presence a server refused does not change later)."""
+    accepted = sent.status is not None and 200 <= sent.status < 300
+    deadline = time.monotonic() + (world.config.wait_timeout if accepted else 0)
+    with world.client.polling():
+        while True:
+            now = str(world.listed_user(None)["PresenceState"])
+            if now != was or time.monotonic() >= deadline:
+                return now
+            time.sleep(world.config.poll_interval)
 
 
 def task_round(world: World, diagnosis: Diagnosis) -> None:
