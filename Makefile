@@ -62,6 +62,8 @@ test: lint $(NODE_STAMP)
 mutation: $(STAMP)
 	$(PY) scripts/mutation_score.py
 
+# each figure against a reference from the same sitting: suite_speed (client/raw requests, reports on/off,
+# start-up over the floor), parallel_speedup (-n 2 over serial, also at 1,000 scenarios), the mock's own
 benchmark: $(STAMP) $(NODE_STAMP) $(PRISM)
 	$(PY) benchmarks/suite_speed.py
 	$(PY) benchmarks/parallel_speedup.py

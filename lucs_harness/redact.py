@@ -1,11 +1,17 @@
 """Secrets never reach a log or a report: headers that carry credentials and every configured
 secret value (also percent-encoded, as it appears in a URL or a form) are replaced before anything
-is written."""
+is written.
+
+Every exchange of a run passes through here before it is attached, so the work is kept small: the
+pattern of a set of secrets is compiled once per process, the verdict on a key name is remembered,
+and `json_safe` tells when a search of a body's JSON text can stand in for one per string value.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -13,6 +19,25 @@ from urllib.parse import urlsplit, urlunsplit
 MASK = "***"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
 SECRET_KEYS = re.compile(r"pass(word)?|secret|token|api[-_]?key|authorization|cookie", re.I)
+KEYS_REMEMBERED = 4096  # key names judged once: a server inventing names cannot grow the sets further
+_plain_names: set[str] = set()
+_secret_names: set[str] = set()
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # what JSON parses to, besides dicts and lists
+# what JSON text writes differently from the string it holds: such a secret is searched per string
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+
+
+def secret_key(key: object) -> bool:
+    """Whether a body's key names a secret (its value is masked whole); each name is judged by
+    the pattern once per process."""
+    if key in _plain_names:
+        return False
+    if key in _secret_names:
+        return True
+    verdict = SECRET_KEYS.search(str(key)) is not None
+    if isinstance(key, str) and len(_plain_names) + len(_secret_names) < KEYS_REMEMBERED:
+        (_secret_names if verdict else _plain_names).add(key)
+    return verdict
 
 
 def _char_pattern(char: str) -> str:
@@ -24,9 +49,11 @@ def _char_pattern(char: str) -> str:
     return "(?:" + "|".join(forms) + ")"
 
 
-def _secrets_pattern(secrets: list[str]) -> re.Pattern[str] | None:
+@lru_cache(maxsize=32)
+def _secrets_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
     """One pattern for `secrets` (longest first, so the longest wins), each also matched
-    percent-encoded: a password `p@ss` shows up as `p%40ss` in a URL, a query or a form body."""
+    percent-encoded: a password `p@ss` shows up as `p%40ss` in a URL, a query or a form body.
+    Built once per set of secrets: every `LucsConfig.redactor()` call asks for it again."""
     if not secrets:
         return None
     return re.compile("|".join("".join(_char_pattern(c) for c in secret) for secret in secrets))
@@ -37,8 +64,10 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = (), headers: Iterable[str] = ()) -> None:
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self.pattern = _secrets_pattern(self.secrets)
+        self.pattern = _secrets_pattern(tuple(self.secrets))
         self.headers = SECRET_HEADERS | {h.lower() for h in headers}
+        # JSON text holds each secret as written: none needs escaping, none matches across a quote
+        self.json_safe = not any(_JSON_ESCAPED.search(secret) for secret in self.secrets)
 
     def text(self, value: str) -> str:
         """Every configured secret in `value`, as written or percent-encoded, replaced by the mask."""
@@ -61,13 +90,53 @@ class Redactor:
 
     def body(self, value: Any) -> Any:
         """A JSON value with secret-named keys masked and secret values replaced, recursively."""
+        if self.pattern is None:
+            return keys_masked(value)
         if isinstance(value, dict):
-            return {k: MASK if SECRET_KEYS.search(str(k)) else self.body(v) for k, v in value.items()}
-        if isinstance(value, list):
+            return {k: MASK if secret_key(k) else self.body(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
             return [self.body(v) for v in value]
         if isinstance(value, str):
             return self.text(value)
         return value
+
+    def found_in(self, text: str) -> bool:
+        """Whether `text` holds a configured secret, as written or percent-encoded."""
+        return self.pattern is not None and self.pattern.search(text) is not None
+
+
+def keys_masked(value: Any) -> Any:
+    """A JSON value with the values of secret-named keys masked, recursively; strings as they are
+    (see `Redactor.body`). Copies only what it changes: a user list is some 500 values, most of
+    them scalars under names judged before, each passed over with two set lookups."""
+    if isinstance(value, dict):
+        masked: dict[Any, Any] | None = None
+        for key, item in value.items():
+            if key in _plain_names:
+                if type(item) in _SCALARS:
+                    continue
+                shown = keys_masked(item)
+            elif secret_key(key):
+                shown = MASK
+            elif type(item) in _SCALARS:
+                continue
+            else:
+                shown = keys_masked(item)
+            if shown is not item:
+                masked = dict(value) if masked is None else masked
+                masked[key] = shown
+        return value if masked is None else masked
+    if isinstance(value, (list, tuple)):
+        copied: list[Any] | None = None
+        for index, item in enumerate(value):
+            if type(item) in _SCALARS:
+                continue
+            shown = keys_masked(item)
+            if shown is not item:
+                copied = list(value) if copied is None else copied
+                copied[index] = shown
+        return value if copied is None else copied
+    return value
 
 
 def scrub_files(paths: Iterable[Path], secrets: Iterable[str]) -> list[Path]:

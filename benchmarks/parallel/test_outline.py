@@ -1,7 +1,11 @@
-"""Binds the 40-example outline used by `benchmarks/parallel_speedup.py` (not part of `make test`)."""
+"""Binds the scenario outline of the benchmarks (not part of `make test`): `outline.feature` (40
+examples), or the outline `benchmarks.support.write_outline` wrote where `BENCH_OUTLINE_FEATURE` says."""
 
+import os
 from pathlib import Path
 
 from pytest_bdd import scenarios
 
-scenarios("outline.feature", features_base_dir=str(Path(__file__).parent))
+from benchmarks.support import OUTLINE_ENV
+
+scenarios(os.environ.get(OUTLINE_ENV) or "outline.feature", features_base_dir=str(Path(__file__).parent))

@@ -3,20 +3,32 @@ JSON attachment of that step.
 
 A body is shown whole up to `BODY_DISPLAY_LIMIT`; a larger one as the first that many bytes of its
 text and a note of how many were left out, so a server answering megabytes cannot fill the report.
+
+Every exchange of a run is attached, so an attachment is made the cheap way (`attachment`): it
+holds what `exchange_record` holds, written by orjson, and redacted string by string only when a
+secret shows up in its text; its file is created and written in place (`AllureSink`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+import os
+from collections.abc import Callable
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
+from uuid import uuid4
 
 import allure
+import allure_commons
+import orjson
+from allure_commons.lifecycle import AllureLifecycle
+from allure_commons.logger import AllureFileLogger
+from allure_commons.model2 import ATTACHMENT_PATTERN, Attachment
 
 from lucs_harness.client import Exchange, Listener
 from lucs_harness.contract import listed
-from lucs_harness.redact import Redactor
+from lucs_harness.redact import Redactor, keys_masked
 
 log = logging.getLogger("lucs")
 
@@ -32,22 +44,29 @@ def cut(text: str, limit: int = BODY_DISPLAY_LIMIT) -> str:
     return f"{shown}… [{len(data) - len(shown.encode('utf-8', errors='replace'))} bytes left out]"
 
 
-def shown_body(body: Any, redactor: Redactor, size: int | None = None) -> Any:
+def shown_body(
+    body: Any, redactor: Redactor, size: int | None = None, masked: Callable[[Any], Any] | None = None
+) -> Any:
     """A body as a record shows it: redacted, and whole unless its text is over the limit, then the
     start of its redacted text (redacted first, so no secret across the cut is left half masked).
 
     `size` is the length of the body as received, if known: below the limit nothing is serialized
-    to measure it, which keeps the common exchange as cheap as before."""
-    redacted = redactor.body(body)
+    to measure it, which keeps the common exchange as cheap as before. `masked` redacts a body
+    shown whole (default `redactor.body`); one that may be cut is always redacted string by string."""
+    if body is None:
+        return None
     if size is None or size > BODY_DISPLAY_LIMIT:
+        redacted = redactor.body(body)
         text = redacted if isinstance(redacted, str) else json.dumps(redacted, ensure_ascii=False)
-        if len(text.encode("utf-8", errors="replace")) > BODY_DISPLAY_LIMIT:
-            return cut(text)
-    return redacted
+        return cut(text) if len(text.encode("utf-8", errors="replace")) > BODY_DISPLAY_LIMIT else redacted
+    return redactor.body(body) if masked is None else masked(body)
 
 
-def exchange_record(exchange: Exchange, redactor: Redactor) -> dict[str, Any]:
-    """The exchange as a JSON-able record with credentials masked and large bodies cut."""
+def exchange_record(
+    exchange: Exchange, redactor: Redactor, masked: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
+    """The exchange as a JSON-able record with credentials masked and large bodies cut; `masked`
+    as in `shown_body`."""
     response_body = exchange.response_body if exchange.response_body is not None else exchange.response_text or None
     received = len(exchange.response_text.encode("utf-8", errors="replace"))
     return {
@@ -57,14 +76,38 @@ def exchange_record(exchange: Exchange, redactor: Redactor) -> dict[str, Any]:
         "elapsed_ms": round(exchange.elapsed_ms, 1),
         "request": {
             "headers": redactor.headers_of(exchange.request_headers),
-            "body": shown_body(exchange.request_body, redactor),
+            "body": shown_body(exchange.request_body, redactor, masked=masked),
         },
         "response": {
             "headers": redactor.headers_of(exchange.response_headers),
-            "body": shown_body(response_body, redactor, received),
+            "body": shown_body(response_body, redactor, received, masked),
         },
         "unknown_fields": listed(exchange.extras),
     }
+
+
+def indented_json(value: Any) -> bytes:
+    """`value` as JSON indented by 2, UTF-8: orjson (20 times the stdlib's speed with an indent),
+    the stdlib for what orjson refuses (an integer beyond 64 bits, a key that is not a string)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    except TypeError:
+        return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8", errors="replace")
+
+
+def attachment(exchange: Exchange, redactor: Redactor) -> bytes:
+    """The exchange's record as an attachment: indented JSON of what `exchange_record` holds.
+
+    Made the cheap way first: keys masked, then one search of the JSON text for a secret instead
+    of one per string value, which finds every secret that JSON writes as it is (`json_safe`).
+    When one is found, or a secret could hide behind JSON escapes, the record is redacted string
+    by string, and its text searched once more (a secret in a key is masked too)."""
+    if redactor.json_safe:
+        data = indented_json(exchange_record(exchange, redactor, keys_masked))
+        if redactor.pattern is None or not redactor.found_in(data.decode("utf-8", errors="replace")):
+            return data
+    text = indented_json(exchange_record(exchange, redactor)).decode("utf-8", errors="replace")
+    return redactor.text(text).encode("utf-8")
 
 
 def title_of(exchange: Exchange, redactor: Redactor) -> str:
@@ -79,7 +122,8 @@ def logging_listener(redactor: Redactor) -> Listener:
     """Logs one line per exchange, and the fields the schemas do not know as a warning."""
 
     def listen(exchange: Exchange) -> None:
-        log.info("%s", title_of(exchange, redactor))
+        if log.isEnabledFor(logging.INFO):  # pytest leaves it off unless --log-level asks for it
+            log.info("%s", title_of(exchange, redactor))
         if exchange.extras:
             fields = ", ".join(listed(exchange.extras))
             log.warning("%s: fields not in the schema: %s", title_of(exchange, redactor), fields)
@@ -87,14 +131,71 @@ def logging_listener(redactor: Redactor) -> Listener:
     return listen
 
 
+class AllureSink:
+    """Attaches JSON to the current step (else the test) of the running allure-pytest-bdd, as
+    `allure.attach` does, with one file created and written in place (three system calls) where
+    allure writes a temporary file and renames it: a run writes a file per exchange. The write is
+    made at once, on the scenario's thread: a writer thread would wait on a queue that a stop
+    request (an exception raised between any two bytecodes of the main thread) can leave waiting
+    for ever, and a file that lands late could outlive the end-of-run scrub. Used only when exactly
+    one lifecycle and one results folder run (what `--alluredir` sets up); otherwise, and outside
+    a test, `allure.attach` does it."""
+
+    _sinks: ClassVar[dict[tuple[int, str], AllureSink]] = {}
+
+    def __init__(self, lifecycle: AllureLifecycle, folder: str) -> None:
+        self.lifecycle, self.folder = lifecycle, folder
+
+    @classmethod
+    def running(cls) -> AllureSink | None:
+        """The sink of the Allure plugin running in this process, if it is as expected."""
+        plugins = allure_commons.plugin_manager.get_plugins()
+        lifecycles = {
+            id(p.lifecycle): p.lifecycle for p in plugins if isinstance(getattr(p, "lifecycle", None), AllureLifecycle)
+        }
+        folders = [getattr(p, "_report_dir", None) for p in plugins if isinstance(p, AllureFileLogger)]
+        if len(lifecycles) != 1 or len(folders) != 1 or folders[0] is None:
+            return None
+        (key, lifecycle), folder = next(iter(lifecycles.items())), str(folders[0])
+        if (key, folder) not in cls._sinks:
+            cls._sinks[key, folder] = cls(lifecycle, folder)
+        return cls._sinks[key, folder]
+
+    def attach(self, data: bytes, name: str) -> None:
+        with self.lifecycle.update_step() as step, self.lifecycle.update_test_case() as test:
+            parent = step or test
+        if parent is None:  # outside a test: allure says why
+            allure.attach(data, name=name, attachment_type=allure.attachment_type.JSON)
+            return
+        source = ATTACHMENT_PATTERN.format(prefix=uuid4(), ext="json")
+        try:
+            write_new(os.path.join(self.folder, source), data)
+        except OSError as error:  # a full disk: the run goes on, the report says what is missing
+            log.warning("attachment %s not written: %s: %s", source, type(error).__name__, error)
+            return
+        parent.attachments.append(Attachment(name=name, source=source, type=allure.attachment_type.JSON.mime_type))
+
+
+def write_new(path: str, data: bytes) -> None:
+    """Create the file `path` and write `data` to it: three system calls, no rename."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        written = os.write(descriptor, data)
+        while written < len(data):  # a regular file takes it whole, bar a full disk or a signal
+            written += os.write(descriptor, data[written:])
+    finally:
+        os.close(descriptor)
+
+
 def allure_listener(redactor: Redactor, prefix: str = "") -> Listener:
     """Attaches each exchange to the current Allure step."""
+    sink = AllureSink.running()
 
     def listen(exchange: Exchange) -> None:
-        allure.attach(
-            json.dumps(exchange_record(exchange, redactor), indent=2, ensure_ascii=False),
-            name=prefix + title_of(exchange, redactor),
-            attachment_type=allure.attachment_type.JSON,
-        )
+        data, name = attachment(exchange, redactor), prefix + title_of(exchange, redactor)
+        if sink is None:
+            allure.attach(data, name=name, attachment_type=allure.attachment_type.JSON)
+        else:
+            sink.attach(data, name)
 
     return listen
