@@ -53,7 +53,7 @@ def harness_help() -> str:
     for group, names in GROUPS.items():
         lines = [f"{group}:"]
         for name in names:
-            default = fields[name].default
+            default = fields[name].get_default(call_default_factory=True)
             shown = "" if default in (None, [], {}) else f" (default: {default})"
             lines.append(f"  {cli_option(name):28} {fields[name].description}{shown} [{env_name(name)}]")
         blocks.append("\n".join(lines))

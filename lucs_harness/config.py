@@ -192,7 +192,9 @@ class LucsConfig(BaseModel):
     user: str = Field(SEED_USER, description="target user: SIP URI or user GUID")
     agents: list[str] = Field(default_factory=list, description="agent pool for parallel workers (SIP URIs or GUIDs)")
     lease_dir: str | None = Field(None, description="folder of the agent leases shared by parallel workers and runs")
-    paths: dict[str, str] = Field(default_factory=dict, description="endpoint path overrides: operation=/path")
+    paths: dict[str, str] = Field(
+        default_factory=dict, description="endpoint path overrides: operation=/path or operation=METHOD /path"
+    )
     connect_timeout: float = Field(3.05, gt=0, description="seconds to connect")
     read_timeout: float = Field(10.0, gt=0, description="seconds to wait for a response")
     wait_timeout: float = Field(10.0, gt=0, description="deadline for states reached asynchronously")
