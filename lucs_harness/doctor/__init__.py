@@ -24,7 +24,7 @@ from typing import Any
 from lucs_harness.config import OTHER_OPTIONS, ConfigError, LucsConfig, cli_option, is_flag, load_config
 from lucs_harness.doctor.calibration import calibrate
 from lucs_harness.doctor.findings import Diagnosis
-from lucs_harness.doctor.probes import authenticate, reach, routes, service_and_users
+from lucs_harness.doctor.probes import authenticate, client_for, reach, routes, service_and_users
 from lucs_harness.doctor.profile import ProfileError, write_profile
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, FAILED, INTERRUPTED, PASSED, UNREACHABLE, USAGE
 
@@ -78,7 +78,9 @@ def examine(config: LucsConfig, diagnosis: Diagnosis, *, capture: Path | None = 
         _capture(accepted, users, capture, diagnosis)
     if accepted.allow_changes and users and not diagnosis.problems:
         calibrate(accepted, diagnosis)
-    elif not accepted.allow_changes:
+    elif accepted.allow_changes:
+        diagnosis.add("info", "calibrate", "skipped: the problems above come first (nothing was changed)")
+    else:
         unknown = ", ".join(sorted(name for name, verdict in found.items() if verdict == "unknown"))
         diagnosis.add(
             "info",
@@ -91,8 +93,6 @@ def examine(config: LucsConfig, diagnosis: Diagnosis, *, capture: Path | None = 
 
 def _capture(config: LucsConfig, users: list[dict[str, Any]], path: Path, diagnosis: Diagnosis) -> None:
     """The services and this service's users, as `lucs-mock serve --data` reads them."""
-    from lucs_harness.doctor.probes import client_for
-
     client = client_for(config)
     try:
         services = client.send("list_services").response_body
