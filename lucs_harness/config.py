@@ -183,7 +183,8 @@ def _url_credentials(data: Mapping[str, Any], userinfo: str) -> dict[str, Any]:
 class LucsConfig(BaseModel):
     """Everything the harness needs to reach and drive one LUCS installation."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True)
+    # the schema is built at the first validation: the wrapper reads the fields only
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True, defer_build=True)
 
     base_url: str | None = Field(
         None, description="LUCS API root, e.g. https://lucs.example.com; unset = embedded mock"

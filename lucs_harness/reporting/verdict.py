@@ -12,9 +12,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pytest
+if TYPE_CHECKING:  # the wrapper imports this module, and needs no pytest of its own
+    import pytest
 
 RUN_NAME = "LUCS acceptance run"
 RUN_CLASS = "lucs_harness.run"

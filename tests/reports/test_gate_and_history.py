@@ -4,11 +4,18 @@ HTML's trend is drawn from, through the wrapper as the README shows them."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from lucs_harness.exit_codes import QUALITY_GATE_FAILED, USAGE
+import pytest
+
+from lucs_harness.exit_codes import FAILED, PASSED, QUALITY_GATE_FAILED, USAGE
+from lucs_harness.reporting.html import generate
+from lucs_harness.reporting.options import Publishing
+from lucs_harness.reporting.publish import RESULTS, finish
+from lucs_harness.reporting.quality_gate import QualityGate
 from tests.reports.conftest import FAULT
 from tests.support.suite import ROOT, child_env
 
@@ -45,12 +52,33 @@ def test_a_known_defect_passes_the_gate_and_is_marked_in_the_report(tmp_path: Pa
     assert "quality-gate.json" in (tmp_path / "reports/report.html").read_text()
 
 
-def test_a_failure_beyond_the_gate_has_its_own_exit_code(tmp_path: Path) -> None:
-    done = run(tmp_path, "--no-history", "--no-html", "--lucs-quality-gate-max-failures=0", *SELECTION)
-    assert done.returncode == QUALITY_GATE_FAILED, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "quality gate failed: The number of failed tests 1 exceeds the allowed threshold value 0" in summary(done)
-    tolerant = run(tmp_path, "--no-history", "--no-html", "--lucs-quality-gate-success-rate=50%", *SELECTION)
-    assert tolerant.returncode == 0, tolerant.stdout[-3000:]
+@pytest.fixture(scope="module")
+def one_failed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reports of one run with one failed scenario and one passed, for the gates judged below."""
+    reports = tmp_path_factory.mktemp("one-failed")
+    done = run(reports, "--no-history", "--no-html", *SELECTION)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    return reports
+
+
+@pytest.mark.parametrize(
+    ("gate", "code", "said"),
+    [
+        (
+            QualityGate(max_failures=0),
+            QUALITY_GATE_FAILED,
+            "the quality gate failed: The number of failed tests 1 exceeds the allowed threshold value 0",
+        ),
+        (QualityGate(success_rate=0.5), PASSED, "-> exit 0 (quality gate passed)"),
+        (QualityGate(success_rate=0.6), QUALITY_GATE_FAILED, "Success rate 0.5 is less, than expected 0.6"),
+    ],
+)
+def test_the_gate_decides_the_exit_code_of_a_failed_run(
+    one_failed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], gate: QualityGate, code: int, said: str
+) -> None:
+    reports = shutil.copytree(one_failed, tmp_path / "reports")
+    assert finish(reports, FAILED, Publishing(reports, html=False, gate=gate), []) == code
+    assert said in capsys.readouterr().out
 
 
 def test_an_unusable_known_issues_file_is_one_line_and_runs_nothing(tmp_path: Path) -> None:
@@ -64,9 +92,10 @@ def test_an_unusable_known_issues_file_is_one_line_and_runs_nothing(tmp_path: Pa
 
 def test_the_history_outlives_the_reports_folder_and_feeds_the_trend(tmp_path: Path) -> None:
     history = tmp_path / "cache" / "history.jsonl"
-    for _ in range(2):
-        done = run(tmp_path / "reports", f"--history={history}", "-k", "unblocking_an_unknown")
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    runs = [json.loads(line) for line in history.read_text().splitlines()]
-    assert len(runs) == 2
-    assert "history/" in (tmp_path / "reports/report.html").read_text()
+    done = run(tmp_path / "reports", f"--history={history}", "-k", "unblocking_an_unknown")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert len(history.read_text().splitlines()) == 1
+    # the next run's report (its results as the first run's) draws the trend from both
+    generate(tmp_path / "reports" / RESULTS, tmp_path / "next.html", history=history)
+    assert len(history.read_text().splitlines()) == 2
+    assert "history/" in (tmp_path / "next.html").read_text()
