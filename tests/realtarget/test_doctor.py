@@ -5,6 +5,7 @@ it needs, writes the profile, leaves the target as found; the suite with that pr
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 import tomllib
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.realtarget.support import TARGET_ENV, agent_state, mock_process
+from tests.realtarget.support import TARGET_ENV, acceptance, agent_state, mock_process, signal_run, wait_for
 from tests.support.suite import ROOT, child_env
 
 KEY = "d0ct0r-k3y"
@@ -125,3 +126,17 @@ def test_a_target_that_cannot_be_reached_or_refuses_the_key_is_one_line_and_its_
     assert refused.returncode == 11, refused.stdout + refused.stderr
     assert "the API key was refused in every usual place" in refused.stdout
     assert "wrong" not in refused.stdout
+
+
+@pytest.mark.parametrize(("sig", "to"), [(signal.SIGINT, "group"), (signal.SIGTERM, "wrapper")])
+def test_a_calibration_stopped_by_a_signal_undoes_what_it_changed(sig: int, to: str) -> None:
+    """Every answer takes 0.2 s, so the signal lands while the target user is blocked."""
+    with mock_process("--latency", "0.2") as base:
+        before = agent_state(base)
+        run = acceptance("doctor", f"--lucs-base-url={base}", "--lucs-allow-changes")
+        wait_for(lambda: agent_state(base)[0], "the target user to be blocked")
+        signal_run(run, sig, to)
+        output, _ = run.communicate(timeout=60)
+        assert run.returncode == 2, output[-3000:]
+        assert "stopped; what was changed was undone" in output
+        assert agent_state(base) == before
