@@ -71,5 +71,7 @@ benchmark: $(STAMP) $(NODE_STAMP) $(PRISM)
 	$(PY) benchmarks/schemathesis_campaign.py
 	$(PY) benchmarks/mock_at_scale.py
 
+# the reports the wrapper wrote (its manifest lists them), never a file of the user's in reports/
 clean:
-	rm -rf $(VENV) reports/* .mypy_cache .ruff_cache
+	[ ! -x $(PY) ] || $(PY) -c 'import pathlib, lucs_harness.reporting.publish as p; p.remove_written(pathlib.Path("reports"))'
+	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -99,28 +99,39 @@ class Tally:
         return len(names.split(LIST_SEPARATOR)) if names else 0
 
 
+def written_before(reports: Path) -> set[str]:
+    """What an earlier run wrote in `reports`, as its manifest lists it."""
+    try:
+        return set(json.loads((reports / MANIFEST).read_text(encoding="utf-8")).get("written", [])) & set(OUTPUTS)
+    except (OSError, ValueError, AttributeError, TypeError):
+        return set()
+
+
+def remove_written(reports: Path) -> None:
+    """Remove what earlier runs wrote in `reports` (and their manifest), never anything else:
+    `make clean` and every run before it writes."""
+    for name in sorted(written_before(reports)):
+        entry = reports / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        elif entry.exists() or entry.is_symlink():
+            entry.unlink()
+    (reports / MANIFEST).unlink(missing_ok=True)
+
+
 def prepare(reports: Path) -> None:
     """Remove what an earlier run wrote here (its manifest says what), never anything else; refuse
     a folder where a file of ours would overwrite one that is not."""
     reports.mkdir(parents=True, exist_ok=True)
-    manifest = reports / MANIFEST
-    try:
-        owned = set(json.loads(manifest.read_text(encoding="utf-8")).get("written", []))
-    except (OSError, ValueError, AttributeError):
-        owned = set()
+    owned = written_before(reports)
     clash = [name for name in OUTPUTS if (reports / name).exists() and name not in owned]
     if clash:
         raise ReportsFolderError(
             f"{reports} already holds {', '.join(clash)}, not written by lucs-acceptance; "
             "move it away or choose another --reports-dir"
         )
-    for name in sorted(owned & set(OUTPUTS)):
-        entry = reports / name
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        elif entry.exists() or entry.is_symlink():
-            entry.unlink()
-    manifest.write_text(json.dumps({"written": list(OUTPUTS)}, indent=2) + "\n", encoding="utf-8")
+    remove_written(reports)
+    (reports / MANIFEST).write_text(json.dumps({"written": list(OUTPUTS)}, indent=2) + "\n", encoding="utf-8")
 
 
 class Forwarder:

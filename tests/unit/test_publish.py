@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lucs_harness.reporting.publish import MANIFEST, ReportsFolderError, Tally, prepare
+from lucs_harness.reporting.publish import MANIFEST, ReportsFolderError, Tally, prepare, remove_written
 from lucs_harness.reporting.verdict import ReportPaths, annotate
 
 
@@ -22,6 +22,16 @@ def test_the_reports_folder_loses_only_what_an_earlier_run_wrote(tmp_path: Path)
     (tmp_path / "allure-results" / "x-result.json").write_text("{}")
     prepare(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST, "notes.txt", "screenshots"]
+
+
+def test_make_clean_removes_the_runs_reports_and_nothing_of_the_users(tmp_path: Path) -> None:
+    prepare(tmp_path)
+    (tmp_path / "junit.xml").write_text("<testsuites/>")
+    (tmp_path / "allure-results").mkdir()
+    (tmp_path / "README.md").write_text("the team's notes")
+    remove_written(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]
+    remove_written(tmp_path)  # nothing written: nothing removed, no error
 
 
 def test_a_file_of_the_same_name_that_is_not_ours_is_refused(tmp_path: Path) -> None:
