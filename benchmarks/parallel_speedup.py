@@ -15,28 +15,20 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-from benchmarks.support import OUTLINE_ENV, outline
+from benchmarks.support import OUTLINE_ENV, outline, timed
 from lucs_harness.reporting.publish import report_args
 from tests.realtarget.support import mock_process
-from tests.support.suite import ROOT, child_env, suite_command
+from tests.support.suite import child_env, suite_command
 
 POOL = "sip:smoky.cc@dev.local,sip:smoky.dd@dev.local"
 
 
 def timed_run(*args: str, env: dict[str, str] | None = None) -> float:
     """Wall time of one run of the benchmark outline, which must pass."""
-    command = suite_command("-q", *args, tests="benchmarks/parallel")
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env or child_env(), capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"run failed ({done.returncode}):\n{done.stdout[-3000:]}")
-    return elapsed
+    return timed(suite_command("-q", *args, tests="benchmarks/parallel"), env=env)
 
 
 def against_mock(base: str, *extra: str) -> float:

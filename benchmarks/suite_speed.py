@@ -21,16 +21,15 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.support import CLIENT_COST_ENV, OUTLINE_ENV, outline
+from benchmarks.support import CLIENT_COST_ENV, OUTLINE_ENV, outline, timed
 from lucs_harness.reporting.publish import UNUSED_PLUGINS, pytest_command, report_args
-from tests.support.suite import ROOT, child_env, suite_command
+from tests.support.suite import child_env, suite_command
 
 SECTIONS = ("suite", "client", "reports", "startup")
 THREE_STEPS = "test_the_target_user_is_listed_as_selectable_and_not_blocked"  # Background, When, Then
@@ -59,16 +58,6 @@ def happens() -> None:
 def seen() -> None:
     pass
 """
-
-
-def timed(command: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> float:
-    """Wall time of one child process, which must succeed."""
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env or child_env(), capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
-    return elapsed
 
 
 def interleaved(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:

@@ -4,10 +4,14 @@ those), and the scenario outline at any size."""
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.suite import ROOT, child_env
 
 OUTLINE_ENV = "BENCH_OUTLINE_FEATURE"  # the outline `parallel/test_outline.py` binds, else its 40 examples
 CLIENT_COST_ENV = "BENCH_CLIENT_COST_OUT"  # where `client_cost/test_client_cost.py` writes its figures
@@ -32,3 +36,13 @@ def write_outline(folder: Path, examples: int) -> Path:
     feature = folder / f"outline_{examples}.feature"
     feature.write_text(f"{head}{marker}      |   run |\n{rows}", encoding="utf-8")
     return feature
+
+
+def timed(command: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None) -> float:
+    """Wall time of one child process, which must succeed."""
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env or child_env(), capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+    return elapsed

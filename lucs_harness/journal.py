@@ -19,9 +19,12 @@ from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from filelock import FileLock, Timeout
+
+if TYPE_CHECKING:
+    from lucs_harness.config import LucsConfig
 
 SUFFIX = ".jsonl"
 
@@ -68,6 +71,18 @@ def journal_folder(base_url: str, service_id: str, configured: str | None = None
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lucs-harness" / "journal"
     root = Path(configured) if configured else cache
     return root / target_digest(base_url, service_id)
+
+
+def target_folder(config: LucsConfig) -> Path:
+    """The journal folder of the configured real target."""
+    assert config.base_url is not None
+    return journal_folder(config.base_url, config.service_id, config.journal_dir)
+
+
+def target_journal(config: LucsConfig) -> Journal:
+    """This process's journal against the configured real target (a run's, or the doctor's)."""
+    assert config.base_url is not None
+    return Journal(target_folder(config), config.redactor().url(config.base_url))
 
 
 class Journal:

@@ -15,7 +15,7 @@ from typing import Any
 
 from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError, UnexpectedStatus
 from lucs_harness.config import LucsConfig
-from lucs_harness.journal import journal_folder, leftovers
+from lucs_harness.journal import leftovers, target_folder
 from lucs_harness.operations import OPERATIONS
 from lucs_harness.restore import performer
 
@@ -61,7 +61,7 @@ def repair(config: LucsConfig, client: LucsClient, stop: Callable[[], bool] = la
     assert config.base_url is not None
     found = Findings()
     perform = performer(client)
-    for leftover in leftovers(journal_folder(config.base_url, config.service_id, config.journal_dir)):
+    for leftover in leftovers(target_folder(config)):
         keep = False
         for undo in reversed(leftover.undos):
             if stop():

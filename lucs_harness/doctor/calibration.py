@@ -19,7 +19,7 @@ from lucs_harness.client import Exchange, LucsError
 from lucs_harness.config import LucsConfig
 from lucs_harness.doctor.findings import Diagnosis
 from lucs_harness.doctor.probes import client_for, find_user
-from lucs_harness.journal import Journal, journal_folder
+from lucs_harness.journal import target_journal
 from lucs_harness.leftovers import TASK_GONE
 from lucs_harness.operations import OPERATIONS
 from lucs_harness.restore import RestoreRegistry, performer
@@ -44,9 +44,7 @@ def guarded(config: LucsConfig, diagnosis: Diagnosis) -> Iterator[World]:
     """A world whose changes are journaled and undone on the way out, whatever happens inside."""
     assert config.base_url is not None
     client = client_for(config)
-    journal = Journal(
-        journal_folder(config.base_url, config.service_id, config.journal_dir), config.redactor().url(config.base_url)
-    )
+    journal = target_journal(config)
     registry = RestoreRegistry(performer(client), journal)
     try:
         yield World(config=config, client=client, restore=registry, target_ref=config.user)

@@ -14,7 +14,7 @@ from lucs_harness.client import Exchange, Listener, LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.dry_run import DryRunPlan
 from lucs_harness.exit_codes import POOL_EXHAUSTED, UNREACHABLE
-from lucs_harness.journal import Journal, journal_folder
+from lucs_harness.journal import Journal, target_journal
 from lucs_harness.leases import AgentLease, PoolExhausted, lease_folder
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
@@ -120,8 +120,7 @@ def lucs_journal(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pyt
     if lucs_target.control is not None or lucs_config.base_url is None:
         yield None
         return
-    folder = journal_folder(lucs_config.base_url, lucs_config.service_id, lucs_config.journal_dir)
-    journal = Journal(folder, lucs_config.redactor().url(lucs_config.base_url))
+    journal = target_journal(lucs_config)
     pytestconfig.stash[RUN_KEY].journal = journal
     yield journal
     journal.close()

@@ -3,14 +3,18 @@ categories (Allure 2 reads `categories.json`; Allure 3 reads the same list from 
 
 from __future__ import annotations
 
+import json
 import platform
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from lucs_harness.config import LucsConfig
 from lucs_harness.reporting.verdict import DRY_RUN, LIST_SEPARATOR, NOT_RESTORED
 
 CATEGORIES_FILE = Path(__file__).with_name("categories.json")
+ENVIRONMENT = "environment.properties"  # the run-level facts of a results folder (merged by `merge`)
 
 
 def environment(
@@ -37,5 +41,16 @@ def write_run_files(
     results.mkdir(parents=True, exist_ok=True)
     facts = environment(config, profile, not_restored, repaired)
     lines = "".join(f"{key}={value}\n" for key, value in facts.items())
-    (results / "environment.properties").write_text(lines, encoding="utf-8")
+    (results / ENVIRONMENT).write_text(lines, encoding="utf-8")
     (results / "categories.json").write_text(CATEGORIES_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def read_results(results: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Each test result of a results folder with its file (in name order); an unreadable one is skipped."""
+    for file in sorted(results.glob("*-result.json")):
+        try:
+            result = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(result, dict):
+            yield file, result

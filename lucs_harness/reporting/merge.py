@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from lucs_harness.exit_codes import FAILED, INTERRUPTED, PASSED, USAGE
+from lucs_harness.reporting.allure_results import ENVIRONMENT
 from lucs_harness.reporting.options import Publishing, add_report_options, publishing
 from lucs_harness.reporting.publish import CUCUMBER, JUNIT, RESULTS, ReportsFolderError, Tally, finish, prepare
 from lucs_harness.reporting.quality_gate import GateError
@@ -34,7 +35,6 @@ from lucs_harness.reporting.verdict import SHARD as SHARD_PROPERTY
 
 PROG = "lucs-acceptance merge"
 MERGED_SHARDS = "lucs.shards"  # the merged report's list of the shares it holds
-ENVIRONMENT = "environment.properties"
 PER_TEST = re.compile(r"-(result|container|attachment)(\.|$)")  # Allure's uuid-named files
 EXIT_IN_VERDICT = re.compile(r"\bexit (\d+):")
 NOTHING = "nothing"  # how the run's environment says "no such thing happened"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lucs_harness.reporting.allure_cli import AllureError, run_allure
+from lucs_harness.reporting.allure_results import read_results
 
 GATE_ENV = "LUCS_ALLURE_QUALITY_GATE"  # read by allurerc.mjs
 FAILED = ("failed", "broken")
@@ -124,12 +125,8 @@ def _issue(path: Path, number: int, entry: Any) -> KnownIssue:
 def mark_known(results: Path, issues: list[KnownIssue]) -> list[str]:
     """Mark each failed result that a known issue explains; `scenario (ISSUE)` for each marked."""
     marked = []
-    for file in sorted(results.glob("*-result.json")):
-        try:
-            result = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(result, dict) or result.get("status") not in FAILED:
+    for file, result in read_results(results):
+        if result.get("status") not in FAILED:
             continue
         issue = next((issue for issue in issues if issue.explains(result)), None)
         if issue is None:

@@ -21,6 +21,7 @@ from lucs_harness.client import Exchange, Listener
 from lucs_harness.contract import Contract
 from lucs_harness.operations import OPERATIONS
 from lucs_harness.redact import Redactor
+from lucs_harness.reporting.exchanges import indented_json
 
 # fields whose values api.md leaves open (the drift report lists every value seen)
 OPEN_VALUES = frozenset(
@@ -37,10 +38,13 @@ def recorder(folder: Path, redactor: Redactor, worker: str = "main") -> Listener
     """A client listener writing each exchange, redacted, as one JSON file under `folder`."""
     numbers = count(1)
     run = f"{worker}-{os.getpid()}"
+    made: set[str] = set()
 
     def record(exchange: Exchange) -> None:
         place = folder / EXCHANGES / exchange.operation
-        place.mkdir(parents=True, exist_ok=True)
+        if exchange.operation not in made:
+            place.mkdir(parents=True, exist_ok=True)
+            made.add(exchange.operation)
         body = exchange.response_body if exchange.response_body is not None else exchange.response_text or None
         entry = {
             "operation": exchange.operation,
@@ -51,7 +55,7 @@ def recorder(folder: Path, redactor: Redactor, worker: str = "main") -> Listener
             "response_body": redactor.body(body),
         }
         name = f"{run}-{next(numbers):05d}-{exchange.status or 'none'}.json"
-        (place / name).write_text(redactor.text(json.dumps(entry, indent=2, ensure_ascii=False)), encoding="utf-8")
+        (place / name).write_text(redactor.text(indented_json(entry).decode("utf-8")), encoding="utf-8")
 
     return record
 

@@ -14,8 +14,11 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from _pytest.junitxml import mangle_test_address
+
+from lucs_harness.reporting.allure_results import read_results
 
 
 def junit_tries(path: Path, failed_tries: Mapping[str, list[str]]) -> None:
@@ -44,13 +47,9 @@ def junit_tries(path: Path, failed_tries: Mapping[str, list[str]]) -> None:
 
 def allure_flaky(results: Path) -> int:
     """Mark flaky each last try that passed after a failed or broken one; how many were marked."""
-    tries: dict[str, list[tuple[int, Path, dict[str, object]]]] = {}
-    for file in results.glob("*-result.json"):
-        try:
-            result = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(result, dict) and isinstance(result.get("historyId"), str):
+    tries: dict[str, list[tuple[int, Path, dict[str, Any]]]] = {}
+    for file, result in read_results(results):
+        if isinstance(result.get("historyId"), str):
             start = result.get("start")
             tries.setdefault(result["historyId"], []).append((start if isinstance(start, int) else 0, file, result))
     marked = 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.realtarget.support import TARGET_ENV, acceptance, agent_state, mock_process, signal_run, wait_for
-from tests.support.suite import ROOT, child_env
+from tests.support.suite import ROOT, run_wrapper
 
 KEY = "d0ct0r-k3y"
 CONVENTIONS = {
@@ -38,9 +37,7 @@ REQUEST = re.compile(r'"([A-Z]+) (/\S*) HTTP/1\.1"')
 
 
 def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "lucs_harness.cli", *args]
-    environment = child_env(**TARGET_ENV, **(env or {}))
-    return subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=180, check=False)
+    return run_wrapper(*args, cwd=cwd, env=TARGET_ENV | (env or {}))
 
 
 def secret_env(mock_args: list[str]) -> dict[str, str]:

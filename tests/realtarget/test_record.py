@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.realtarget.support import TARGET_ENV, mock_process
-from tests.support.suite import ROOT, child_env
+from tests.support.suite import ROOT, run_wrapper
 
 KEY = "r3c0rd-k3y"
 SERVICE = "c0a80101-0000-4000-8000-000000000001"
@@ -18,10 +17,8 @@ USER = "sip:alice.archer@contoso.example"
 CAPTURED = ROOT / "tests" / "unit" / "data" / "lucs-capture.json"
 
 
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = child_env(**TARGET_ENV, LUCS_AUTH="apikey", LUCS_API_KEY=KEY)
-    command = [sys.executable, "-m", "lucs_harness.cli", *args]
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False)
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return run_wrapper(*args, env=TARGET_ENV | {"LUCS_AUTH": "apikey", "LUCS_API_KEY": KEY})
 
 
 def test_a_capture_served_by_the_mock_then_a_recorded_run_reports_the_drift(tmp_path: Path) -> None:
@@ -49,19 +46,13 @@ def test_a_capture_served_by_the_mock_then_a_recorded_run_reports_the_drift(tmp_
 
 
 def test_the_embedded_mock_serves_a_capture_so_the_suite_meets_the_teams_own_users(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable, "-m", "lucs_harness.cli", f"--lucs-mock-data={CAPTURED}", "--lucs-service-id", SERVICE,
-            "--lucs-user", USER, "-k", "Blocking_takes or configured_service_is_listed", "--no-html", "--no-history",
-            f"--reports-dir={tmp_path}",
-        ],
-        cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=180, check=False,
+    done = run_wrapper(
+        f"--lucs-mock-data={CAPTURED}", "--lucs-service-id", SERVICE, "--lucs-user", USER,
+        "-k", "Blocking_takes or configured_service_is_listed",
+        "--no-html", "--no-history", f"--reports-dir={tmp_path}",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
     assert "2 passed" in done.stdout.splitlines()[-1]
-    bad = subprocess.run(
-        [sys.executable, "-m", "lucs_harness.cli", f"--lucs-mock-data={tmp_path / 'none.json'}", "--no-html"],
-        cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+    bad = run_wrapper(f"--lucs-mock-data={tmp_path / 'none.json'}", "--no-html")
     assert bad.returncode == 4
     assert "--lucs-mock-data:" in bad.stdout + bad.stderr

@@ -4,31 +4,19 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.suite import ROOT, child_env
+from tests.support.suite import run_wrapper
 
 FAULT = "block-wrong-reason"
 
 
 def publish(reports: Path, *pytest_args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`make acceptance` in a child process: the suite, then every report, into `reports`."""
-    command = [
-        sys.executable,
-        "-m",
-        "lucs_harness.cli",
-        "--reports-dir",
-        str(reports),
-        *([] if any(arg.startswith("--history") for arg in pytest_args) else ["--no-history"]),
-        "--",
-        *pytest_args,
-    ]
-    return subprocess.run(
-        command, cwd=ROOT, env=child_env(**(env or {})), capture_output=True, text=True, timeout=300, check=False
-    )
+    history = [] if any(arg.startswith("--history") for arg in pytest_args) else ["--no-history"]
+    return run_wrapper("--reports-dir", str(reports), *history, "--", *pytest_args, env=env)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from lucs_harness.reporting.options import Publishing
 from lucs_harness.reporting.publish import RESULTS, finish
 from lucs_harness.reporting.quality_gate import QualityGate
 from tests.reports.conftest import FAULT
-from tests.support.suite import ROOT, child_env
+from tests.support.suite import run_wrapper
 
 # the block scenario fails (the mock's fault) and the unknown-user scenarios pass
 SELECTION = ["-k", "Blocking_takes or unblocking_an_unknown", f"--lucs-mock-fault={FAULT}"]
@@ -31,8 +30,7 @@ url = "https://jira.example.com/browse/LUCS-1234"
 
 
 def run(reports: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "lucs_harness.cli", "--reports-dir", str(reports), *args]
-    return subprocess.run(command, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=300, check=False)
+    return run_wrapper("--reports-dir", str(reports), *args)
 
 
 def summary(done: subprocess.CompletedProcess[str]) -> str:

@@ -3,6 +3,8 @@ real-target tests, the mutation score, the benchmarks), all alike. Not shipped i
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from lucs_harness.reporting.publish import pytest_command, pytest_env
@@ -21,3 +23,13 @@ def child_env(**extra: str) -> dict[str, str]:
     pytest's own (xdist worker ids), plus `extra`."""
     keep = {k: v for k, v in pytest_env().items() if not k.startswith(("LUCS_", "PYTEST_"))}
     return keep | extra
+
+
+def run_wrapper(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`lucs-acceptance ARGS` as a user runs it, to its end, its output captured; `env` adds settings."""
+    command = [sys.executable, "-m", "lucs_harness.cli", *args]
+    return subprocess.run(
+        command, cwd=cwd, env=child_env(**(env or {})), capture_output=True, text=True, timeout=timeout, check=False
+    )

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ import yaml
 from lucs_harness.reporting.options import DEFAULT_HISTORY
 from lucs_harness.reporting.publish import CUCUMBER, HTML, JUNIT, RESULTS
 from lucs_harness.reporting.quality_gate import load_known_issues
-from tests.support.suite import ROOT, child_env
+from tests.support.suite import ROOT, run_wrapper
 
 EXAMPLES = sorted((ROOT / "ci").glob("*.yml"))
 MAKE_TARGETS = set(re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), re.M))
@@ -56,16 +54,7 @@ def test_the_documented_arguments_are_accepted(tmp_path: Path, arguments: str) -
     for variable, value in SHARD_VARIABLES.items():
         arguments = arguments.replace(variable, value)
     args = [arg for arg in shlex.split(arguments) if not arg.startswith("--reports-dir")]
-    command = [sys.executable, "-m", "lucs_harness.cli", f"--reports-dir={tmp_path}", "--no-html", "--no-history"]
-    done = subprocess.run(
-        [*command, *args, "--collect-only", "-q"],
-        cwd=ROOT,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_wrapper(f"--reports-dir={tmp_path}", "--no-html", "--no-history", *args, "--collect-only", "-q")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
