@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.realtarget.misbehaving import answering_server, huge_body, nested_body, silent_server, url_of
 from tests.realtarget.support import TARGET_ENV, acceptance, agent_state, mock_process, signal_run, wait_for
 from tests.support.suite import ROOT, run_wrapper
 
@@ -137,3 +138,17 @@ def test_a_calibration_stopped_by_a_signal_undoes_what_it_changed(sig: int, to: 
         assert run.returncode == 2, output[-3000:]
         assert "stopped; what was changed was undone" in output
         assert agent_state(base) == before
+
+
+def test_a_server_that_hangs_or_answers_50_mb_or_nonsense_ends_the_doctor_quickly_in_a_few_lines() -> None:
+    with silent_server() as base:
+        silent = run("doctor", f"--lucs-base-url={base}", "--lucs-read-timeout=0.5")
+    assert silent.returncode == 10, silent.stdout + silent.stderr
+    for chunk, size in (huge_body(), nested_body()):
+        with answering_server(chunk, size) as server:
+            done = run("doctor", f"--lucs-base-url={url_of(server)}")
+        said = done.stdout + done.stderr
+        assert done.returncode == 1, said[-3000:]
+        assert "Traceback" not in said
+        assert len(said) < 20_000
+        assert done.stdout.splitlines()[-1].startswith("doctor: 1 problem(s); the first: service:")
