@@ -18,10 +18,12 @@ from lucs_harness.mock.conventions import Conventions, reconcile
 from lucs_harness.mock.domain import Lucs
 from lucs_harness.mock.faults import Fault, Faults
 from lucs_harness.mock.seed import DEFAULT_SEED, Seed
+from lucs_harness.redact import MASK, Redactor, secret_key
 
 START_TIMEOUT = 10.0
 PORTS = range(65536)
 logger = logging.getLogger("uvicorn.error")
+access_logger = logging.getLogger("uvicorn.access")
 
 
 class StartError(Exception):
@@ -40,6 +42,30 @@ class _Uvicorn(uvicorn.Server):
         await super().startup(sockets)
         if self.started:
             logger.info("Uvicorn running on %s (Press CTRL+C to quit)", self.url)
+
+
+class _MaskedAccessLog(logging.Filter):
+    """uvicorn's access line (`client - "METHOD PATH HTTP/v" status`) without credentials: the
+    mock's own secret, as written or percent-encoded, and the value of every query parameter named
+    like one (an API key sent in the query, right or wrong, is still somebody's key)."""
+
+    def __init__(self, auth: MockAuth | None) -> None:
+        super().__init__()
+        secrets = (auth.secret, *auth.secret.split(":", 1)[1:]) if auth and auth.demanding else ()
+        self.redactor = Redactor(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 2 and isinstance(args[2], str):
+            record.args = (*args[:2], self.path(args[2]), *args[3:])
+        return True
+
+    def path(self, path: str) -> str:
+        route, question, query = path.partition("?")
+        if question:
+            pairs = (pair.partition("=") for pair in query.split("&"))
+            query = "&".join(name + eq + (MASK if eq and secret_key(name) else value) for name, eq, value in pairs)
+        return self.redactor.text(route + question + query)
 
 
 @dataclass
@@ -99,6 +125,9 @@ class MockServer:
         The TLS files are loaded and the port bound here, so a problem is a `StartError` naming it
         rather than a traceback or uvicorn's `sys.exit(1)` from inside the server."""
         config = self.config(log_level, access_log)
+        for old in [f for f in access_logger.filters if isinstance(f, _MaskedAccessLog)]:
+            access_logger.removeFilter(old)
+        access_logger.addFilter(_MaskedAccessLog(self.auth))
         self._load(config)
         sock = self._bind()
         self.port = sock.getsockname()[1]

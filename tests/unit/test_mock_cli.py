@@ -28,15 +28,18 @@ LUCS_MOCK = Path(sys.executable).with_name("lucs-mock")
 REFUSAL_TIMEOUT = 15.0  # a refused start ends in well under a second; a start that is not refused serves on
 
 
-def test_serve_logs_a_line_per_request_and_stops_on_ctrl_c() -> None:
+def test_serve_logs_a_line_per_request_without_credentials_and_stops_on_ctrl_c() -> None:
+    """An API key in the query is logged masked: by its name, and by its value wherever it shows."""
     port = free_port()
-    command = [str(LUCS_MOCK), "serve", "--port", str(port)]
+    key = "s3cr3t-k3y"
+    auth = ["--auth", "apikey", "--secret", key, "--convention", "api-key=query:api_key"]
+    command = [str(LUCS_MOCK), "serve", "--port", str(port), *auth]
     server = subprocess.Popen(
         command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
         answer = wait_until(
-            lambda: _get(f"http://127.0.0.1:{port}/v1.0/services"),
+            lambda: _get(f"http://127.0.0.1:{port}/v1.0/services?api_key={key}&limit=5&token=other-{key}"),
             lambda r: r is not None or server.poll() is not None,
             timeout=15,
             interval=0.02,
@@ -49,7 +52,8 @@ def test_serve_logs_a_line_per_request_and_stops_on_ctrl_c() -> None:
         output, _ = server.communicate(timeout=10)
     assert server.returncode == 0, output
     assert f"Uvicorn running on http://127.0.0.1:{port}" in output
-    assert '"GET /v1.0/services HTTP/1.1" 200' in output
+    assert '"GET /v1.0/services?api_key=***&limit=5&token=*** HTTP/1.1" 200' in output
+    assert key not in output
 
 
 def _get(url: str) -> requests.Response | None:
