@@ -51,6 +51,7 @@ SHARD_PATTERN = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 SHARD_KEY = pytest.StashKey["Shard"]()
 DURATIONS_STASH = pytest.StashKey[dict[str, float]]()
 TALLY_KEY = pytest.StashKey[tuple[int, int]]()  # (kept by this shard, selected before sharding)
+TALLY_OUTPUT = "lucs_shard_tally"  # an xdist worker's tally, sent to the controller, which collects nothing
 
 
 class ShardError(ValueError):
@@ -209,6 +210,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     durations = config.stash[DURATIONS_STASH]
     keep = select(items, shard, durations)
     config.stash[TALLY_KEY] = (len(keep), len(items))
+    if hasattr(config, "workeroutput"):
+        config.workeroutput[TALLY_OUTPUT] = [len(keep), len(items)]
     kept = {id(item) for item in keep}
     drop = [item for item in items if id(item) not in kept]
     if drop:
@@ -222,6 +225,15 @@ def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
         return None
     how = "by recorded durations" if config.stash[DURATIONS_STASH] else "by count (no recorded durations)"
     return f"lucs: shard {shard}: {tally[0]} of the {tally[1]} selected tests, balanced {how}"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """The controller's tally under `-n`: what its workers kept (each collected the same selection)."""
+    tally = getattr(node, "workeroutput", {}).get(TALLY_OUTPUT)
+    if tally is not None:
+        kept, selected = node.config.stash.get(TALLY_KEY, (0, 0))
+        node.config.stash[TALLY_KEY] = (max(kept, tally[0]), max(selected, tally[1]))
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -136,3 +136,15 @@ def test_a_pool_smaller_than_the_shards_is_refused_before_anything_runs(tmp_path
     junit = ET.parse(tmp_path / "junit.xml").getroot()
     verdicts = [c for c in junit.iter("testcase") if c.get("classname") == RUN_CLASS]
     assert "need at least 3 agents" in ET.tostring(verdicts[0], encoding="unicode")
+
+
+@pytest.mark.parametrize("workers", [["-p", "no:xdist"], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_shard_that_draws_nothing_from_the_selection_passes(tmp_path: Path, workers: list[str]) -> None:
+    """Two scenarios selected, three runners: the third has nothing to do, and its CI job must not
+    fail with pytest's "no tests collected" (5), with or without xdist workers."""
+    selected = ["-k", "listed_as_selectable or blocking_takes"]
+    run = acceptance("--lucs-shard", f"{SHARDS}/{SHARDS}", "--reports-dir", str(tmp_path), "--no-html", "--",
+                     *workers, *selected)  # fmt: skip
+    code, output = finish(run)
+    assert code == 0, output[-3000:]
+    assert "LUCS acceptance: 0 passed, 0 failed, 0 skipped -> exit 0" in output
