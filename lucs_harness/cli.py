@@ -8,6 +8,8 @@
     lucs-acceptance doctor [harness options] [--write-profile NAME]
                                                     first contact: what this LUCS needs, read-only
                                                     (with --lucs-allow-changes: a calibration round)
+    lucs-acceptance install-allure                  Allure 3 for the HTML report and the quality gate,
+                                                    where the harness is installed as a package
 
 Harness options (`--lucs-*`) and pytest options (`-k`, `-m`, `-n 2`, ...) go straight after the
 command; everything after a `--` goes to pytest (the older `lucs-acceptance -- ARGS`). A value of a
@@ -25,7 +27,7 @@ from lucs_harness.reporting.options import add_report_options, publishing
 from lucs_harness.reporting.publish import Forwarder, publish, run_suite
 from lucs_harness.reporting.quality_gate import GateError
 
-COMMANDS = ("run", "show-config", "restore", "steps", "merge", "doctor")
+COMMANDS = ("run", "show-config", "restore", "steps", "merge", "doctor", "install-allure")
 GROUPS: dict[str, tuple[str, ...]] = {
     "target": (
         "base_url", "service_id", "user", "agents", "lease_dir", "paths", "presence_field", "task_states", "close_by",
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
 
         forwarder.suite_done = True  # no suite runs: a stop request stops the doctor, which undoes its changes
         return doctor([*ours, *theirs])
+    if command == "install-allure":
+        return _install_allure()
     ours, theirs = joined(ours), joined(theirs)
     if command == "show-config":
         return run_suite(["--lucs-show-config", *ours, *theirs], forwarder)
@@ -139,6 +143,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lucs-acceptance: {error}", file=sys.stderr)
         return USAGE
     return publish([*pytest_args, *theirs], forwarder, chosen)
+
+
+def _install_allure() -> int:
+    """Allure 3 for the HTML report and the quality gate, where no checkout's `make install` put it."""
+    from lucs_harness.reporting.allure_cli import AllureError, install_allure
+
+    try:
+        print(f"lucs-acceptance: Allure 3 installed: {install_allure()}")
+    except AllureError as error:
+        print(f"lucs-acceptance: Allure 3 not installed: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -98,6 +98,24 @@ def test_a_teams_project_runs_the_shipped_steps_and_its_own_with_reports(project
     assert "1 passed, 0 failed" in done.stdout
 
 
+def test_a_teams_project_gets_the_html_report_and_the_gate_once_allure_is_installed(
+    project: Path, installed: Path, tmp_path: Path
+) -> None:
+    """No checkout, no `make install`: `lucs-acceptance install-allure` puts the pinned Allure in
+    the user's cache. npm installs offline here, from its own cache that `make`'s `npm ci` filled."""
+    env = {"PYTHONPATH": str(installed), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    suite = ["-m", "lucs_harness.cli", "--tags", "@severity:critical", "--no-history"]
+    before = run_in(project, *suite, f"--reports-dir={tmp_path / 'before'}", **env)
+    assert before.returncode == 12, before.stdout[-3000:] + before.stderr[-3000:]
+    assert "run `lucs-acceptance install-allure`" in before.stdout + before.stderr
+    done = run_in(project, "-m", "lucs_harness.cli", "install-allure", npm_config_offline="true", **env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Allure 3 installed" in done.stdout
+    gated = run_in(project, *suite, f"--reports-dir={tmp_path / 'after'}", "--lucs-quality-gate-min-scenarios=2", **env)
+    assert gated.returncode == 14, gated.stdout[-3000:] + gated.stderr[-3000:]  # 1 scenario of the 2 the gate wants
+    assert (tmp_path / "after" / "report.html").stat().st_size > 100_000
+
+
 def test_the_plugin_stays_out_of_a_run_that_needs_no_scenario(tmp_path: Path) -> None:
     """A team's other tests make no call, even with a base URL nobody answers at."""
     (tmp_path / "test_other.py").write_text("def test_plain() -> None:\n    assert True\n")

@@ -1,4 +1,4 @@
-// Allure 3 configuration of the published report: one self-contained HTML file.
+// Allure 3 configuration of the published report (given with --config): one self-contained HTML file.
 // The failure categories are shared with the Allure 2 categories.json the harness writes.
 // lucs-acceptance sets (lucs_harness/reporting/html.py, quality_gate.py):
 //   LUCS_ALLURE_HISTORY       the history file kept across runs (the trend), unset = no history
@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 
 const categories = JSON.parse(
-  readFileSync(new URL("./lucs_harness/reporting/categories.json", import.meta.url), "utf8"),
+  readFileSync(new URL("./categories.json", import.meta.url), "utf8"),
 );
 const history = process.env.LUCS_ALLURE_HISTORY;
 const gate = process.env.LUCS_ALLURE_QUALITY_GATE;
