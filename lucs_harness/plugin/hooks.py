@@ -103,9 +103,6 @@ def pytest_configure(config: pytest.Config) -> None:
         activate(config)  # an xdist controller passes stop requests on to the workers that took them
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistRelay(run), "lucs-xdist-relay")
-    if config.getoption("--lucs-show-config"):
-        print(json.dumps(lucs.masked(), indent=2))
-        pytest.exit("effective LUCS configuration shown", returncode=0)
 
 
 def _fault_names(names: list[str]) -> list[str]:
@@ -239,6 +236,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     Everything else waits until a scenario needs the harness (`lucs_harness.plugin.target`)."""
     config = session.config
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
+    if config.getoption("--lucs-show-config"):  # here, not at configure: a shard has sliced the pool
+        print(json.dumps(lucs.masked(), indent=2))
+        pytest.exit("effective LUCS configuration shown", returncode=0)
     run.session = session
     _guard_terminal(config, lucs.redactor())
     real = lucs.base_url is not None and not lucs.dry_run

@@ -45,13 +45,16 @@ def test_help_lists_the_harness_options_by_group_with_defaults() -> None:
     assert "(default: 10.0) [LUCS_READ_TIMEOUT]" in shown
 
 
-def test_show_config_works_without_double_dash() -> None:
+def test_show_config_works_without_double_dash_and_shows_a_shards_own_slice_of_the_pool() -> None:
+    target = ["--lucs-base-url", "http://127.0.0.1:9", "--lucs-agents", "a@x,b@x,c@x,d@x", "--lucs-shard", "2/2"]
     done = subprocess.run(
-        [sys.executable, "-m", "lucs_harness.cli", "show-config", "--lucs-read-timeout", "4"],
+        [sys.executable, "-m", "lucs_harness.cli", "show-config", "--lucs-read-timeout", "4", *target],
         cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout[: done.stdout.rindex("}") + 1])["read_timeout"] == 4.0
+    shown = json.loads(done.stdout[: done.stdout.rindex("}") + 1])
+    assert shown["read_timeout"] == 4.0
+    assert shown["agents"] == ["b@x", "d@x"]
 
 
 def test_the_step_catalogue_lists_every_step_with_its_subject() -> None:
