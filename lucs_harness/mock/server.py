@@ -51,6 +51,7 @@ class _MaskedAccessLog(logging.Filter):
 
     def __init__(self, auth: MockAuth | None) -> None:
         super().__init__()
+        # basic's secret is user:password; the password may show on its own
         secrets = (auth.secret, *auth.secret.split(":", 1)[1:]) if auth and auth.demanding else ()
         self.redactor = Redactor(secrets)
 

