@@ -23,6 +23,7 @@ MANIFESTS = next((d for d in (Path(__file__).with_name("npm"), ROOT) if (d / "pa
 CLI = Path("node_modules") / "allure" / "cli.js"
 TIMEOUT = 300  # seconds: a report of thousands of scenarios takes tens of seconds
 INSTALL_TIMEOUT = 600  # seconds: npm fetching some 150 packages
+NO_NODE = "install the harness with its html extra (pip install 'lucs-harness[html]') or put Node.js 20+ on PATH"
 
 
 class AllureError(RuntimeError):
@@ -85,6 +86,8 @@ def run_allure(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
             timeout=TIMEOUT,
             check=False,
         )
+    except FileNotFoundError:
+        raise AllureError(f"no Node.js to run Allure ({node()}): {NO_NODE}") from None
     except (OSError, subprocess.TimeoutExpired) as error:
         raise AllureError(f"allure {command} could not run with Node.js {node()}: {error}") from None
 
@@ -95,7 +98,10 @@ def npm() -> list[str]:
     script = package / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js" if package else None
     if script is not None and script.is_file():
         return [node(), str(script)]
-    return [shutil.which("npm") or "npm"]
+    found = shutil.which("npm")
+    if found is None:
+        raise AllureError(f"no npm: {NO_NODE}")
+    return [found]
 
 
 def install_allure() -> Path:
