@@ -4,10 +4,11 @@ Two mocks serve the same 1,000 users (100 in each of 10 services), each in a pro
 loopback: one holds nothing else, the other a busy day of a service built before it serves, 10,000
 tasks (pending for an agent who is offline, offered to one who never answers, accepted, closed) and
 10,000 callbacks (pending, processing, cancelled). Both get the same load in alternating rounds: 8
-threads, each listing the users of its service (100 DTOs, the same payload on both), blocking and
-unblocking a free agent of it, over keep-alive HTTP; the figure of each is the median of its rounds.
+connections, each listing the users of its service (100 DTOs, the same payload on both), blocking
+and unblocking a free agent of it, over keep-alive HTTP (`benchmarks.load`, cheap enough per call
+that the mock, not the load, sets the rate); the figure of each is the median of its rounds.
 What is compared is the cost of a call beside the tasks and callbacks held (the goal: the full mock
-answers at least half as many calls a second as the empty one). Then 64 threads load the full mock
+answers at least half as many calls a second as the empty one). Then 64 connections load the full mock
 for a while and its resident memory is read before and after (it should stay flat: the load creates
 nothing, so nothing should grow).
 
@@ -29,6 +30,7 @@ from typing import Any
 
 import requests
 
+from benchmarks.load import LoadError, calls_per_second, request
 from lucs_harness.mock.domain import Lucs
 from lucs_harness.mock.seed import Seed, load_seed
 from lucs_harness.mock.server import MockServer
@@ -156,39 +158,23 @@ def _wait_until_up(process: subprocess.Popen[str], url: str) -> None:
     raise BenchmarkError(f"the mock did not answer {url} within {START_TIMEOUT:.0f} s")
 
 
-def load(base: str, threads: int, seconds: float, services: int, per_service: int) -> float:
-    """Calls a second: each thread lists its service's users, blocks and unblocks a free agent of it."""
-    counts = [0] * threads
-    failures: list[str] = []
-    stop = time.perf_counter() + seconds
+def load(base: str, connections: int, seconds: float, services: int, per_service: int) -> float:
+    """Calls a second: each of `connections` connections lists its service's users, blocks and
+    unblocks a free agent of it, in turn (`benchmarks.load`)."""
     free = range(BUSY.stop, per_service)
-
-    def loop(index: int) -> None:
+    cycles = []
+    for index in range(connections):
         service = index % services
         user = user_id(service, free[(index // services) % len(free)])
-        calls = [
-            ("GET", f"{base}/v1.0/services/{service_id(service)}/users"),
-            ("POST", f"{base}/v1.0/users/{user}/block"),
-            ("POST", f"{base}/v1.0/users/{user}/unblock"),
-        ]
-        with requests.Session() as session:
-            while time.perf_counter() < stop:
-                for method, url in calls:
-                    response = session.request(method, url, timeout=30)
-                    if response.status_code != 200:
-                        failures.append(f"{method} {url}: {response.status_code} {response.text[:200]}")
-                        return
-                    counts[index] += 1
-
-    started = time.perf_counter()
-    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    if failures:
-        raise BenchmarkError(failures[0])
-    return sum(counts) / (time.perf_counter() - started)
+        cycles.append([
+            request("GET", f"{base}/v1.0/services/{service_id(service)}/users"),
+            request("POST", f"{base}/v1.0/users/{user}/block"),
+            request("POST", f"{base}/v1.0/users/{user}/unblock"),
+        ])  # fmt: skip
+    try:
+        return calls_per_second(base, cycles, seconds)
+    except LoadError as error:
+        raise BenchmarkError(f"{base} {error}") from None
 
 
 def rss_mib(pid: int) -> float:
@@ -207,10 +193,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--per-service", type=int, default=100, help="users in each service (at least 71)")
     p.add_argument("--tasks", type=int, default=10_000)
     p.add_argument("--callbacks", type=int, default=10_000)
-    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--connections", type=int, default=8)
     p.add_argument("--seconds", type=float, default=3.0, help="length of a round")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--memory-threads", type=int, default=64)
+    p.add_argument("--memory-connections", type=int, default=64)
     p.add_argument("--memory-seconds", type=float, default=20.0, help="0: no memory check")
     return p
 
@@ -221,22 +207,22 @@ def compare(args: argparse.Namespace) -> int:
     with mock_process(args, 0, 0) as (empty, _), mock_process(args, args.tasks, args.callbacks) as (full, pid):
         urls = {"empty": empty, "full": full}
         for name in urls:  # warm up
-            load(urls[name], args.threads, 1.0, args.services, args.per_service)
+            load(urls[name], args.connections, 1.0, args.services, args.per_service)
         for _ in range(args.rounds):
             for name, base in urls.items():
-                figures[name].append(load(base, args.threads, args.seconds, args.services, args.per_service))
+                figures[name].append(load(base, args.connections, args.seconds, args.services, args.per_service))
         empty_rate, full_rate = (statistics.median(figures[name]) for name in ("empty", "full"))
-        print(f"{users} users in {args.services} services; {args.threads} threads list users + block + unblock")
+        print(f"{users} users in {args.services} services; {args.connections} connections list users + block + unblock")
         print(f"empty (no tasks, no callbacks): {empty_rate:8.0f} calls/s  rounds {_rounded(figures['empty'])}")
         held = f"{args.tasks} tasks, {args.callbacks} callbacks"
         print(f"full ({held}): {full_rate:8.0f} calls/s  rounds {_rounded(figures['full'])}")
         print(f"ratio full/empty: {full_rate / empty_rate:.2f} (goal >= 0.5)")
         if args.memory_seconds:
             before = rss_mib(pid)
-            rate = load(full, args.memory_threads, args.memory_seconds, args.services, args.per_service)
+            rate = load(full, args.memory_connections, args.memory_seconds, args.services, args.per_service)
             after = rss_mib(pid)
             print(
-                f"memory of the full mock under {args.memory_threads} threads for {args.memory_seconds:.0f} s "
+                f"memory of the full mock under {args.memory_connections} connections for {args.memory_seconds:.0f} s "
                 f"({rate:.0f} calls/s): RSS {before:.1f} MiB before, {after:.1f} MiB after ({after - before:+.1f} MiB)"
             )
     return 0 if full_rate >= 0.5 * empty_rate else 1

@@ -5,10 +5,8 @@ Both run as separate processes on loopback: the mock as `lucs-mock serve --quiet
 tie Prism to the mock's port). Both are warmed up (Prism's JIT needs it), then driven in
 alternating rounds with the same load on `GET /v1.0/services/{serviceId}/users`, so both see the
 same machine; the figure of each is the median of its rounds. The load is `wrk` when installed
-(Debian: `apt-get install wrk`), else `socket_load`: keep-alive sockets driven by a selector in
-one thread, cheap enough per request that the server sets the rate. (Its first version, a
-`requests` session per thread, was itself the bottleneck: 586 vs 540 req/s, ratio 1.09, where
-wrk measured 3.5-6.4.)
+(Debian: `apt-get install wrk`), else `benchmarks.load`: keep-alive sockets on a selector, cheap
+enough per request that the server, not the load, sets the rate.
 
 Prints from one run: requests/s of each, the response sizes (Prism answers the documented
 example, the mock its live user list), and the ratio mock/Prism (target >= 1, goal 3).
@@ -19,9 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import selectors
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,10 +27,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit
 
 import requests
 
+from benchmarks.load import LoadError, calls_per_second, request
 from lucs_harness.config import SEED_SERVICE
 from lucs_harness.operations import DEFAULT_PATHS
 from tests.realtarget.support import free_port
@@ -100,66 +96,14 @@ def wrk_load(wrk: str, connections: int) -> Load:
     return run
 
 
-class _Answer:
-    """One connection's answer as it arrives: done once the headers and Content-Length bytes are in."""
-
-    def __init__(self, url: str) -> None:
-        self.url, self.buffer, self.need = url, bytearray(), -1
-
-    def feed(self, chunk: bytes) -> bool:
-        self.buffer += chunk
-        if self.need < 0:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return False
-            head = bytes(self.buffer[:end]).decode("latin-1")
-            if not head.startswith("HTTP/1.1 200"):
-                raise BenchmarkError(f"{self.url} answered {head.splitlines()[0]!r} under load")
-            length = re.search(r"(?im)^content-length:\s*(\d+)", head)
-            if length is None:
-                raise BenchmarkError(f"{self.url} answered without a Content-Length, which this load cannot read")
-            self.need = end + 4 + int(length.group(1))
-        if len(self.buffer) < self.need:
-            return False
-        self.buffer, self.need = bytearray(), -1
-        return True
-
-
 def socket_load(connections: int) -> Load:
-    """`connections` keep-alive connections driven from one thread by a selector, the request
-    written as ready bytes and each answer read by its Content-Length: tens of microseconds of
-    Python per request, so the server, not the load, sets the rate. (A `requests` session per
-    thread cost about a millisecond a request and held both servers to one figure.)"""
+    """`connections` keep-alive connections, each sending the same GET (`benchmarks.load`)."""
 
     def run(url: str, seconds: float) -> float:
-        parts = urlsplit(url)
-        request = f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nAccept: application/json\r\n\r\n".encode()
-        answered = 0
-        with selectors.DefaultSelector() as selector:
-            sockets = [socket.create_connection((parts.hostname, parts.port), timeout=10) for _ in range(connections)]
-            try:
-                started = time.perf_counter()
-                for sock in sockets:
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    sock.sendall(request)
-                    sock.setblocking(False)
-                    selector.register(sock, selectors.EVENT_READ, _Answer(url))
-                stop = started + seconds
-                while (left := stop - time.perf_counter()) > 0:
-                    for key, _ in selector.select(timeout=left):
-                        conn = key.fileobj
-                        assert isinstance(conn, socket.socket)
-                        chunk = conn.recv(1 << 18)
-                        if not chunk:
-                            raise BenchmarkError(f"{url} closed a keep-alive connection under load")
-                        if key.data.feed(chunk):
-                            answered += 1
-                            conn.send(request)  # a hundred bytes: an empty send buffer takes them whole
-                elapsed = time.perf_counter() - started
-            finally:
-                for sock in sockets:
-                    sock.close()
-        return answered / elapsed
+        try:
+            return calls_per_second(url, [[request("GET", url)]] * connections, seconds)
+        except LoadError as error:
+            raise BenchmarkError(f"{url} {error}") from None
 
     return run
 
