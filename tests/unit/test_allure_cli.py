@@ -11,7 +11,10 @@ from lucs_harness.reporting import allure_cli
 from lucs_harness.reporting.allure_cli import AllureError, install_allure, npm, run_allure
 
 
-def test_a_node_that_is_not_there_is_named_with_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_node_that_is_not_there_is_named_with_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(allure_cli, "allure_cli", lambda: tmp_path / "cli.js")
     monkeypatch.setenv("LUCS_NODE", "/nonexistent/node")
     with pytest.raises(AllureError, match=r"no Node.js to run Allure \(/nonexistent/node\): install the harness"):
         run_allure("generate", "results")
