@@ -39,6 +39,7 @@ from lucs_harness.plugin.session import (
     WORLD_KEY,
     RunState,
 )
+from lucs_harness.plugin.shard import ShardError, sharded
 from lucs_harness.plugin.target import activate, prepare
 from lucs_harness.redact import Redactor, scrub_files
 from lucs_harness.reporting.allure_results import write_run_files
@@ -103,6 +104,20 @@ def pytest_configure(config: pytest.Config) -> None:
         activate(config)  # an xdist controller passes stop requests on to the workers that took them
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistRelay(run), "lucs-xdist-relay")
+    if config.getoption("--lucs-show-config"):
+        _show_config(config, lucs)
+
+
+def _show_config(config: pytest.Config, lucs: LucsConfig) -> None:
+    """The effective configuration as JSON, secrets masked, alone on stdout (a script may pipe it
+    into jq: pytest's terminal reporter is not set up yet), as a shard of the run would use it."""
+    try:
+        _, lucs = sharded(config, lucs)
+    except ShardError as error:
+        config.stash[RUN_KEY].end(USAGE, str(error))
+        raise pytest.UsageError(str(error)) from None
+    print(json.dumps(lucs.masked(), indent=2))
+    pytest.exit("effective LUCS configuration shown", returncode=0)
 
 
 def _fault_names(names: list[str]) -> list[str]:
@@ -236,9 +251,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     Everything else waits until a scenario needs the harness (`lucs_harness.plugin.target`)."""
     config = session.config
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
-    if config.getoption("--lucs-show-config"):  # here, not at configure: a shard has sliced the pool
-        print(json.dumps(lucs.masked(), indent=2))
-        pytest.exit("effective LUCS configuration shown", returncode=0)
     run.session = session
     _guard_terminal(config, lucs.redactor())
     real = lucs.base_url is not None and not lucs.dry_run

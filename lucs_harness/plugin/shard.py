@@ -183,16 +183,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.hookimpl(trylast=True)  # after the harness's own pytest_configure stored the configuration
-def pytest_configure(config: pytest.Config) -> None:
+def sharded(config: pytest.Config, lucs: LucsConfig) -> tuple[Shard | None, LucsConfig]:
+    """The shard this run is (`--lucs-shard` or LUCS_SHARD), if any, and the configuration it runs
+    with; a shard that cannot be is a `ShardError`."""
     text = config.getoption("--lucs-shard") or os.environ.get("LUCS_SHARD") or None
     if text is None:
-        if not hasattr(config, "workerinput"):
-            config.pluginmanager.register(DurationRecorder(config), "lucs-durations-recorder")
-        return
+        return None, lucs
+    shard = parse_shard(text)
+    return shard, slice_pool(lucs, shard)
+
+
+@pytest.hookimpl(trylast=True)  # after the harness's own pytest_configure stored the configuration
+def pytest_configure(config: pytest.Config) -> None:
     try:
-        shard = parse_shard(text)
-        lucs = slice_pool(config.stash[CONFIG_KEY], shard)
+        shard, lucs = sharded(config, config.stash[CONFIG_KEY])
+        if shard is None:
+            if not hasattr(config, "workerinput"):
+                config.pluginmanager.register(DurationRecorder(config), "lucs-durations-recorder")
+            return
         if not hasattr(config, "workerinput"):
             check_workers(lucs, shard, config.getoption("numprocesses", None))
         config.stash[DURATIONS_STASH] = read_durations(config)
