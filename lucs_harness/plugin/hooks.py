@@ -39,7 +39,6 @@ from lucs_harness.plugin.session import (
     WORLD_KEY,
     RunState,
 )
-from lucs_harness.plugin.shard import ShardError, sharded
 from lucs_harness.plugin.target import activate, prepare
 from lucs_harness.redact import Redactor, scrub_files
 from lucs_harness.reporting.allure_results import write_run_files
@@ -111,6 +110,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def _show_config(config: pytest.Config, lucs: LucsConfig) -> None:
     """The effective configuration as JSON, secrets masked, alone on stdout (a script may pipe it
     into jq: pytest's terminal reporter is not set up yet), as a shard of the run would use it."""
+    # a plugin module of its own: imported by pytest first, or its asserts would not be rewritten
+    from lucs_harness.plugin.shard import ShardError, sharded
+
     try:
         _, lucs = sharded(config, lucs)
     except ShardError as error:
