@@ -65,7 +65,10 @@ def cached_home() -> Path:
 
 def allure_cli() -> Path | None:
     """Allure's `cli.js`: this checkout's, else the one installed into the user's cache."""
-    return next((home / CLI for home in (ROOT, cached_home()) if (home / CLI).is_file()), None)
+    if (ROOT / CLI).is_file():
+        return ROOT / CLI
+    cached = cached_home() / CLI  # package.json read only where no checkout has Allure
+    return cached if cached.is_file() else None
 
 
 def run_allure(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

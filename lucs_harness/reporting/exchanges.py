@@ -15,7 +15,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
@@ -141,8 +141,6 @@ class AllureSink:
     one lifecycle and one results folder run (what `--alluredir` sets up); otherwise, and outside
     a test, `allure.attach` does it."""
 
-    _sinks: ClassVar[dict[tuple[int, str], AllureSink]] = {}
-
     def __init__(self, lifecycle: AllureLifecycle, folder: str) -> None:
         self.lifecycle, self.folder = lifecycle, folder
 
@@ -156,10 +154,8 @@ class AllureSink:
         folders = [getattr(p, "_report_dir", None) for p in plugins if isinstance(p, AllureFileLogger)]
         if len(lifecycles) != 1 or len(folders) != 1 or folders[0] is None:
             return None
-        (key, lifecycle), folder = next(iter(lifecycles.items())), str(folders[0])
-        if (key, folder) not in cls._sinks:
-            cls._sinks[key, folder] = cls(lifecycle, folder)
-        return cls._sinks[key, folder]
+        [lifecycle] = lifecycles.values()
+        return cls(lifecycle, str(folders[0]))
 
     def attach(self, data: bytes, name: str) -> None:
         with self.lifecycle.update_step() as step, self.lifecycle.update_test_case() as test:

@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 from lucs_harness.exit_codes import FAILED, INTERRUPTED, PASSED, USAGE
 from lucs_harness.reporting.allure_results import ENVIRONMENT
 from lucs_harness.reporting.options import Publishing, add_report_options, publishing
-from lucs_harness.reporting.publish import CUCUMBER, JUNIT, RESULTS, ReportsFolderError, Tally, finish, prepare
+from lucs_harness.reporting.publish import CUCUMBER, JUNIT, RESULTS, ReportsFolderError, finish, prepare
 from lucs_harness.reporting.quality_gate import GateError
 from lucs_harness.reporting.verdict import LIST_SEPARATOR, NOT_RESTORED, RUN_CLASS
 from lucs_harness.reporting.verdict import SHARD as SHARD_PROPERTY
@@ -139,7 +139,7 @@ def combine(values: Sequence[str]) -> str:
     nothing to say about ("nothing: …") gives way to what another says."""
     distinct = list(dict.fromkeys(values))
     said = [value for value in distinct if not value.startswith(NOTHING)]
-    return " | ".join(said or distinct)
+    return LIST_SEPARATOR.join(said or distinct)
 
 
 def merged_properties(shards: Sequence[ShardReports]) -> dict[str, str]:
@@ -255,7 +255,7 @@ def merge(inputs: Sequence[Path], publishing: Publishing) -> int:
         print(f"{PROG}: … and {len(problems) - SHOWN_PROBLEMS} more", file=sys.stderr)
     if problems:
         code = max(code, USAGE)
-    not_restored = Tally.of(reports / JUNIT).properties.get(NOT_RESTORED)
+    not_restored = merged_properties(shards).get(NOT_RESTORED)
     if not_restored:  # what the summary line points to
         print("\n  ".join(["LUCS STATE NOT RESTORED", *not_restored.split(LIST_SEPARATOR)]))
     return finish(reports, code, publishing, issues)

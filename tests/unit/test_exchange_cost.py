@@ -23,7 +23,6 @@ from lucs_harness.client import Exchange
 from lucs_harness.contract import SCHEMAS_DIR
 from lucs_harness.redact import MASK, SECRET_KEYS, Redactor, keys_masked
 from lucs_harness.reporting.exchanges import (
-    AllureSink,
     allure_listener,
     attachment,
     exchange_record,
@@ -146,7 +145,6 @@ def running_allure(tmp_path: Path) -> Iterator[tuple[AllureLifecycle, Path]]:
     finally:
         allure_commons.plugin_manager.unregister(api)
         allure_commons.plugin_manager.unregister(logger)
-        AllureSink._sinks.clear()
 
 
 def test_every_attachment_is_listed_on_its_step_and_on_disk_before_the_result(
