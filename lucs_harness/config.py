@@ -62,6 +62,12 @@ def key_placement(spec: str) -> tuple[Literal["header", "query"], str, str]:
     raise ValueError(f"{spec!r} is not a header name, `Header: Scheme`, or `?parameter`")
 
 
+def split_route(route: str) -> tuple[str, str]:
+    """A `paths` value as (method, path): `POST /v1.0/…/close` or a bare `/path` (method "")."""
+    method, _, path = route.rpartition(" ")
+    return method.strip(), path
+
+
 def cli_option(name: str) -> str:
     """The command-line option of field `name`."""
     return "--lucs-" + name.replace("_", "-")
@@ -296,8 +302,8 @@ class LucsConfig(BaseModel):
         if unknown:
             raise ValueError(f"unknown operation(s) {unknown}; known: {', '.join(DEFAULT_PATHS)}")
         for operation, route in value.items():
-            method, _, path = route.rpartition(" ")
-            if method.strip() not in ("", *METHODS) or not path.startswith("/"):
+            method, path = split_route(route)
+            if method not in ("", *METHODS) or not path.startswith("/"):
                 raise ValueError(f"{operation}: {route!r} is not `/path` or `METHOD /path` (METHOD one of {METHODS})")
         return value
 
@@ -354,11 +360,15 @@ class LucsConfig(BaseModel):
 
     def path(self, operation: str) -> str:
         """The configured path template of an operation."""
-        return self.paths.get(operation, DEFAULT_PATHS[operation]).rpartition(" ")[2]
+        return split_route(self.paths.get(operation, DEFAULT_PATHS[operation]))[1]
 
     def method(self, operation: str) -> str:
         """The configured method of an operation: a path override may name one (`POST /v1.0/…/close`)."""
-        return self.paths.get(operation, "").rpartition(" ")[0].strip() or OPERATIONS[operation].method
+        return split_route(self.paths.get(operation, ""))[0] or OPERATIONS[operation].method
+
+    def close_identifier(self, task_id: object, external_task_id: str) -> str:
+        """What the close call takes for a task (`close_by`): its TaskId or its ExternalTaskId."""
+        return str(task_id) if self.close_by == "TaskId" else external_task_id
 
     def secrets(self) -> list[str]:
         """Every secret value configured, for redaction: the proxy's, as written and decoded, included

@@ -147,7 +147,7 @@ def close_orphan_tasks(config: LucsConfig, client: LucsClient) -> Findings:
     now = datetime.now(UTC)
     for task in tasks:
         external, age = str(task["ExternalTaskId"]), age_of(task, now)
-        identifier = str(task.get("Id")) if config.close_by == "TaskId" else external
+        identifier = config.close_identifier(task.get("Id"), external)
         if age is None or age < config.orphan_task_age:
             found.settled(f"left alone: task {external} is open but younger than {config.orphan_task_age:g} s")
             continue

@@ -347,8 +347,8 @@ class World:
         """Close the scenario's task; closed, it no longer needs closing afterwards."""
         if self.task_id is None:
             raise AssertionError("no task was posted in this scenario")
-        identifier = self.task_id if self.config.close_by == "TaskId" else self.external_task_id
-        self.last = self.client.send("close_task", {"taskIdentifier": str(identifier)})
+        identifier = self.config.close_identifier(self.task_id, str(self.external_task_id))
+        self.last = self.client.send("close_task", {"taskIdentifier": identifier})
         self.closed_elsewhere()
         return self.last
 

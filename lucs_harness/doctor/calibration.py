@@ -189,7 +189,7 @@ def close_call(world: World, task_id: str, external: str, accepted: str, diagnos
     tried = []
     for route, by in dict.fromkeys([configured, *CLOSE_CALLS]):
         candidate = config.model_copy(update={"paths": {**config.paths, "close_task": route}, "close_by": by})
-        identifier = task_id if by == "TaskId" else external
+        identifier = candidate.close_identifier(task_id, external)
         client = client_for(candidate)
         try:
             sent = client.send("close_task", {"taskIdentifier": identifier}, expect=ANY_STATUS)

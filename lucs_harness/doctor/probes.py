@@ -9,7 +9,6 @@ answers another method) from "no such route" where the server makes the differen
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
 
 import requests
@@ -17,14 +16,13 @@ import requests
 from lucs_harness.client import Exchange, LucsClient, LucsError, TransportError
 from lucs_harness.config import LucsConfig
 from lucs_harness.doctor.findings import Diagnosis, Origin
-from lucs_harness.operations import OPERATIONS
+from lucs_harness.operations import OPERATIONS, PARAMETER
 from lucs_harness.world import ANY_STATUS
 
 # where installations put an API key, most usual first; a query parameter last (it lands in logs)
 KEY_PLACEMENTS = ("X-API-Key", "Api-Key", "ApiKey", "Authorization: ApiKey", "Authorization: Bearer", "?api_key")
 UNKNOWN_ID = "00000000-0000-4000-8000-00000000d0c7"  # a GUID no installation gives out
 UNKNOWN_EXTERNAL_ID = "lucs-harness-doctor-unknown"
-PARAMETER = re.compile(r"{(\w+)}")
 PROBE_BYTES = 65536  # of a route probe's answer: enough for an error envelope, bounded whatever comes
 # where installations put an operation when not at its default path (probed, read-only, when the default is missing)
 ALTERNATIVES: dict[str, tuple[str, ...]] = {
