@@ -6,6 +6,7 @@ import base64
 import hmac
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -112,8 +113,10 @@ class MockAuth:
         """True when requests need credentials at all."""
         return self.mode != "none"
 
+    @cached_property
     def _place(self) -> tuple[KeyPlace, str]:
-        """Where the credentials go and what they are there: basic and bearer are Authorization schemes."""
+        """Where the credentials go and what they are there: basic and bearer are Authorization schemes.
+        Worked out once: every request the mock answers is checked against it."""
         if self.mode == "basic":
             return KeyPlace("authorization", "Basic"), base64.b64encode(self.secret.encode()).decode()
         if self.mode == "bearer":
@@ -124,14 +127,14 @@ class MockAuth:
         """The headers a client sends to pass, e.g. to `MockControl(url, headers=auth.headers())`."""
         if not self.demanding:
             return {}
-        place, value = self._place()
+        place, value = self._place
         return place.headers(value)
 
     def params(self) -> dict[str, str]:
         """The query parameters a client sends to pass (an API key read from the query)."""
         if not self.demanding:
             return {}
-        place, value = self._place()
+        place, value = self._place
         return place.params(value)
 
     def security_scheme(self) -> dict[str, Any]:
@@ -146,7 +149,7 @@ class MockAuth:
         path = request.url.path
         if not self.demanding or path == OPENAPI_PATH:
             return True
-        place, expected = self._place()
+        place, expected = self._place
         if not hmac.compare_digest(place.carried(request).encode(), expected.encode()):
             return False
         return path.startswith(CONTROL_PREFIX) or request.method in self.roles
