@@ -30,14 +30,15 @@ from lucs_harness.reporting.quality_gate import GateError
 COMMANDS = ("run", "show-config", "restore", "steps", "merge", "doctor", "install-allure")
 GROUPS: dict[str, tuple[str, ...]] = {
     "target": (
-        "base_url", "service_id", "user", "agents", "lease_dir", "paths", "presence_field", "task_states", "close_by",
+        "base_url", "service_id", "user", "agents", "paths", "presence_field", "task_states", "close_by",
     ),
+    "fleet": ("coordination", "lease_wait", "lease_dir", "journal_dir"),
     "authentication": (
         "auth", "username", "password", "token", "api_key", "api_key_header",
         "verify_tls", "ca_bundle", "client_cert", "client_key", "proxy",
     ),
     "safety": (
-        "allow_changes", "dry_run", "reruns", "close_tasks", "restore_timeout", "journal_dir", "orphan_task_age",
+        "allow_changes", "dry_run", "reruns", "close_tasks", "restore_timeout", "orphan_task_age",
         "strict_schema",
     ),
     "recording": ("record",),

@@ -39,7 +39,7 @@ AUTH_NEEDS: dict[str, tuple[str, ...]] = {
     "apikey": ("api_key",),
     "ntlm": ("username", "password"),
 }
-URL_FIELDS = ("base_url", "proxy")
+URL_FIELDS = ("base_url", "proxy", "coordination")
 FILE_FIELDS = ("ca_bundle", "client_cert", "client_key")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token
@@ -198,6 +198,14 @@ class LucsConfig(BaseModel):
     user: str = Field(SEED_USER, description="target user: SIP URI or user GUID")
     agents: list[str] = Field(default_factory=list, description="agent pool for parallel workers (SIP URIs or GUIDs)")
     lease_dir: str | None = Field(None, description="folder of the agent leases shared by parallel workers and runs")
+    coordination: str | None = Field(
+        None,
+        description="PostgreSQL URL (postgresql://user@host:port/db) of the store that coordinates runs on several "
+        "machines (agent leases, restore journal); unset = files, this machine only",
+    )
+    lease_wait: float = Field(
+        600.0, ge=0, description="seconds to wait for a free agent while live runs lease the whole pool (then exit 13)"
+    )
     paths: dict[str, str] = Field(
         default_factory=dict, description="endpoint path overrides: operation=/path or operation=METHOD /path"
     )
@@ -295,6 +303,15 @@ class LucsConfig(BaseModel):
             raise ValueError(problem)
         return value
 
+    @field_validator("coordination")
+    @classmethod
+    def _a_postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(f"{_mask_userinfo(value)!r} is not a postgresql://user@host:port/db URL")
+        return value
+
     @field_validator("paths")
     @classmethod
     def _known_operations(cls, value: dict[str, str]) -> dict[str, str]:
@@ -376,6 +393,9 @@ class LucsConfig(BaseModel):
         values = [self.credential(name) for name in SECRET_FIELDS]
         if self.proxy:
             values += [_userinfo_secret(self.proxy), unquote(_userinfo_secret(self.proxy))]
+        password = urlsplit(self.coordination).password if self.coordination else None
+        if password:  # the store's user alone is a name, not a secret
+            values += [password, unquote(password)]
         return list(dict.fromkeys(v for v in values if v))
 
     def redactor(self) -> Redactor:
@@ -389,8 +409,9 @@ class LucsConfig(BaseModel):
         for key in SECRET_FIELDS:
             if shown[key] is not None:
                 shown[key] = "***"
-        if self.proxy:
-            shown["proxy"] = _mask_userinfo(self.proxy)
+        for name in ("proxy", "coordination"):
+            if shown[name]:
+                shown[name] = _mask_userinfo(shown[name])
         shown["paths"] = {op: self.path(op) for op in DEFAULT_PATHS}
         return shown
 

@@ -2,7 +2,7 @@
 undone, so a run that dies (SIGKILL, OOM, a runner that vanishes) leaves a list of what it
 changed. The next run against the same target (base URL and service) replays it first.
 
-One file per process, `<host>-<pid>-<random>.jsonl`, in one folder per target; each file is
+One file per process, `<host>-<pid>-<run>-<random>.jsonl`, in one folder per target; each file is
 held under an exclusive lock for its process's life. The operating system drops the lock when
 the process dies, however it dies: a file whose lock can be taken belongs to a dead run.
 """
@@ -79,18 +79,13 @@ def target_folder(config: LucsConfig) -> Path:
     return journal_folder(config.base_url, config.service_id, config.journal_dir)
 
 
-def target_journal(config: LucsConfig) -> Journal:
-    """This process's journal against the configured real target (a run's, or the doctor's)."""
-    assert config.base_url is not None
-    return Journal(target_folder(config), config.redactor().url(config.base_url))
-
-
 class Journal:
-    """This process's journal for one target, held under its lock until `close`."""
+    """This process's journal for one target, held under its lock until `close`; `run` names the
+    process's run in the file's name (`coordination.base.RUN_TOKEN`)."""
 
-    def __init__(self, folder: Path, target: str) -> None:
+    def __init__(self, folder: Path, target: str, run: str = "run") -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        run_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        run_id = f"{socket.gethostname()}-{os.getpid()}-{run}-{uuid.uuid4().hex[:4]}"
         self.path = folder / (run_id + SUFFIX)
         self._lock = FileLock(str(self.path) + ".lock")
         self._lock.acquire(timeout=0)
@@ -141,6 +136,10 @@ class Leftover:
     undos: list[Undo]
     _lock: FileLock
     unreadable: int = 0  # entries of another harness version: the file is kept for it
+
+    @property
+    def name(self) -> str:
+        return self.path.name
 
     def cross_out(self, undo: Undo) -> None:
         with self.path.open("a", encoding="utf-8") as file:

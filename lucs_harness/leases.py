@@ -1,6 +1,8 @@
-"""Agent leases: against a shared LUCS, two pytest-xdist workers (or two runs) never drive the
-same agent at once. Each lease is an exclusive file lock held for the worker's whole session;
-every acquire and release is appended to a log so a test can prove there was no overlap."""
+"""Agent leases on one machine: an exclusive file lock per agent, held for a worker's whole
+session, so two pytest-xdist workers (or two runs on this machine) never drive the same agent at
+once. Every acquire and release is appended to a log so a test can prove there was no overlap.
+Runs on several machines share leases through the PostgreSQL store instead
+(`lucs_harness.coordination.postgres`)."""
 
 from __future__ import annotations
 
@@ -9,16 +11,14 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from lucs_harness.journal import target_digest
 
-
-class PoolExhausted(RuntimeError):
-    """Every agent of the pool is leased by another worker or run."""
+LOG = "leases.log"
 
 
 def lease_folder(base_url: str, service_id: str, configured: str | None = None) -> Path:
@@ -28,40 +28,51 @@ def lease_folder(base_url: str, service_id: str, configured: str | None = None) 
     return Path(tempfile.gettempdir()) / "lucs-harness-leases" / target_digest(base_url, service_id)
 
 
+def _lock(folder: Path, agent: str) -> FileLock:
+    return FileLock(folder / (hashlib.sha256(agent.encode()).hexdigest()[:16] + ".lock"))
+
+
 @dataclass
-class AgentLease:
-    """A lease on one agent of `pool`, taken by `holder` (e.g. the xdist worker id)."""
+class FileLease:
+    """A lease on one agent, taken by `holder` (e.g. the xdist worker id), until `release`."""
 
     folder: Path
-    pool: list[str]
+    agent: str
     holder: str
-    agent: str | None = None
-    _lock: FileLock | None = field(default=None, repr=False)
+    _lock: FileLock
 
-    def acquire(self) -> str:
-        """Take the first free agent without waiting; `PoolExhausted` names the pool when none is free."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for agent in self.pool:
-            lock = FileLock(self.folder / (hashlib.sha256(agent.encode()).hexdigest()[:16] + ".lock"))
-            try:
-                lock.acquire(timeout=0)
-            except Timeout:
-                continue
-            self.agent, self._lock = agent, lock
-            self._log("acquire")
-            return agent
-        raise PoolExhausted(
-            f"all {len(self.pool)} agent(s) of the pool are in use by other workers or runs: {', '.join(self.pool)}; "
-            "add agents (--lucs-agents) or run fewer workers"
-        )
+    @classmethod
+    def take(cls, folder: Path, agent: str, holder: str) -> FileLease | None:
+        """The agent's lease, or None at once when another process holds it."""
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = _lock(folder, agent)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return None
+        lease = cls(folder, agent, holder, lock)
+        lease._log("acquire")
+        return lease
 
     def release(self) -> None:
-        if self._lock is not None:
+        if self._lock.is_locked:
             self._log("release")
             self._lock.release()
-            self._lock = None
 
     def _log(self, event: str) -> None:
         line = {"event": event, "agent": self.agent, "holder": self.holder, "pid": os.getpid(), "at": time.time()}
-        with FileLock(self.folder / "log.lock"), (self.folder / "leases.log").open("a", encoding="utf-8") as log:
+        with FileLock(self.folder / "log.lock"), (self.folder / LOG).open("a", encoding="utf-8") as log:
             log.write(json.dumps(line) + "\n")
+
+
+def is_leased(folder: Path, agent: str) -> bool:
+    """True when another process holds the agent's lease right now."""
+    if not folder.is_dir():
+        return False
+    lock = _lock(folder, agent)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False

@@ -1,7 +1,10 @@
 """What an earlier run left on a real LUCS, repaired before this run starts (and on demand by
-`lucs-acceptance restore`): the undos of dead runs' journals, then open tasks the harness created
-(their ExternalTaskId starts with `TASK_PREFIX` and carries their creation time) old enough to be
-no live run's, e.g. after a CI container that held the journal was thrown away."""
+`lucs-acceptance restore`): the undos of dead runs' journals, then open tasks and pending callbacks
+the harness created (their ExternalTaskId starts with `TASK_PREFIX` and carries their creation
+time and the run that made them). One whose run the coordination store knows is closed at once
+when that run is dead and never touched while it lives; for the others (a run that used files on
+another machine, a CI container thrown away with its journal) only age tells: they are closed
+once older than `orphan_task_age`."""
 
 from __future__ import annotations
 
@@ -15,20 +18,27 @@ from typing import Any
 
 from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError, UnexpectedStatus
 from lucs_harness.config import LucsConfig
-from lucs_harness.journal import leftovers, target_folder
+from lucs_harness.coordination import RUN_TOKEN, Coordination
 from lucs_harness.operations import OPERATIONS
 from lucs_harness.restore import performer
 
 TASK_PREFIX = "lucs-harness-"
 TASK_GONE = (404, 409, 410)  # closing a task that is closed already: nothing left to undo
 _STAMPED = re.compile(re.escape(TASK_PREFIX) + r"([0-9a-f]{8})-")
+_RUN = re.compile(re.escape(TASK_PREFIX) + r"[0-9a-f]{8}-([0-9a-f]{8})-[0-9a-f]{6}$")
 
 
 def harness_id() -> str:
     """A fresh ExternalTaskId of the harness: the prefix, the creation time (hex Unix seconds, by
     this machine's clock, so an orphan's age never depends on the server's clock or time zone, or
-    on the mock's simulated one) and a random part."""
-    return f"{TASK_PREFIX}{int(time.time()):08x}-{uuid.uuid4().hex[:8]}"
+    on the mock's simulated one), this process's run token and a random part."""
+    return f"{TASK_PREFIX}{int(time.time()):08x}-{RUN_TOKEN}-{uuid.uuid4().hex[:6]}"
+
+
+def run_of(external_task_id: str) -> str | None:
+    """The run token in a harness id (None in an older harness's ids)."""
+    found = _RUN.match(external_task_id)
+    return found.group(1) if found else None
 
 
 CLOSED_STATES = frozenset({"closed", "terminated", "completed", "finished", "cancelled", "canceled"})
@@ -55,13 +65,15 @@ class Findings:
         self.unsettled += other.unsettled
 
 
-def repair(config: LucsConfig, client: LucsClient, stop: Callable[[], bool] = lambda: False) -> Findings:
+def repair(
+    config: LucsConfig, client: LucsClient, store: Coordination, stop: Callable[[], bool] = lambda: False
+) -> Findings:
     """Undo what dead runs journaled for this target, then close the harness's orphan tasks and
     cancel its orphan callbacks. `stop` says when to give up (a second Ctrl-C)."""
     assert config.base_url is not None
     found = Findings()
     perform = performer(client)
-    for leftover in leftovers(target_folder(config)):
+    for leftover in store.leftovers():
         keep = False
         for undo in reversed(leftover.undos):
             if stop():
@@ -76,17 +88,29 @@ def repair(config: LucsConfig, client: LucsClient, stop: Callable[[], bool] = la
                     break
                 found.left(f"could not undo {undo.description}: {error}; {GONE_FOR_GOOD}")
             else:
-                found.settled(f"undone: {undo.description} (left by {leftover.path.name})")
+                found.settled(f"undone: {undo.description} (left by {leftover.name})")
             leftover.cross_out(undo)
         if leftover.unreadable:
-            found.left(f"kept {leftover.path}: {leftover.unreadable} entries this harness version cannot read")
+            found.left(f"kept {leftover.name}: {leftover.unreadable} entries this harness version cannot read")
         leftover.release(finished=not keep and not leftover.unreadable)
         if keep:
             return found
     if not stop():
-        found.extend(close_orphan_tasks(config, client))
-        found.extend(cancel_orphan_callbacks(config, client))
+        found.extend(close_orphan_tasks(config, client, store))
+        found.extend(cancel_orphan_callbacks(config, client, store))
     return found
+
+
+def orphaned(external_task_id: str, age: float | None, config: LucsConfig, store: Coordination) -> str | None:
+    """Why a harness task or callback is an orphan to close now (None: leave it alone): its run is
+    dead by the store, else it is older than `orphan_task_age`."""
+    run = run_of(external_task_id)
+    alive = store.run_alive(run) if run is not None else None
+    if alive is not None:
+        return None if alive else f"its run {run} is over"
+    if age is None or age < config.orphan_task_age:
+        return None
+    return f"{age:.0f} s old"
 
 
 def may_pass_later(error: AssertionError) -> bool:
@@ -133,9 +157,9 @@ def age_of(task: dict[str, Any], now: datetime) -> float | None:
     return (now - created).total_seconds()
 
 
-def close_orphan_tasks(config: LucsConfig, client: LucsClient) -> Findings:
-    """Close the harness's open tasks older than `orphan_task_age` (younger ones may belong to a
-    run on another machine that is still going); name the younger ones."""
+def close_orphan_tasks(config: LucsConfig, client: LucsClient, store: Coordination) -> Findings:
+    """Close the harness's open tasks that are orphans (see `orphaned`); name the others, which may
+    belong to a run that is still going."""
     found = Findings()
     if not config.close_tasks:
         return found
@@ -146,10 +170,11 @@ def close_orphan_tasks(config: LucsConfig, client: LucsClient) -> Findings:
         return found
     now = datetime.now(UTC)
     for task in tasks:
-        external, age = str(task["ExternalTaskId"]), age_of(task, now)
+        external = str(task["ExternalTaskId"])
         identifier = config.close_identifier(task.get("Id"), external)
-        if age is None or age < config.orphan_task_age:
-            found.settled(f"left alone: task {external} is open but younger than {config.orphan_task_age:g} s")
+        why = orphaned(external, age_of(task, now), config, store)
+        if why is None:
+            found.settled(f"left alone: task {external} is open, and its run may still be going")
             continue
         try:
             client.send(
@@ -158,13 +183,13 @@ def close_orphan_tasks(config: LucsConfig, client: LucsClient) -> Findings:
         except LucsError as error:
             found.left(f"could not close task {external} that an earlier run left open: {error}")
         else:
-            found.settled(f"closed: task {external} that an earlier run left open ({age:.0f} s old)")
+            found.settled(f"closed: task {external} that an earlier run left open ({why})")
     return found
 
 
-def cancel_orphan_callbacks(config: LucsConfig, client: LucsClient) -> Findings:
-    """Cancel the harness's pending callbacks older than `orphan_task_age` (by the time stamped in
-    their ExternalTaskId), so a run killed where its journal was lost leaves none to be dialled."""
+def cancel_orphan_callbacks(config: LucsConfig, client: LucsClient, store: Coordination) -> Findings:
+    """Cancel the harness's pending callbacks that are orphans (see `orphaned`), so a run killed
+    where its journal was lost leaves none to be dialled."""
     found = Findings()
     try:
         pending = client.send("search_callbacks", body={"State": "Pending"}).response_body
@@ -174,13 +199,15 @@ def cancel_orphan_callbacks(config: LucsConfig, client: LucsClient) -> Findings:
     now = datetime.now(UTC)
     for callback in pending if isinstance(pending, list) else []:
         external = str(callback.get("ExternalTaskId") or "") if isinstance(callback, dict) else ""
-        age = age_of({"ExternalTaskId": external}, now) if _STAMPED.match(external) else None
-        if age is None or age < config.orphan_task_age:
+        if not _STAMPED.match(external):
+            continue
+        why = orphaned(external, age_of({"ExternalTaskId": external}, now), config, store)
+        if why is None:
             continue
         try:
             client.send("cancel_callback", {"callbackId": str(callback.get("Id"))}, expect=(200, 204, 404))
         except AssertionError as error:
             found.left(f"could not cancel callback {external} that an earlier run left pending: {error}")
         else:
-            found.settled(f"cancelled: callback {external} that an earlier run left pending ({age:.0f} s old)")
+            found.settled(f"cancelled: callback {external} that an earlier run left pending ({why})")
     return found

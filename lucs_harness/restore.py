@@ -8,11 +8,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from lucs_harness.client import LucsClient
-from lucs_harness.journal import Journal, Lookup, Undo
+from lucs_harness.coordination.base import RunJournal
+from lucs_harness.journal import Lookup, Undo
 from lucs_harness.operations import OPERATIONS
 
 Perform = Callable[[Undo, float | None], Any]  # the undo, and the seconds left to the deadline
@@ -56,7 +58,7 @@ class RestoreRegistry:
     """A scenario's pending undos and the run's failures to restore."""
 
     perform: Perform
-    journal: Journal | None = None
+    journal: RunJournal | None = None
     pending: list[Undo] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -86,6 +88,14 @@ class RestoreRegistry:
         if self.journal is not None:
             self.journal.cross_out(undo)
 
+    def _cross_out(self, undo: Undo) -> None:
+        """Mark an undo done in the journal. Should that fail (a full disk, a lost store), the undo
+        still happened: the entry stays open, a later run repeats it harmlessly (its `gone` statuses
+        count as undone), and the remaining undos go on."""
+        if self.journal is not None:
+            with suppress(Exception):
+                self.journal.cross_out(undo)
+
     def restore_all(self, deadline: float | None = None) -> list[str]:
         """Run every pending undo, newest first, until `deadline` (time.monotonic); return (and
         keep) the ones that failed. Cut short by an interrupt, what is left stays journaled."""
@@ -105,8 +115,7 @@ class RestoreRegistry:
                 except Exception as error:  # noqa: BLE001 - every undo must get its chance
                     failed.append(f"{undo.description}: {type(error).__name__}: {error}{kept}")
                 else:
-                    if self.journal is not None:
-                        self.journal.cross_out(undo)
+                    self._cross_out(undo)
                 done += 1
         except BaseException:
             failed += [f"{u.description}: cut short by a second interrupt{kept}" for u in todo[done:]]

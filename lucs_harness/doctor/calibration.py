@@ -17,9 +17,9 @@ from typing import Any
 
 from lucs_harness.client import Exchange, LucsError
 from lucs_harness.config import LucsConfig
+from lucs_harness.coordination import Coordination, CoordinationError, open_store
 from lucs_harness.doctor.findings import Diagnosis
 from lucs_harness.doctor.probes import client_for, find_user
-from lucs_harness.journal import target_journal
 from lucs_harness.leftovers import TASK_GONE
 from lucs_harness.operations import OPERATIONS
 from lucs_harness.restore import RestoreRegistry, performer
@@ -40,11 +40,12 @@ CLOSE_CALLS = (
 
 
 @contextmanager
-def guarded(config: LucsConfig, diagnosis: Diagnosis) -> Iterator[World]:
-    """A world whose changes are journaled and undone on the way out, whatever happens inside."""
+def guarded(config: LucsConfig, store: Coordination, diagnosis: Diagnosis) -> Iterator[World]:
+    """A world whose changes are journaled (in the runs' store) and undone on the way out, whatever
+    happens inside."""
     assert config.base_url is not None
     client = client_for(config)
-    journal = target_journal(config)
+    journal = store.journal()
     registry = RestoreRegistry(performer(client), journal)
     try:
         yield World(config=config, client=client, restore=registry, target_ref=config.user)
@@ -53,12 +54,18 @@ def guarded(config: LucsConfig, diagnosis: Diagnosis) -> Iterator[World]:
         for line in [*failed, *registry.failures]:
             diagnosis.add("fail", "restore", line)
         journal.close()
+        store.close()
         client.close()
 
 
 def calibrate(config: LucsConfig, diagnosis: Diagnosis) -> None:
     """The calibration round; the target user must be ready (selectable, not blocked) first."""
-    with guarded(config, diagnosis) as world:
+    try:
+        store = open_store(config)
+    except CoordinationError as error:
+        diagnosis.add("fail", "calibrate", str(error))
+        return
+    with guarded(config, store, diagnosis) as world:
         before = world.listed_user(None)
         if world.not_ready(None):
             diagnosis.add("fail", "calibrate", f"{config.user} is not ready: {'; '.join(world.not_ready(None))}")

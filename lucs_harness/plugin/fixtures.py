@@ -6,16 +6,17 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
 
 from lucs_harness.client import Exchange, Listener, LucsClient
 from lucs_harness.config import LucsConfig
+from lucs_harness.coordination import CoordinationError, PoolExhausted, RunJournal, lease_agent
 from lucs_harness.dry_run import DryRunPlan
 from lucs_harness.exit_codes import POOL_EXHAUSTED, UNREACHABLE
-from lucs_harness.journal import Journal, target_journal
-from lucs_harness.leases import AgentLease, PoolExhausted, lease_folder
+from lucs_harness.leftovers import repair
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
     FAULTS_KEY,
@@ -25,7 +26,7 @@ from lucs_harness.plugin.session import (
     RunState,
     Target,
 )
-from lucs_harness.plugin.target import activate, prepare
+from lucs_harness.plugin.target import activate, announce, coordination, prepare
 from lucs_harness.reporting.exchanges import allure_listener, logging_listener
 from lucs_harness.reporting.recording import recorder
 from lucs_harness.restore import RestoreRegistry, performer
@@ -77,25 +78,43 @@ def lucs_client(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pyte
 
 
 @pytest.fixture(scope="session")
-def lucs_agent(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytest.Config) -> Iterator[str]:
+def lucs_agent(
+    lucs_config: LucsConfig, lucs_target: Target, lucs_client: LucsClient, pytestconfig: pytest.Config
+) -> Iterator[str]:
     """The target user of this session (worker). Against a shared LUCS it is leased from the agent
-    pool under a cross-process lock, so parallel workers and runs never drive the same agent."""
+    pool (through the coordination store), so parallel workers and runs never drive the same agent;
+    while live runs lease them all, it waits (`lease_wait`). An agent got after a wait may have been
+    held by a run that died meanwhile: what dead runs left is repaired before it is driven."""
     if lucs_target.control is not None:
         yield lucs_config.agent_pool()[0] if lucs_config.dry_run else lucs_config.user
         return
     holder = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    folder = lease_folder(lucs_target.base_url, lucs_config.service_id, lucs_config.lease_dir)
-    lease = AgentLease(folder, lucs_config.agent_pool(), holder)
+    run = pytestconfig.stash[RUN_KEY]
+    said: list[str] = []
+
+    def say(line: str) -> None:
+        said.append(line)
+        announce(pytestconfig, line)
+
     try:
-        agent = lease.acquire()
-    except PoolExhausted as exhausted:
-        message = f"no agent free for {holder}: {exhausted}"
-        pytestconfig.stash[RUN_KEY].end(POOL_EXHAUSTED, message)
+        store = coordination(pytestconfig)
+        lease = lease_agent(store, lucs_config.agent_pool(), holder, lucs_config.lease_wait, say)
+        if said:
+            found = repair(lucs_config, lucs_client, store, stop=lambda: run.interrupts.cut_short)
+            for line in found.lines:
+                announce(pytestconfig, f"earlier run's leftovers: {line}")
+            run.repaired += found.lines
+            run.unrepaired += found.unsettled
+    except (PoolExhausted, CoordinationError) as error:
+        code = error.code if isinstance(error, CoordinationError) else POOL_EXHAUSTED
+        message = f"no agent free for {holder}: {error}" if code == POOL_EXHAUSTED else str(error)
+        run.end(code, message)
         if "PYTEST_XDIST_WORKER" in os.environ:  # a worker cannot end the run: its scenarios fail, the code stays
             pytest.fail(message, pytrace=False)
-        pytest.exit(message, returncode=POOL_EXHAUSTED)
-    yield agent
-    lease.release()
+        pytest.exit(message, returncode=code)
+    yield lease.agent
+    with suppress(CoordinationError):  # a lost store freed the lease already
+        lease.release()
 
 
 def transport_watch(run: RunState, limit: int) -> Listener:
@@ -115,20 +134,23 @@ def transport_watch(run: RunState, limit: int) -> Listener:
 
 
 @pytest.fixture(scope="session")
-def lucs_journal(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytest.Config) -> Iterator[Journal | None]:
+def lucs_journal(
+    lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytest.Config
+) -> Iterator[RunJournal | None]:
     """This process's restore journal against a real LUCS (none on the mock: it dies with the run)."""
     if lucs_target.control is not None or lucs_config.base_url is None:
         yield None
         return
-    journal = target_journal(lucs_config)
+    journal = coordination(pytestconfig).journal()
     pytestconfig.stash[RUN_KEY].journal = journal
     yield journal
-    journal.close()
+    with suppress(CoordinationError):  # what it could not cross out stays open for a later run
+        journal.close()
 
 
 @pytest.fixture
 def restore(
-    pytestconfig: pytest.Config, lucs_config: LucsConfig, lucs_client: LucsClient, lucs_journal: Journal | None
+    pytestconfig: pytest.Config, lucs_config: LucsConfig, lucs_client: LucsClient, lucs_journal: RunJournal | None
 ) -> Iterator[RestoreRegistry]:
     """This scenario's undo list, run at teardown whatever the outcome (also after Ctrl-C, SIGTERM
     or SIGHUP), within the restore deadline; an undo that fails is an error of the scenario and is
@@ -142,8 +164,18 @@ def restore(
     finally:
         run.live.remove(registry)
         run.not_restored.extend(registry.failures)  # the failed undos, and tasks left open on purpose
+        _stop_when_store_lost(run)
     if failed:
         pytest.fail("LUCS state not restored:\n  " + "\n  ".join(failed), pytrace=False)
+
+
+def _stop_when_store_lost(run: RunState) -> None:
+    """A coordination store lost mid-run: the leases are gone with its session, so no scenario may
+    start; the undos it could not mark stay open in it for a later run (exit 10)."""
+    lost = run.coordination.lost() if run.coordination is not None else None
+    if lost is not None and run.session is not None:
+        run.end(UNREACHABLE, lost)
+        run.session.shouldstop = lost
 
 
 @pytest.fixture

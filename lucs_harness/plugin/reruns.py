@@ -14,8 +14,8 @@ import pytest
 from pytest_bdd.reporting import test_report_context_registry
 
 from lucs_harness.client import CredentialsRefused, Unreachable
+from lucs_harness.coordination import PoolExhausted
 from lucs_harness.interrupts import RunInterrupted
-from lucs_harness.leases import PoolExhausted
 from lucs_harness.plugin.session import CONFIG_KEY, RUN_KEY, RunState
 
 NEVER_RETRIED: tuple[type[BaseException], ...] = (RunInterrupted, CredentialsRefused, Unreachable, PoolExhausted)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from lucs_harness.config import LucsConfig
+from lucs_harness.coordination import Coordination, RunJournal
 from lucs_harness.interrupts import Interrupts
-from lucs_harness.journal import Journal
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.world import Simulation, World
 
@@ -37,7 +37,8 @@ class RunState:
     reason: str | None = None  # why, in one line, for the reports
     dry_run: list[tuple[str, list[str]]] = field(default_factory=list)
     interrupts: Interrupts = field(default_factory=Interrupts)
-    journal: Journal | None = None
+    journal: RunJournal | None = None
+    coordination: Coordination | None = None  # the store of leases and journals (opened once per process)
     session: pytest.Session | None = None
     active: bool = False  # a scenario needed the harness: signals are taken over
     prepared: bool = False  # the real target was checked and repaired (once per process)

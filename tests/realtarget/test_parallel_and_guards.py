@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from lucs_harness.leases import AgentLease
+from lucs_harness.leases import FileLease
 from lucs_harness.mock.control import MockControl
 from tests.realtarget.support import free_port, mock_process, run_suite
 
@@ -51,10 +51,10 @@ def test_a_pool_smaller_than_the_workers_is_refused_before_anything_runs() -> No
 def run_while_another_run_holds_curt(leases: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The suite against a separate mock while another run holds the lease on Curt."""
     with mock_process() as base:
-        other_run = AgentLease(leases, ["sip:smoky.cc@dev.local"], "other-run")
-        other_run.acquire()
+        other_run = FileLease.take(leases, "sip:smoky.cc@dev.local", "other-run")
+        assert other_run is not None
         try:
-            return run_suite("--lucs-base-url", base, "--lucs-lease-dir", str(leases), *args)
+            return run_suite("--lucs-base-url", base, "--lucs-lease-dir", str(leases), "--lucs-lease-wait=0", *args)
         finally:
             other_run.release()
 
@@ -68,7 +68,7 @@ def test_a_worker_without_a_free_agent_fails_its_scenarios_and_the_run_ends_with
 def test_a_second_run_finds_the_pool_taken_and_says_so(tmp_path: Path) -> None:
     done = run_while_another_run_holds_curt(tmp_path)
     assert done.returncode == 13, done.stdout[-2000:]
-    assert "all 1 agent(s) of the pool are in use" in done.stdout
+    assert "all 1 agent(s) of the pool stayed leased by other live runs for 0 s" in done.stdout
 
 
 def test_state_changing_scenarios_are_skipped_against_a_real_target_without_consent() -> None:

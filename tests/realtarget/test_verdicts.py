@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lucs_harness.leases import AgentLease
+from lucs_harness.leases import FileLease
 from lucs_harness.reporting.verdict import RUN_CLASS
 from tests.realtarget.support import AGENT, acceptance, mock_process
 
@@ -59,10 +59,12 @@ def test_refused_credentials_end_with_11_and_a_report(tmp_path: Path) -> None:
 def test_no_free_agent_ends_with_13_and_a_report(tmp_path: Path) -> None:
     leases = tmp_path / "leases"
     with mock_process() as base:
-        holder = AgentLease(leases, [AGENT], "another run")  # --lucs-lease-dir names the folder itself
-        holder.acquire()
+        holder = FileLease.take(leases, AGENT, "another run")  # --lucs-lease-dir names the folder itself
+        assert holder is not None
         try:
-            code, output = run(tmp_path / "reports", "--lucs-base-url", base, "--lucs-lease-dir", str(leases))
+            code, output = run(
+                tmp_path / "reports", "--lucs-base-url", base, "--lucs-lease-dir", str(leases), "--lucs-lease-wait=0"
+            )
         finally:
             holder.release()
     assert code == 13, output[-3000:]

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from lucs_harness.client import LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.contract import SCHEMAS_DIR
+from lucs_harness.coordination.files import FileCoordination
 from lucs_harness.leftovers import TASK_PREFIX, age_of, cancel_orphan_callbacks, harness_id, is_closed
 from tests.unit.conftest import MockTarget
 
@@ -40,14 +42,17 @@ def test_closed_tasks_are_not_orphans() -> None:
     assert is_closed({"State": "Done"}, LucsConfig(task_states={"closed": "Done"}))
 
 
-def test_old_pending_callbacks_of_the_harness_are_cancelled_and_young_ones_left(mock_target: MockTarget) -> None:
+def test_old_pending_callbacks_of_the_harness_are_cancelled_and_young_ones_left(
+    mock_target: MockTarget, tmp_path: Path
+) -> None:
     mock_target.control.reset()
     client = LucsClient(LucsConfig(), mock_target.base_url)
     example = json.loads((SCHEMAS_DIR / "examples" / "callback-request.json").read_text())
     old = f"{TASK_PREFIX}{int(time.time()) - 3600:08x}-0000aaaa"
     for external in (old, harness_id(), "someone-elses"):
         client.send("create_callback", body=example | {"ExternalTaskId": external})
-    found = cancel_orphan_callbacks(LucsConfig(orphan_task_age=600), client)
+    config = LucsConfig(orphan_task_age=600, base_url=mock_target.base_url, journal_dir=str(tmp_path))
+    found = cancel_orphan_callbacks(config, client, FileCoordination(config))
     assert found.unsettled == 0
     assert [line.split(" (")[0] for line in found.lines] == [
         f"cancelled: callback {old} that an earlier run left pending"
