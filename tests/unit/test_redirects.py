@@ -2,7 +2,7 @@
 nothing there (a capture server on another port counts what reaches it), fails its call naming
 the status and the Location, and no secret shows; `allow_redirects = "same-origin"` follows a
 redirect on the configured scheme, host and port only, keeping the method and the body, never from
-https to http, never turning a POST into a GET, at most five hops."""
+https to http, never turning a POST into a GET, at most five hops. The doctor follows none either."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 from lucs_harness.client import MAX_REDIRECTS, Exchange, LucsClient, RedirectRefused
 from lucs_harness.config import SEED_SERVICE, LucsConfig
 from lucs_harness.contract import SCHEMAS_DIR
+from lucs_harness.doctor import main as doctor
 from lucs_harness.reporting.exchanges import attachment
 from tests.realtarget.misbehaving import capture_server, redirecting_server, url_of
 from tests.realtarget.support import tls_files
@@ -159,3 +160,31 @@ def test_https_is_never_followed_to_http(capture: Any, tls: tuple[ssl.SSLContext
         client.close()
     assert capture.seen == []
     assert len(hostile.seen) == 1
+
+
+def test_the_doctor_follows_no_redirect(
+    capture: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = url_of(capture)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LUCS_API_KEY", SECRET)
+    with redirecting_server(lambda path: other + path) as hostile:
+        code = doctor(["--lucs-base-url", url_of(hostile), "--lucs-auth", "apikey"])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert f"fail  reach        GET {url_of(hostile)}/v1.0/services -> 307: redirect refused: Location {other}" in out
+    assert SECRET not in out
+    assert capture.seen == []
+
+
+def test_the_doctors_route_probes_follow_no_redirect(
+    capture: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = url_of(capture)
+    monkeypatch.chdir(tmp_path)
+    with redirecting_server(lambda path: None if path == "/v1.0/services" else other + path) as hostile:
+        doctor(["--lucs-base-url", url_of(hostile)])
+    out = capsys.readouterr().out
+    assert f"GET -> 307, a redirect to {other}{USERS} (not followed)" in out
+    assert len(hostile.seen) > 5
+    assert capture.seen == []
