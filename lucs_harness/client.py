@@ -484,7 +484,9 @@ class LucsClient:
         if here is not None and there is not None and (here[0], there[0]) == ("https", "http"):
             return "https is never followed to http"
         if self.config.allow_redirects == "never":
-            return "allow_redirects is 'never': credentials and bodies go to the configured origin only"
+            same = there is not None and there == configured
+            hint = "; allow_redirects 'same-origin' would follow it" if same else ""
+            return f"allow_redirects is 'never': credentials and bodies go to the configured origin only{hint}"
         if exchange.status not in FOLLOWED:
             return f"a {exchange.status} is not a redirect the harness follows"
         if there is None or there != configured:

@@ -97,6 +97,11 @@ def test_same_origin_follows_a_307_keeping_method_body_and_credentials() -> None
 
     with redirecting_server(locate, body=TASK_ID) as server:
         base = url_of(server)
+        refusing = client_of(base, [])
+        with pytest.raises(RedirectRefused, match=r"allow_redirects 'same-origin' would follow it$"):
+            refusing.create_task(TASK)
+        refusing.close()
+        del server.seen[:]
         client = client_of(base, seen, allow_redirects="same-origin")
         assert client.create_task(TASK) == json.loads(TASK_ID)
         client.close()
