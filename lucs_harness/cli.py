@@ -36,6 +36,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "authentication": (
         "auth", "username", "password", "token", "api_key", "api_key_header",
         "verify_tls", "ca_bundle", "client_cert", "client_key", "proxy",
+        "allow_redirects",
     ),
     "safety": (
         "allow_changes", "dry_run", "reruns", "close_tasks", "restore_timeout", "orphan_task_age",

@@ -8,6 +8,12 @@ Whatever a server sends, the harness stays bounded: a body is read up to `max_re
 bytes, so a gzip bomb is caught too) and no further, and JSON is refused, with a clear failure,
 when it nests deeper than `MAX_JSON_DEPTH` or holds what is not JSON (NaN, an infinite number, a
 lone surrogate, a byte order mark, invalid UTF-8).
+
+Credentials and bodies go to the configured origin only: the session never follows a redirect
+itself (`requests` would resend a custom API-key header, a `?api_key` parameter and a POST's body to
+whatever host a Location names). A 3xx fails its call as `RedirectRefused`, unless
+`allow_redirects = "same-origin"` lets the client follow it on the configured scheme, host and
+port, at most `MAX_REDIRECTS` hops, each hop an exchange of its own for the listeners.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import orjson
 import requests
@@ -43,6 +49,10 @@ ERROR_SCHEMA = "error.json"
 MAX_JSON_DEPTH = 64  # LUCS DTOs nest 4 deep; the redactor and the reports walk bodies recursively
 MEGABYTE = 1024 * 1024
 _READ_CHUNK = 256 * 1024  # decoded bytes per read: urllib3 (2.6+) inflates a gzip bomb no faster
+MAX_REDIRECTS = 5  # hops followed for one call, with allow_redirects = "same-origin"
+FOLLOWED = frozenset({301, 302, 303, 307, 308})  # the redirects that may be followed
+KEEPS_METHOD = frozenset({307, 308})  # a client resends 301, 302 and 303 as GET (RFC 9110 15.4): a POST lost
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class LucsError(AssertionError):
@@ -89,6 +99,37 @@ class JsonTooDeep(NotJson):
 
 class ResponseTooLarge(LucsError):
     """A body larger than `max_response_mb`: the rest is not read and its connection is dropped."""
+
+
+class RedirectRefused(LucsError):
+    """A 3xx answer not followed: another origin, a downgrade to http, a method it would change,
+    too many hops, or redirects not allowed at all. Nothing was sent to its Location."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NoRedirectSession(requests.Session):
+    """A session that never follows a redirect, whatever a caller passes as `allow_redirects`:
+    following is the client's decision (`LucsClient._next_hop`), made with the configured origin in
+    view, and `requests` does not read a redirect's body behind the client's cap either."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
+
+
+def origin_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an absolute http(s) URL, the port filled in from the scheme; None for
+    any other URL, and for one with user info (credentials the harness did not configure)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+        return None
+    return parts.scheme, parts.hostname, port or DEFAULT_PORTS[parts.scheme]
 
 
 @dataclass
@@ -149,10 +190,19 @@ def read_capped(response: requests.Response, cap: int) -> bytes | None:
     return b"".join(chunks)
 
 
+def response_header(exchange: Exchange, wanted: str) -> str | None:
+    """A response header's value, whatever the case of its name (the exchange keeps a plain dict)."""
+    return next((value for name, value in exchange.response_headers.items() if name.lower() == wanted), None)
+
+
 def _content_type(exchange: Exchange) -> str:
     """The response's Content-Type, whatever the case of its name."""
-    headers = exchange.response_headers
-    return next((value for name, value in headers.items() if name.lower() == "content-type"), "no Content-Type")
+    return response_header(exchange, "content-type") or "no Content-Type"
+
+
+def redirect_location(exchange: Exchange) -> str | None:
+    """The Location of a 3xx answer (a redirect), else None."""
+    return response_header(exchange, "location") if 300 <= (exchange.status or 0) < 400 else None
 
 
 def _text_of(content: bytes, encoding: str | None) -> str:
@@ -282,7 +332,7 @@ class LucsClient:
         self.redactor = config.redactor()
         self.last_exchange: Exchange | None = None
         self.time_cap: float | None = None  # see `within`
-        self.session = requests.Session()
+        self.session = NoRedirectSession()
         self.session.auth = session_auth(config)
         self.session.headers.update({"Accept": "application/json"})
         # given per request: a session-level `verify` loses to REQUESTS_CA_BUNDLE in the environment
@@ -309,7 +359,6 @@ class LucsClient:
         adapter = HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.hooks["response"].append(self._read_redirect)
 
     def url(self, operation: str, **params: str) -> str:
         """The full URL of an operation, with each path parameter percent-encoded."""
@@ -342,10 +391,7 @@ class LucsClient:
         try:
             if check_request and not raw and op.request is not None:
                 self.contract.validate(f"{op.request}.json", body, what=f"request body of {method} {exchange.url}")
-            try:
-                self._perform(exchange, raw)
-            finally:
-                self._notify(exchange)
+            exchange = self._exchange(exchange, raw)
             self._judge(exchange, op, op.success if expect is None else expect)
         except AssertionError as failure:  # every message names the URL and may quote a body
             failure.args = (self.redactor.text(str(failure)),)
@@ -398,11 +444,59 @@ class LucsClient:
     def _too_large(self, what: str) -> ResponseTooLarge:
         return ResponseTooLarge(f"{what}: response larger than {self.config.max_response_mb:g} MB; not read further")
 
-    def _read_redirect(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        """`requests` reads a redirect's whole body before it follows it: read it here, capped."""
-        if response.is_redirect and read_capped(response, self.max_response_bytes) is None:
-            response.close()
-            raise self._too_large(f"{response.request.method} {response.url} -> {response.status_code}")
+    def _exchange(self, exchange: Exchange, raw: bool) -> Exchange:
+        """Send `exchange`, then each redirect hop `_next_hop` allows; the listeners see every
+        hop, and the last exchange is the one whose answer is judged."""
+        hops = 0
+        while True:
+            self.last_exchange = exchange
+            try:
+                self._perform(exchange, raw)
+            finally:
+                self._notify(exchange)
+            location = redirect_location(exchange)
+            if location is None:
+                return exchange
+            exchange = self._next_hop(exchange, location, hops)
+            hops += 1
+
+    def _next_hop(self, exchange: Exchange, location: str, hops: int) -> Exchange:
+        """The request to `location` (same method, same body), or `RedirectRefused` naming the
+        status and the Location (redacted) and why it was not followed."""
+        try:
+            target = urljoin(exchange.url, location)  # a relative Location is relative to the URL answered
+        except ValueError:
+            target = location
+        why = self._refusal(exchange, target, hops)
+        if why is not None:
+            raise RedirectRefused(
+                f"{exchange.what}: redirect refused: Location {self.redactor.url(target)} not followed: {why}",
+                exchange.status,
+            )
+        return Exchange(
+            exchange.operation, exchange.method, target, request_body=exchange.request_body, params=exchange.params
+        )
+
+    def _refusal(self, exchange: Exchange, target: str, hops: int) -> str | None:
+        """Why the redirect from `exchange` to `target` must not be followed, or None."""
+        here, there = origin_of(exchange.url), origin_of(target)
+        configured = origin_of(self.base_url)
+        if here is not None and there is not None and (here[0], there[0]) == ("https", "http"):
+            return "https is never followed to http"
+        if self.config.allow_redirects == "never":
+            same = there is not None and there == configured
+            hint = "; allow_redirects 'same-origin' would follow it" if same else ""
+            return f"allow_redirects is 'never': credentials and bodies go to the configured origin only{hint}"
+        if exchange.status not in FOLLOWED:
+            return f"a {exchange.status} is not a redirect the harness follows"
+        if there is None or there != configured:
+            shown = "?" if configured is None else f"{configured[0]}://{configured[1]}:{configured[2]}"
+            return f"not the configured origin {shown} (allow_redirects 'same-origin')"
+        if exchange.status not in KEEPS_METHOD and exchange.method not in ("GET", "HEAD"):
+            return f"a {exchange.status} would resend {exchange.method} as GET (only 307 and 308 keep the method)"
+        if hops >= MAX_REDIRECTS:
+            return f"more than {MAX_REDIRECTS} redirects"
+        return None
 
     def _perform(self, exchange: Exchange, raw: bool = False) -> None:
         started = time.perf_counter()
@@ -440,6 +534,7 @@ class LucsClient:
             timeout=(min(self.config.connect_timeout, cap), min(self.config.read_timeout, cap)),
             verify=self.verify,
             stream=True,
+            allow_redirects=False,  # see NoRedirectSession: the client decides, in `_next_hop`
             **payload,
         )
 

@@ -241,6 +241,11 @@ class LucsConfig(BaseModel):
     client_cert: str | None = Field(None, description="client certificate file (PEM)")
     client_key: str | None = Field(None, description="client certificate key file (PEM)")
     proxy: str | None = Field(None, description="HTTP(S) proxy URL")
+    allow_redirects: Literal["never", "same-origin"] = Field(
+        "never",
+        description="redirects followed: never (a 3xx fails its step), or same-origin (same scheme, host and port; "
+        "at most 5; 301/302/303 for GET and HEAD only); https is never followed to http",
+    )
     auth: Literal["none", "basic", "bearer", "apikey", "ntlm"] = Field("none", description="authentication mode")
     username: str | None = Field(None, description="user for basic or NTLM (DOMAIN\\user)")
     password: SecretStr | None = Field(None, description="password for basic or NTLM")

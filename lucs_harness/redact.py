@@ -14,11 +14,12 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 MASK = "***"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
 SECRET_KEYS = re.compile(r"pass(word)?|secret|token|api[-_]?key|authorization|cookie", re.I)
+URL_HEADERS = frozenset({"location", "content-location"})  # a redirect may point at a URL holding credentials
 KEYS_REMEMBERED = 4096  # key names judged once: a server inventing names cannot grow the sets further
 _plain_names: set[str] = set()
 _secret_names: set[str] = set()
@@ -74,19 +75,27 @@ class Redactor:
         return self.pattern.sub(MASK, value) if self.pattern else value
 
     def url(self, value: str) -> str:
-        """A URL with any user info (user:password, or a user alone that may be a token) masked, and
-        secrets masked; host and port kept as written."""
+        """A URL with any user info (user:password, or a user alone that may be a token) masked, the
+        values of secret-named query parameters (`api_key=`, `token=`) masked, and secrets masked;
+        host and port kept as written. A URL a server sent (a Location) may hold credentials that
+        are not this configuration's."""
         try:
             parts = urlsplit(value)
         except ValueError:  # e.g. a broken IPv6 host: still mask what is known
             return self.text(value)
         _, at, host = parts.netloc.rpartition("@")
-        if at:
-            value = urlunsplit(parts._replace(netloc=f"{MASK}@{host}"))
+        if at or parts.query:
+            netloc = f"{MASK}@{host}" if at else parts.netloc
+            value = urlunsplit(parts._replace(netloc=netloc, query=_query_masked(parts.query)))
         return self.text(value)
 
     def headers_of(self, headers: Mapping[str, str]) -> dict[str, str]:
-        return {k: MASK if k.lower() in self.headers else self.text(v) for k, v in headers.items()}
+        """Credential headers masked whole; a URL header as `url` shows it; every other value with
+        its secrets masked."""
+        return {k: MASK if k.lower() in self.headers else self._header_value(k, v) for k, v in headers.items()}
+
+    def _header_value(self, name: str, value: str) -> str:
+        return self.url(value) if name.lower() in URL_HEADERS else self.text(value)
 
     def body(self, value: Any) -> Any:
         """A JSON value with secret-named keys masked and secret values replaced, recursively."""
@@ -103,6 +112,14 @@ class Redactor:
     def found_in(self, text: str) -> bool:
         """Whether `text` holds a configured secret, as written or percent-encoded."""
         return self.pattern is not None and self.pattern.search(text) is not None
+
+
+def _query_masked(query: str) -> str:
+    """A query string with the value of each secret-named parameter masked, the rest as written."""
+    pairs = (pair.partition("=") for pair in query.split("&"))
+    return "&".join(
+        f"{name}{equals}{MASK if equals and secret_key(unquote_plus(name)) else value}" for name, equals, value in pairs
+    )
 
 
 def keys_masked(value: Any) -> Any:

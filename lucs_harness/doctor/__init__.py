@@ -26,7 +26,7 @@ from lucs_harness.doctor.calibration import calibrate
 from lucs_harness.doctor.findings import Diagnosis
 from lucs_harness.doctor.probes import authenticate, client_for, reach, routes, service_and_users
 from lucs_harness.doctor.profile import ProfileError, write_profile
-from lucs_harness.exit_codes import CREDENTIALS_REFUSED, FAILED, INTERRUPTED, PASSED, UNREACHABLE, USAGE
+from lucs_harness.exit_codes import CREDENTIALS_REFUSED, FAILED, INTERRUPTED, PASSED, USAGE
 
 PROG = "lucs-acceptance doctor"
 
@@ -67,8 +67,8 @@ def configuration(args: argparse.Namespace) -> LucsConfig:
 def examine(config: LucsConfig, diagnosis: Diagnosis, *, capture: Path | None = None) -> int:
     """Every probe, in order; a problem that makes the next probes pointless ends the examination."""
     first = reach(config, diagnosis)
-    if first is None:
-        return UNREACHABLE
+    if isinstance(first, int):
+        return first
     accepted = authenticate(config, first, diagnosis)
     if accepted is None:
         return CREDENTIALS_REFUSED

@@ -4,6 +4,9 @@ Reachability and TLS, authentication (with an API key and no placement configure
 places are tried, each with a GET), the service, the target user and the agent pool as they are
 now, and each operation's route: a GET on a POST or DELETE route tells "exists" (405, the route
 answers another method) from "no such route" where the server makes the difference.
+
+No probe follows a redirect (the client refuses them; the route probes send with a session that
+cannot follow one): the credentials go to the configured origin only.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from typing import Any
 
 import requests
 
-from lucs_harness.client import Exchange, LucsClient, LucsError, TransportError
+from lucs_harness.client import Exchange, LucsClient, LucsError, RedirectRefused, TransportError
 from lucs_harness.config import LucsConfig
 from lucs_harness.doctor.findings import Diagnosis, Origin
+from lucs_harness.exit_codes import FAILED, UNREACHABLE
 from lucs_harness.operations import OPERATIONS, PARAMETER
 from lucs_harness.world import ANY_STATUS
 
@@ -42,24 +46,29 @@ def client_for(config: LucsConfig) -> LucsClient:
     return LucsClient(config, config.base_url)
 
 
-def reach(config: LucsConfig, diagnosis: Diagnosis) -> Exchange | None:
-    """The first GET: does it connect, does TLS verify, how long does a round trip take."""
+def reach(config: LucsConfig, diagnosis: Diagnosis) -> Exchange | int:
+    """The first GET: does it connect, does TLS verify, how long does a round trip take. Else the
+    exit code that ends the examination: unreachable, or answered with a redirect (not followed)."""
     exchange = _get_services(config)
     if isinstance(exchange, TransportError):
         diagnosis.add("fail", "reach", f"no answer: {str(exchange).splitlines()[0]}")
-        return None
+        return UNREACHABLE
+    if isinstance(exchange, RedirectRefused):
+        diagnosis.add("fail", "reach", f"{str(exchange).splitlines()[0]}; is the base URL right?")
+        return FAILED
     diagnosis.add("ok", "reach", f"{exchange.what} in {exchange.elapsed_ms:.0f} ms")
     if config.base_url and config.base_url.startswith("https://"):
         diagnosis.add(*_tls(config))
     return exchange
 
 
-def _get_services(config: LucsConfig) -> Exchange | TransportError:
-    """GET services with `config`'s credentials, whatever the answer (its form is judged later)."""
+def _get_services(config: LucsConfig) -> Exchange | TransportError | RedirectRefused:
+    """GET services with `config`'s credentials, whatever the answer (its form is judged later)
+    but a redirect, which tells nothing about the target."""
     client = client_for(config)
     try:
         return client.send("list_services", expect=ANY_STATUS)
-    except TransportError as error:
+    except (TransportError, RedirectRefused) as error:
         return error
     except LucsError:  # answered, but not as documented: the service check says how
         assert client.last_exchange is not None
@@ -99,7 +108,7 @@ def authenticate(config: LucsConfig, first: Exchange, diagnosis: Diagnosis) -> L
             continue
         candidate = config.model_copy(update={"api_key_header": placement})
         exchange = _get_services(candidate)
-        if isinstance(exchange, TransportError):
+        if not isinstance(exchange, Exchange):
             continue
         if exchange.status not in (401, 403):
             diagnosis.add("ok", "auth", f"discovered: the API key goes in {placement!r}: {exchange.what}")
@@ -208,6 +217,9 @@ def _route(client: LucsClient, config: LucsConfig, name: str) -> tuple[str, str]
     except (requests.RequestException, OSError) as error:
         return "unknown", f"{shown}: no answer to GET ({type(error).__name__})"
     status, allow = response.status_code, response.headers.get("Allow", "")
+    if 300 <= status < 400 and "Location" in response.headers:
+        where = client.redactor.url(response.headers["Location"])
+        return "unknown", f"{shown}: GET -> {status}, a redirect to {where} (not followed)"
     envelope = b'"Error"' in body
     if method == "GET":
         if status < 400 or (status == 404 and envelope):

@@ -1,12 +1,15 @@
 """Servers that misbehave the way real ones do: accept and never answer, answer 200 with a huge
-body, answer JSON nested deeper than any DTO. Each runs in a thread on a loopback port."""
+body, answer JSON nested deeper than any DTO, redirect elsewhere (with a capture server that
+records what reaches it). Each runs in a thread on a loopback port."""
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HUGE_BYTES = 50 * 1024 * 1024
@@ -72,9 +75,9 @@ def answering_server(chunk: bytes, size: int) -> Iterator[_AnswerServer]:
         server.server_close()
 
 
-def url_of(server: _AnswerServer) -> str:
+def url_of(server: ThreadingHTTPServer, scheme: str = "http") -> str:
     host, port = server.server_address[:2]
-    return f"http://{host!s}:{port}"
+    return f"{scheme}://{host!s}:{port}"
 
 
 def huge_body() -> tuple[bytes, int]:
@@ -86,3 +89,77 @@ def nested_body() -> tuple[bytes, int]:
     """A JSON list nested 600 deep."""
     body = b"[" * NESTING + b"]" * NESTING
     return body, len(body)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as a server received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+Locate = Callable[[str], str | None]  # a request's path -> the Location to redirect it to, or None to answer
+
+
+class _Redirect(BaseHTTPRequestHandler):
+    """Records every request, then redirects it where the server's `locate` says, or answers 200
+    with the server's `body`."""
+
+    server: _RedirectServer
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.seen.append(Seen(self.command, self.path, dict(self.headers), body))
+        location = self.server.locate(self.path)
+        answer = self.server.body if location is None else b""
+        self.send_response(200 if location is None else self.server.status)
+        if location is not None:
+            self.send_header("Location", location)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(answer)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_HEAD = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+class _RedirectServer(ThreadingHTTPServer):
+    daemon_threads = True
+    locate: Locate
+    status: int
+    body: bytes
+    seen: list[Seen]
+
+
+@contextmanager
+def redirecting_server(
+    locate: Locate, status: int = 307, body: bytes = b"[]", tls: ssl.SSLContext | None = None
+) -> Iterator[_RedirectServer]:
+    """A server that answers `status` with the Location `locate` gives a request's path (None: 200
+    and `body`); `.seen` lists every request it received. With `tls`, it speaks https."""
+    server = _RedirectServer(("127.0.0.1", 0), _Redirect)
+    server.locate, server.status, server.body, server.seen = locate, status, body, []
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)  # a quick shutdown
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def capture_server() -> Iterator[_RedirectServer]:
+    """A server on another port that records every request reaching it (and answers 200 `[]`)."""
+    with redirecting_server(lambda path: None) as server:
+        yield server

@@ -41,6 +41,8 @@ MESSAGES = {
     "Unexpected status": "GET http://h/v1.0/services/s/users -> 500: expected status 200; body: '...'",
     "State not reached in time": "task 1 held by sip:a@b: not reached within 10 s (waited 10.01 s, 200 polls)",
     "Transport error": "GET http://h/x -> no response: transport error after 3000 ms: ConnectTimeout: ...",
+    "Redirect refused": "POST http://h/v1.0/tasks -> 307: redirect refused: Location http://evil/v1.0/tasks not "
+    "followed: allow_redirects is 'never': credentials and bodies go to the configured origin only",
 }
 
 

@@ -23,6 +23,12 @@ def test_urls_lose_user_info_and_secrets() -> None:
     )
 
 
+def test_urls_a_server_sent_lose_the_values_of_secret_named_parameters() -> None:
+    location = "http://u:foreign@evil:81/x?api_key=k3y&page=2&Token=t&flag"
+    assert Redactor().url(location) == f"http://{MASK}@evil:81/x?api_key={MASK}&page=2&Token={MASK}&flag"
+    assert Redactor().headers_of({"location": location, "X-Echo": location})["location"] == Redactor().url(location)
+
+
 def test_bodies_mask_secret_named_keys_at_any_depth() -> None:
     body = {"User": {"Password": "pw", "Name": "s3cret"}, "Tokens": ["t"], "Presence": "Online"}
     assert Redactor(["s3cret"]).body(body) == {
