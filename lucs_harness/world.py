@@ -444,8 +444,9 @@ class World:
         )
 
     def _forget_if_refused(self, undo: Undo, exchange: Exchange | None) -> None:
-        """A 4xx created nothing; after a 5xx or no answer the callback may exist, so the undo stays."""
-        if exchange is not None and 400 <= (exchange.status or 0) < 500:
+        """A 4xx created nothing, nor did a 307 or 308 (go elsewhere, not followed); after a 5xx, no
+        answer or a 302/303 (the usual answer to a POST that was done) it may exist: the undo stays."""
+        if exchange is not None and (400 <= (exchange.status or 0) < 500 or exchange.status in (307, 308)):
             self.restore.discard(undo)
 
     def requested(self, name: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from lucs_harness.journal import Undo
 # this process's run: stamped into every task and callback it creates (`leftovers.harness_id`), so
 # a later run can ask the store whether the run that made one is still alive
 RUN_TOKEN = uuid.uuid4().hex[:8]
-LEASE_POLL = 0.2  # seconds between two looks at a pool whose agents are all leased
+LEASE_POLL = 0.05  # seconds between two looks at a pool whose agents are all leased
 
 
 class PoolExhausted(RuntimeError):

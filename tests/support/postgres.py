@@ -58,6 +58,7 @@ class PostgresServer:
     folder: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    durable: bool = False  # fsync on, as a real server (the benchmark); tests need no durability
 
     @property
     def data(self) -> Path:
@@ -80,7 +81,8 @@ class PostgresServer:
         """Start (or start again) and wait until it takes connections."""
         self.process = subprocess.Popen(
             [str(self.binaries / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.folder),
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"],
+             "-c", "listen_addresses=127.0.0.1", "-c", f"fsync={'on' if self.durable else 'off'}",
+             "-c", "max_connections=200"],
             stdout=subprocess.DEVNULL,
             stderr=open(self.folder / "server.log", "ab"),  # noqa: SIM115 - the server keeps it
             cwd=self.folder,
@@ -121,12 +123,12 @@ class PostgresServer:
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
     binaries = server_binaries()
     if binaries is None or not (binaries / "initdb").exists():
         pytest.skip("no PostgreSQL server binaries (set LUCS_TEST_PG_BIN to their folder)")
     folder = Path(tempfile.mkdtemp(prefix="lucs-pg-"))  # not under pytest's 0700 root folder: postgres must enter it
-    server = PostgresServer(binaries, folder)
+    server = PostgresServer(binaries, folder, durable=durable)
     try:
         server.init()
         server.start()
