@@ -65,3 +65,18 @@ class AgentLease:
         line = {"event": event, "agent": self.agent, "holder": self.holder, "pid": os.getpid(), "at": time.time()}
         with FileLock(self.folder / "log.lock"), (self.folder / "leases.log").open("a", encoding="utf-8") as log:
             log.write(json.dumps(line) + "\n")
+
+
+def is_leased(folder: Path, agent: str) -> bool:
+    """True while a live worker or run holds the agent's lease (its lock cannot be taken now); the
+    start-of-run check leaves such an agent to its run. A lock taken here is released at once."""
+    path = folder / (hashlib.sha256(agent.encode()).hexdigest()[:16] + ".lock")
+    if not path.exists():
+        return False
+    lock = FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False
