@@ -1,12 +1,13 @@
 """Is the target ready for the use case? One scenario's precondition (`World.require_ready`) and the
 check of the whole pool before a run against a real LUCS share what is judged here: an agent left
 blocked, not Online, not selectable or holding open tasks would fail every scenario with the same
-finding, so the run names it once, with its repair, and starts nothing (exit 15)."""
+finding, so the run names it once, with its repair, and starts nothing (exit 15). And an agent that a
+failed undo left changed mid-run is not driven again by that process (`LeftChanged`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lucs_harness.client import LucsClient, LucsError
@@ -123,3 +124,24 @@ def report(found: list[NotReady]) -> tuple[str, list[str]]:
     details = "; ".join(f"{f.agent}: {', '.join(f.wrong)} (repair: {'; '.join(f.repair)})" for f in found)
     block = [f"lucs: {headline(found)}; no scenario was run", *(line for f in found for line in f.lines())]
     return f"{headline(found)}: {details}", block
+
+
+@dataclass
+class LeftChanged:
+    """This process's agent, left changed by a failed undo: the later scenarios on it are not run,
+    since each would fail its precondition (or pass on an agent that is not as it should be)."""
+
+    agent: str
+    scenario: str
+    not_run: list[str] = field(default_factory=list)
+
+    def reason(self) -> str:
+        return f"not run: agent {self.agent} was left changed by the failed undo of scenario {self.scenario}"
+
+    def finding(self) -> str:
+        """One line for the end of the run, beside the failed undos themselves."""
+        return (
+            f"{len(self.not_run)} later scenario(s) not run: agent {self.agent} was left changed by the failed "
+            f"undo of scenario {self.scenario}: fix what made it fail, then {RESTORE_HINT} retries it from the "
+            "restore journal"
+        )

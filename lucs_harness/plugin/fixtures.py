@@ -26,6 +26,7 @@ from lucs_harness.plugin.session import (
     Target,
 )
 from lucs_harness.plugin.target import activate, prepare
+from lucs_harness.readiness import LeftChanged
 from lucs_harness.reporting.exchanges import allure_listener, logging_listener
 from lucs_harness.reporting.recording import recorder
 from lucs_harness.restore import RestoreRegistry, performer
@@ -128,12 +129,16 @@ def lucs_journal(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pyt
 
 @pytest.fixture
 def restore(
-    pytestconfig: pytest.Config, lucs_config: LucsConfig, lucs_client: LucsClient, lucs_journal: Journal | None
+    request: pytest.FixtureRequest,
+    lucs_config: LucsConfig,
+    lucs_client: LucsClient,
+    lucs_agent: str,
+    lucs_journal: Journal | None,
 ) -> Iterator[RestoreRegistry]:
     """This scenario's undo list, run at teardown whatever the outcome (also after Ctrl-C, SIGTERM
-    or SIGHUP), within the restore deadline; an undo that fails is an error of the scenario and is
-    listed at the end of the run."""
-    run = pytestconfig.stash[RUN_KEY]
+    or SIGHUP), within the restore deadline; an undo that fails is an error of the scenario, is
+    listed at the end of the run, and leaves the agent to no later scenario of this process."""
+    run = request.config.stash[RUN_KEY]
     registry = RestoreRegistry(performer(lucs_client), lucs_journal)
     run.live.append(registry)
     yield registry
@@ -143,6 +148,7 @@ def restore(
         run.live.remove(registry)
         run.not_restored.extend(registry.failures)  # the failed undos, and tasks left open on purpose
     if failed:
+        run.left_changed = run.left_changed or LeftChanged(lucs_agent, request.node.name)
         pytest.fail("LUCS state not restored:\n  " + "\n  ".join(failed), pytrace=False)
 
 
@@ -156,7 +162,12 @@ def world(
     restore: RestoreRegistry,
 ) -> Iterator[World]:
     """A fresh scenario world; on the mock, the mock's state is reset to the seed first. In a dry
-    run, the world's requests go to the shadow mock and are recorded for the summary."""
+    run, the world's requests go to the shadow mock and are recorded for the summary. On a real
+    LUCS, not after a failed undo left the agent changed: the scenario is not run."""
+    left_changed = request.config.stash[RUN_KEY].left_changed
+    if left_changed is not None and lucs_target.control is None:
+        left_changed.not_run.append(request.node.name)
+        pytest.skip(left_changed.reason())
     if lucs_target.control is not None:
         lucs_target.control.reset()
     lucs_client.last_exchange = None  # what an earlier scenario sent is not this one's evidence

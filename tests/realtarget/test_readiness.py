@@ -1,5 +1,6 @@
 """A target that is not ready is one finding, not a failure per scenario: an agent left blocked ends
-the run before any scenario (exit 15). The mock runs as a separate process, as a real LUCS would."""
+the run before any scenario (exit 15), and an undo that fails mid-run keeps the later scenarios off
+the agent it left changed. The mock runs as a separate process, as a real LUCS would."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import requests
 from lucs_harness.config import LucsConfig
 from lucs_harness.leases import AgentLease
 from lucs_harness.mock.control import MockControl
-from lucs_harness.reporting.verdict import RUN_CLASS
+from lucs_harness.reporting.verdict import NOT_RESTORED, RUN_CLASS
 from tests.realtarget.support import AGENT, acceptance, mock_process
 
 OTHER = "sip:smoky.dd@dev.local"
@@ -84,3 +85,36 @@ def test_an_agent_a_live_run_holds_is_left_to_that_run(tmp_path: Path) -> None:
             other_run.release()
     assert code == 0, output[-3000:]
     assert "target not ready" not in output
+
+
+def test_a_failed_undo_keeps_the_later_scenarios_off_the_agent_it_left_changed(tmp_path: Path) -> None:
+    """The mock closes a task with POST …/close; the suite's DELETE is refused (405), so the first
+    task a scenario posts stays open and its agent holds it."""
+    with mock_process("--convention", "close=post-close") as base:
+        code, output = run(tmp_path, base)
+    assert code == 1, output[-3000:]
+    cases = scenarios_of(tmp_path / "reports")
+    [failed] = [i for i, case in enumerate(cases) if case.find("error") is not None or case.find("failure") is not None]
+    scenario = cases[failed].get("name")
+    reason = f"not run: agent {AGENT} was left changed by the failed undo of scenario {scenario}"
+    later = [skip_reason(case) for case in cases[failed + 1 :]]
+    assert reason in later
+    assert all(later), later  # after it, nothing ran
+    assert all(why == reason for why in later if why.startswith("not run:")), later
+    assert output.count(PRECONDITION) == 0
+    assert output.count("was left changed by the failed undo") == 1  # one finding at the end
+    finding = f"{later.count(reason)} later scenario(s) not run: agent {AGENT} was left changed"
+    assert finding in output
+    assert finding in not_restored(tmp_path / "reports")
+
+
+def skip_reason(case: ET.Element) -> str:
+    """Why a scenario was skipped; empty when it ran."""
+    skipped = case.find("skipped")
+    return "" if skipped is None else skipped.get("message", "")
+
+
+def not_restored(reports: Path) -> str:
+    """What the run's JUnit properties list as not restored."""
+    root = ET.parse(reports / "junit.xml").getroot()
+    return " ".join(p.get("value", "") for p in root.iter("property") if p.get("name") == NOT_RESTORED)

@@ -9,7 +9,7 @@ from lucs_harness.client import LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.leases import AgentLease, is_leased
 from lucs_harness.leftovers import harness_id
-from lucs_harness.readiness import BLOCKED, check_pool, problems, repairs, report
+from lucs_harness.readiness import BLOCKED, LeftChanged, check_pool, problems, repairs, report
 from lucs_harness.restore import RestoreRegistry, performer
 from lucs_harness.world import World
 from tests.unit.conftest import MockTarget
@@ -101,3 +101,10 @@ def test_the_scenarios_precondition_judges_as_the_pool_check_does(mock_target: M
     assert lines[:2] == ["IsSelectable: expected true, got false", "IsBlockedByLuwareApi: expected false, got true"]
     assert lines[2:-1] == pool_finding.wrong
     assert "lucs-acceptance restore" in lines[-1]
+
+
+def test_an_agent_left_changed_is_one_reason_per_scenario_and_one_finding() -> None:
+    left = LeftChanged(CC, "test_blocking")
+    left.not_run += ["test_a", "test_b"]
+    assert left.reason() == f"not run: agent {CC} was left changed by the failed undo of scenario test_blocking"
+    assert left.finding().startswith(f"2 later scenario(s) not run: agent {CC} was left changed")
