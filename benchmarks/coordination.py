@@ -83,10 +83,10 @@ def fleet(url: str) -> None:
         reader.close()
     held: dict[str, tuple[str, float]] = {}
     holds, overlaps = [], 0
-    for agent, _, run, event, at in log:
+    for agent, _, holder, event, at in log:
         if event == "acquire":
             overlaps += agent in held
-            held[agent] = (run, at)
+            held[agent] = (holder, at)
         else:
             holds.append(at - held.pop(agent)[1])
     span = log[-1][4] - log[0][4]

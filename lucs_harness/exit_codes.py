@@ -12,6 +12,7 @@ CREDENTIALS_REFUSED = 11
 REPORT_FAILED = 12
 POOL_EXHAUSTED = 13
 QUALITY_GATE_FAILED = 14
+TARGET_NOT_READY = 15
 
 MEANING = {
     PASSED: "all selected scenarios passed",
@@ -24,6 +25,7 @@ MEANING = {
     REPORT_FAILED: "report could not be written",
     POOL_EXHAUSTED: "no agent of the pool was free",
     QUALITY_GATE_FAILED: "the quality gate failed",
+    TARGET_NOT_READY: "target not ready",
 }
 # the early ends whose reports carry an error entry saying why (see reporting.verdict)
-EARLY_ENDS = frozenset({INTERRUPTED, USAGE, UNREACHABLE, CREDENTIALS_REFUSED, POOL_EXHAUSTED})
+EARLY_ENDS = frozenset({INTERRUPTED, USAGE, UNREACHABLE, CREDENTIALS_REFUSED, POOL_EXHAUSTED, TARGET_NOT_READY})

@@ -13,7 +13,8 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.contract import capability_names
 from lucs_harness.expectations import mismatches
 from lucs_harness.journal import Lookup, Undo
-from lucs_harness.leftovers import REPAIR_COMMAND, TASK_GONE, TASK_PREFIX, harness_id, is_closed
+from lucs_harness.leftovers import TASK_GONE, harness_id
+from lucs_harness.readiness import READY, RESTORE_HINT, find_listed, held_by, problems
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.waits import holds_for, wait_until
 
@@ -93,8 +94,7 @@ class World:
 
     def find(self, users: list[dict[str, Any]], user: str | None) -> dict[str, Any] | None:
         """The user with that SIP URI or Id in a list, or None."""
-        ref = self.ref(user)
-        return next((u for u in users if ref in (u.get("SipUri"), u.get("Id"))), None)
+        return find_listed(users, self.ref(user))
 
     def listed_user(self, user: str | None) -> dict[str, Any]:
         """Fetch the service's users and return one; fail naming who was listed when absent."""
@@ -162,32 +162,17 @@ class World:
         """Why a user cannot start the use case (empty when selectable and not blocked): what the
         list shows, the open tasks they hold, and the command that repairs an earlier run's leftovers."""
         found = self.listed_user(user)
-        problems = mismatches(found, {"IsSelectable": True, "IsBlockedByLuwareApi": False})
-        if not problems:
+        differ = mismatches(found, READY)
+        if not differ:
             return []
-        if found.get("IsBlockedByLuwareApi"):
-            problems.append("blocked through the LUCS API (by an earlier run, or by another system)")
-        if found.get("PresenceState") != "Online":
-            problems.append(f"presence is {found.get('PresenceState')!r}, not 'Online'")
-        problems.append(f"NotSelectableReason is {found.get('NotSelectableReason')!r}")
-        problems += self._open_tasks_of(str(found.get("Id")))
-        return [
-            *problems,
-            f"to undo what an earlier run of this harness left: `{REPAIR_COMMAND}` with this run's options",
-        ]
-
-    def _open_tasks_of(self, user_id: str) -> list[str]:
-        """One line per open task the user holds, saying whether the harness created it."""
         try:
             tasks = self.client.send("service_tasks", {"serviceId": self.config.service_id}).response_body
         except AssertionError as error:
-            return [f"(the service's tasks could not be listed: {error})"]
-        held = [t for t in tasks if isinstance(t, dict) and not is_closed(t, self.config)
-                and (t.get("ReservedUserObject") or {}).get("Id") == user_id]  # fmt: skip
+            tasks, differ = [], [*differ, f"(the service's tasks could not be listed: {error})"]
         return [
-            f"holds open task {t.get('Id')} (ExternalTaskId {t.get('ExternalTaskId')!r}, State {t.get('State')!r}"
-            + (", created by this harness)" if str(t.get("ExternalTaskId") or "").startswith(TASK_PREFIX) else ")")
-            for t in held
+            *differ,
+            *problems(found, held_by(tasks, str(found.get("Id")), self.config)),
+            f"to undo what an earlier run of this harness left: {RESTORE_HINT}",
         ]
 
     def wait_for_user(self, user: str | None, expected: dict[str, Any]) -> dict[str, Any]:

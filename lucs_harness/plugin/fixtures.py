@@ -27,6 +27,7 @@ from lucs_harness.plugin.session import (
     Target,
 )
 from lucs_harness.plugin.target import activate, announce, coordination, prepare
+from lucs_harness.readiness import LeftChanged
 from lucs_harness.reporting.exchanges import allure_listener, logging_listener
 from lucs_harness.reporting.recording import recorder
 from lucs_harness.restore import RestoreRegistry, performer
@@ -94,15 +95,14 @@ def lucs_agent(
 
     def say(line: str) -> None:
         said.append(line)
-        announce(pytestconfig, line)
+        announce(pytestconfig, [f"lucs: {line}"])
 
     try:
         store = coordination(pytestconfig)
         lease = lease_agent(store, lucs_config.agent_pool(), holder, lucs_config.lease_wait, say)
         if said:
             found = repair(lucs_config, lucs_client, store, stop=lambda: run.interrupts.cut_short)
-            for line in found.lines:
-                announce(pytestconfig, f"earlier run's leftovers: {line}")
+            announce(pytestconfig, [f"lucs: earlier run's leftovers: {line}" for line in found.lines])
             run.repaired += found.lines
             run.unrepaired += found.unsettled
     except (PoolExhausted, CoordinationError) as error:
@@ -150,12 +150,16 @@ def lucs_journal(
 
 @pytest.fixture
 def restore(
-    pytestconfig: pytest.Config, lucs_config: LucsConfig, lucs_client: LucsClient, lucs_journal: RunJournal | None
+    request: pytest.FixtureRequest,
+    lucs_config: LucsConfig,
+    lucs_client: LucsClient,
+    lucs_agent: str,
+    lucs_journal: RunJournal | None,
 ) -> Iterator[RestoreRegistry]:
     """This scenario's undo list, run at teardown whatever the outcome (also after Ctrl-C, SIGTERM
-    or SIGHUP), within the restore deadline; an undo that fails is an error of the scenario and is
-    listed at the end of the run."""
-    run = pytestconfig.stash[RUN_KEY]
+    or SIGHUP), within the restore deadline; an undo that fails is an error of the scenario, is
+    listed at the end of the run, and leaves the agent to no later scenario of this process."""
+    run = request.config.stash[RUN_KEY]
     registry = RestoreRegistry(performer(lucs_client), lucs_journal)
     run.live.append(registry)
     yield registry
@@ -166,6 +170,7 @@ def restore(
         run.not_restored.extend(registry.failures)  # the failed undos, and tasks left open on purpose
         _stop_when_store_lost(run)
     if failed:
+        run.left_changed = run.left_changed or LeftChanged(lucs_agent, request.node.name)
         pytest.fail("LUCS state not restored:\n  " + "\n  ".join(failed), pytrace=False)
 
 
@@ -188,7 +193,12 @@ def world(
     restore: RestoreRegistry,
 ) -> Iterator[World]:
     """A fresh scenario world; on the mock, the mock's state is reset to the seed first. In a dry
-    run, the world's requests go to the shadow mock and are recorded for the summary."""
+    run, the world's requests go to the shadow mock and are recorded for the summary. On a real
+    LUCS, not after a failed undo left the agent changed: the scenario is not run."""
+    left_changed = request.config.stash[RUN_KEY].left_changed
+    if left_changed is not None and lucs_target.control is None:
+        left_changed.not_run.append(request.node.name)
+        pytest.skip(left_changed.reason())
     if lucs_target.control is not None:
         lucs_target.control.reset()
     lucs_client.last_exchange = None  # what an earlier scenario sent is not this one's evidence

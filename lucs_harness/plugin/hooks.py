@@ -353,6 +353,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """Hand a worker's findings to the controller; the controller writes Allure's run files."""
     config = session.config
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
+    if run.left_changed is not None and run.left_changed.not_run:  # one finding, not a line per scenario
+        run.not_restored.append(run.left_changed.finding())
     if hasattr(config, "workerinput"):
         config.workeroutput["lucs_not_restored"] = run.not_restored  # type: ignore[attr-defined]
         config.workeroutput["lucs_dry_run"] = run.dry_run  # type: ignore[attr-defined]

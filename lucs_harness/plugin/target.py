@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
 from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError
 from lucs_harness.coordination import Coordination, CoordinationError, open_store
-from lucs_harness.exit_codes import CREDENTIALS_REFUSED, UNREACHABLE
+from lucs_harness.exit_codes import CREDENTIALS_REFUSED, TARGET_NOT_READY, UNREACHABLE
 from lucs_harness.leftovers import repair
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
     PID_DIR_KEY,
     RUN_KEY,
 )
+from lucs_harness.readiness import check_pool, headline, report
 from lucs_harness.world import ANY_STATUS
 
 
@@ -36,9 +38,9 @@ def activate(config: pytest.Config) -> None:
 
 
 def prepare(config: pytest.Config) -> None:
-    """Preflight and repair of a real target, once per run (by the xdist controller, before the
-    workers start). A target that cannot be reached or refuses the credentials ends the run with
-    its own code."""
+    """Preflight, repair and readiness of a real target, once per run (by the xdist controller,
+    before the workers start). A target that cannot be reached, refuses the credentials or is not
+    ready ends the run with its own code."""
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
     if run.prepared or lucs.base_url is None or hasattr(config, "workerinput"):
         return  # an xdist worker's controller did it before any worker started
@@ -59,10 +61,27 @@ def prepare(config: pytest.Config) -> None:
         run.repaired, run.unrepaired = found.lines, found.unsettled
     finally:
         client.close()
-    reporter = config.pluginmanager.getplugin("terminalreporter")
-    for line in run.repaired:
-        if reporter is not None:
-            reporter.write_line(f"lucs: earlier run's leftovers: {line}")
+    announce(config, [f"lucs: earlier run's leftovers: {line}" for line in run.repaired])
+    if run.exit_code is None and not config.getoption("--lucs-restore-only"):
+        _require_ready(config)  # not when stopped meanwhile, nor for `lucs-acceptance restore`
+
+
+def _require_ready(config: pytest.Config) -> None:
+    """Every agent of the pool that no live run holds must be able to start the use case: one that
+    cannot would fail every scenario with the same finding, so the run names it once and starts none."""
+    run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
+    assert lucs.base_url is not None
+    client = LucsClient(lucs, lucs.base_url)
+    try:
+        found = check_pool(lucs, client, coordination(config).is_leased, journal_left=run.unrepaired > 0)
+    finally:
+        client.close()
+    if not found:
+        return
+    reason, block = report(found)
+    announce(config, block, yellow=True)
+    run.end(TARGET_NOT_READY, reason)
+    pytest.exit(f"{headline(found)} (see above)", returncode=TARGET_NOT_READY)
 
 
 def coordination(config: pytest.Config) -> Coordination:
@@ -78,15 +97,18 @@ def coordination(config: pytest.Config) -> Coordination:
     return run.coordination
 
 
-def announce(config: pytest.Config, line: str) -> None:
-    """A line on the terminal now, also from an xdist worker and inside a scenario's setup (whose
-    output pytest would otherwise capture)."""
+def announce(config: pytest.Config, lines: list[str], **markup: bool) -> None:
+    """Lines on the terminal now, also from a scenario's setup (whose output pytest captures) and
+    from an xdist worker (whose terminal is the controller's stderr)."""
+    worker = hasattr(config, "workerinput")
+    reporter = None if worker else config.pluginmanager.getplugin("terminalreporter")
     capture = config.pluginmanager.getplugin("capturemanager")
-    if capture is None:
-        sys.stderr.write(f"lucs: {line}\n")
-        return
-    with capture.global_and_fixture_disabled():
-        sys.stderr.write(f"lucs: {line}\n")
+    with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+        for line in lines:
+            if reporter is not None:
+                reporter.write_line(line, **markup)
+            else:
+                sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
 

@@ -16,6 +16,7 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.journal import journal_folder
 from lucs_harness.mock.control import MockControl
 from tests.realtarget.support import (
+    AGENT,
     JOURNALS,
     TARGET_ENV,
     acceptance,
@@ -143,8 +144,9 @@ def test_a_killed_run_is_repaired_by_the_next_run_which_then_passes(tmp_path: Pa
         assert agent_state(base)[:3] == before[:3]
 
 
-def test_without_a_journal_open_tasks_are_closed_and_the_precondition_names_the_block(tmp_path: Path) -> None:
-    """A fresh CI container: the journal is gone with the killed run's container."""
+def test_without_a_journal_open_tasks_are_closed_and_the_block_is_named_before_any_scenario(tmp_path: Path) -> None:
+    """A fresh CI container: the journal is gone with the killed run's container. The block nobody
+    can undo is one finding with its repair, and the run ends before any scenario (exit 15)."""
     journals = tmp_path / "journals"
     with mock_process() as base:
         env = {"LUCS_JOURNAL_DIR": str(journals)}
@@ -167,10 +169,11 @@ def test_without_a_journal_open_tasks_are_closed_and_the_precondition_names_the_
             env=env,
         )  # fmt: skip
         output, _ = second.communicate(timeout=TIMEOUT)
-        assert second.returncode == 1, output[-3000:]
+        assert second.returncode == 15, output[-3000:]
         assert f"closed: task {task} that an earlier run left open" in output
-        assert "blocked through the LUCS API" in output
-        assert "lucs-acceptance restore" in output
+        assert f"  {AGENT}: blocked through the LUCS API" in output
+        assert "repair: unblock it in LUCS: no restore journal of this harness undoes it" in output
+        assert "precondition failed" not in output
         assert agent_state(base)[3] == []
 
 
