@@ -67,13 +67,15 @@ mutation: $(STAMP)
 	$(PY) scripts/mutation_score.py
 
 # each figure against a reference from the same sitting: suite_speed (client/raw requests, reports on/off,
-# start-up over the floor), parallel_speedup (-n 2 over serial, also at 1,000 scenarios), the mock's own
+# start-up over the floor), parallel_speedup (-n 2 over serial, also at 1,000 scenarios), the mock's own,
+# coordination (a journaled change with the PostgreSQL store vs files; 4 runners sharing 2 agents)
 benchmark: $(STAMP) $(NODE_STAMP) $(PRISM)
 	$(PY) benchmarks/suite_speed.py
 	$(PY) benchmarks/parallel_speedup.py
 	$(PY) benchmarks/mock_vs_prism.py
 	$(PY) benchmarks/schemathesis_campaign.py
 	$(PY) benchmarks/mock_at_scale.py
+	$(PY) benchmarks/coordination.py
 
 # the reports the wrapper wrote (its manifest lists them), never a file of the user's in reports/
 clean:
