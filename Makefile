@@ -61,7 +61,7 @@ lint: $(STAMP)
 
 # the harness's own tests, without its plugin (they start the suite in child processes where they need it)
 test: lint $(NODE_STAMP)
-	$(PY) -m pytest -n auto --dist loadgroup -p no:lucs tests --ignore=tests/acceptance $(ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup -p no:lucs_harness.plugin tests --ignore=tests/acceptance $(ARGS)
 
 mutation: $(STAMP)
 	$(PY) scripts/mutation_score.py

@@ -79,7 +79,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 # the plugin's other options that take a value (tags.py, shard.py)
-PLUGIN_VALUE_OPTIONS = frozenset({"--tags", "--lucs-shard", "--lucs-durations"})
+PLUGIN_VALUE_OPTIONS = frozenset({"--lucs-tags", "--lucs-shard", "--lucs-durations"})
+# the wrapper's short forms of plugin options (in pytest every option of the harness is `--lucs-*`)
+SHORT_FORMS = {"--tags": "--lucs-tags"}
 
 
 def value_options() -> frozenset[str]:
@@ -89,12 +91,14 @@ def value_options() -> frozenset[str]:
 
 
 def joined(argv: list[str]) -> list[str]:
-    """`--lucs-lease-dir /x` as `--lucs-lease-dir=/x`, `--tags @a` as `--tags=@a`: pytest settles its
-    root folder before it loads plugins, so it would take a separate value for a test path (and an
-    argument that starts with @ for a file of arguments)."""
+    """`--lucs-lease-dir /x` as `--lucs-lease-dir=/x`, `--tags @a` as `--lucs-tags=@a`: pytest settles
+    its root folder before it loads plugins, so it would take a separate value for a test path (and
+    an argument that starts with @ for a file of arguments); short forms become the plugin's options."""
     taking = value_options()
     out: list[str] = []
-    for arg in argv:
+    for given in argv:
+        name, equals, value = given.partition("=")
+        arg = SHORT_FORMS[name] + equals + value if name in SHORT_FORMS else given
         if out and out[-1] in taking:
             out[-1] = f"{out[-1]}={arg}"
         else:

@@ -1,10 +1,11 @@
-"""The LUCS acceptance harness as a pytest plugin, registered through the `pytest11` entry point
-`lucs`: install the package and a project's own `.feature` files can use the shipped step library
-(`lucs_harness.steps` in the wheel, `steps/` in a checkout of this repository).
+"""The LUCS acceptance harness as a pytest plugin. A project opts in with `pytest_plugins =
+["lucs_harness.plugin"]` in its root conftest (`lucs-acceptance` passes `-p lucs_harness.plugin`);
+installed, the package registers nothing, so no other project's run changes. Its `.feature` files
+then use the shipped step library (`lucs_harness.steps` in the wheel, `steps/` in a checkout).
 
-The plugin is dormant until a scenario asks for the harness (its `world` or `lucs_*` fixtures):
-a run of other tests makes no call, checks no target and takes no signal. `-p no:lucs` keeps it
-out of a run entirely.
+Even opted in, the plugin is dormant until a scenario asks for the harness (its `world` or `lucs_*`
+fixtures): a run of other tests makes no call, checks no target and takes no signal.
+`-p no:lucs_harness.plugin` keeps it out of a run entirely.
 """
 
 from __future__ import annotations

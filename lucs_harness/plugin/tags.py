@@ -1,6 +1,7 @@
-"""Scenario selection as Cucumber users write it: `--tags "@smoke and not @negative"` (Cucumber tag
-expressions, label tags such as `@severity:critical` included), and any Gherkin tag usable as a
-pytest marker (`-m`) without registering it first, `--strict-markers` notwithstanding."""
+"""Scenario selection as Cucumber users write it: `--lucs-tags "@smoke and not @negative"`
+(`--tags` through `lucs-acceptance`; Cucumber tag expressions, label tags such as
+`@severity:critical` included), and any Gherkin tag usable as a pytest marker (`-m`) without
+registering it first, `--strict-markers` notwithstanding."""
 
 from __future__ import annotations
 
@@ -20,11 +21,11 @@ SKIPPED_FOLDERS = frozenset({".git", ".venv", "node_modules", "__pycache__", "re
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.getgroup("lucs").addoption(
-        "--tags",
+        "--lucs-tags",
         default=None,
         metavar="EXPRESSION",
-        help='run the scenarios whose Gherkin tags match, e.g. --tags="@smoke and not @negative" (with "=": pytest '
-        "reads an argument that starts with @ as a file of arguments)",
+        help='run the scenarios whose Gherkin tags match, e.g. --lucs-tags="@smoke and not @negative" (with "=": '
+        "pytest reads an argument that starts with @ as a file of arguments; lucs-acceptance takes --tags too)",
     )
 
 
@@ -49,13 +50,13 @@ def feature_tags(root: Path) -> set[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    expression = config.getoption("--tags")
+    expression = config.getoption("--lucs-tags")
     if not expression:
         return
     try:
         matches = parse(expression)
     except TagExpressionError as error:
-        raise pytest.UsageError(f"--tags {expression!r}: {error}") from None
+        raise pytest.UsageError(f"--lucs-tags {expression!r}: {error}") from None
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:

@@ -18,7 +18,10 @@ def pytest_report_to_serializable(
     config: pytest.Config, report: pytest.CollectReport | pytest.TestReport
 ) -> Generator[None, dict[str, Any] | None, dict[str, Any] | None]:
     data = yield
-    context = test_report_context_registry.get(report)  # type: ignore[arg-type]
+    try:
+        context = test_report_context_registry.get(report)  # type: ignore[arg-type]
+    except TypeError:  # a report of another plugin's kind that cannot be a key (pytest's SubtestReport)
+        context = None
     if data is not None and context is not None:
         data[KEY] = {"scenario": context.scenario, "name": context.name}
     return data

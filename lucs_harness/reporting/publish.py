@@ -52,6 +52,7 @@ from lucs_harness.reporting.verdict import (
 # pytest plugins some installations carry that a feature run never uses (schemathesis alone costs
 # half a second of start-up); blocking a plugin that is not installed is harmless
 UNUSED_PLUGINS = ("schemathesis", "anyio", "hypothesispytest")
+PLUGIN = "lucs_harness.plugin"  # what a project's conftest names in `pytest_plugins` to opt in
 MANIFEST = ".lucs-acceptance-manifest.json"
 RESULTS, JUNIT, CUCUMBER, HTML = "allure-results", "junit.xml", "cucumber.json", "report.html"
 OUTPUTS = (RESULTS, JUNIT, CUCUMBER, HTML, "allure-summary.json")  # what a run writes in the reports folder
@@ -176,9 +177,10 @@ def _die_with_parent() -> None:
 
 
 def pytest_command(*args: str) -> list[str]:
-    """`python -m pytest ARGS` without the plugins a feature run does not need."""
+    """`python -m pytest ARGS` with the harness's plugin (whether or not the project's conftest opts
+    in: loaded once either way) and without the plugins a feature run does not need."""
     blocked = [option for name in UNUSED_PLUGINS for option in ("-p", f"no:{name}")]
-    return [sys.executable, "-m", "pytest", *blocked, *args]
+    return [sys.executable, "-m", "pytest", "-p", PLUGIN, *blocked, *args]
 
 
 def pytest_env(environ: Mapping[str, str] = os.environ) -> dict[str, str]:

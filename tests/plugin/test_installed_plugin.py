@@ -40,6 +40,8 @@ from pathlib import Path
 import lucs_harness
 from pytest_bdd import parsers, then
 
+pytest_plugins = ["lucs_harness.plugin"]
+
 
 @then(parsers.parse("the service lists at least {count:d} users"))
 def at_least(world, count: int) -> None:
@@ -114,6 +116,50 @@ def test_a_teams_project_gets_the_html_report_and_the_gate_once_allure_is_instal
     gated = run_in(project, *suite, f"--reports-dir={tmp_path / 'after'}", "--lucs-quality-gate-min-scenarios=2", **env)
     assert gated.returncode == 14, gated.stdout[-3000:] + gated.stderr[-3000:]  # 1 scenario of the 2 the gate wants
     assert (tmp_path / "after" / "report.html").stat().st_size > 100_000
+
+
+OTHER_FEATURE = """\
+Feature: Another team's product
+  Scenario: Services
+    When I list the services
+"""
+
+OTHER_CONFTEST = """\
+import signal
+
+def pytest_addoption(parser):
+    parser.addoption("--tags", default=None)
+
+def pytest_configure(config):
+    config.handlers_before = {s: signal.getsignal(s) for s in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM)}
+
+def pytest_unconfigure(config):
+    changed = [s for s, h in config.handlers_before.items() if signal.getsignal(s) is not h]
+    assert not changed, changed
+"""
+
+
+def test_installed_it_changes_no_other_project(installed: Path, tmp_path: Path) -> None:
+    """Another team's pytest-bdd project in an environment where the harness is installed runs as
+    without it: its undefined step is undefined, its own --tags option is its own, --strict-markers
+    catches a mistyped marker, no signal handler is taken, no LUCS is contacted, its junit.xml holds
+    its own tests only."""
+    project = tmp_path / "other"
+    (project / "features").mkdir(parents=True)
+    (project / "features" / "product.feature").write_text(OTHER_FEATURE)
+    (project / "test_product.py").write_text('from pytest_bdd import scenarios\n\nscenarios("features")\n')
+    (project / "test_marked.py").write_text("import pytest\n\n@pytest.mark.smoek\ndef test_x():\n    pass\n")
+    (project / "conftest.py").write_text(OTHER_CONFTEST)
+    env = {"PYTHONPATH": str(installed), "LUCS_BASE_URL": "http://127.0.0.1:9", "LUCS_READ_TIMEOUT": "soon"}
+    args = ["-m", "pytest", "-p", "no:cacheprovider", "-n", "1", "--tags", "ours", f"--junitxml={tmp_path / 'j.xml'}"]
+    done = run_in(project, *args, "test_product.py", **env)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "StepDefinitionNotFoundError" in done.stdout
+    assert "lucs" not in (tmp_path / "j.xml").read_text()
+    marked = run_in(project, "-m", "pytest", "-p", "no:cacheprovider", "--strict-markers", "test_marked.py", **env)
+    assert marked.returncode == 2, marked.stdout[-3000:]  # 'smoek' not found in markers
+    helped = run_in(project, "-m", "pytest", "--help", **env)
+    assert "--lucs-" not in helped.stdout
 
 
 def test_the_plugin_stays_out_of_a_run_that_needs_no_scenario(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """The unit tests' own mock LUCS: they test the harness's parts, so they do not stand on the
-harness's plugin (`make test` runs them with `-p no:lucs`)."""
+harness's plugin (`make test` runs them with `-p no:lucs_harness.plugin`)."""
 
 from __future__ import annotations
 

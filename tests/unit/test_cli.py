@@ -71,7 +71,7 @@ def test_the_step_catalogue_lists_every_step_with_its_subject() -> None:
 
 def test_option_values_are_joined_so_pytest_takes_none_for_a_path() -> None:
     """pytest settles its root folder before it loads the plugin, and reads `@x` as a file."""
-    assert joined(["--tags", "@smoke and not @negative", "-q"]) == ["--tags=@smoke and not @negative", "-q"]
+    assert joined(["--tags", "@smoke and not @negative", "-q"]) == ["--lucs-tags=@smoke and not @negative", "-q"]
     assert joined(["--lucs-lease-dir", "/tmp/x", "--lucs-allow-changes", "-k", "b"]) == [
         "--lucs-lease-dir=/tmp/x", "--lucs-allow-changes", "-k", "b",
     ]  # fmt: skip
