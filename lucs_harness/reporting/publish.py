@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,7 +36,13 @@ from lucs_harness.exit_codes import (
     REPORT_FAILED,
     USAGE,
 )
-from lucs_harness.interrupts import RELAYED, STOP_SIGNALS, relay_signal, silence_lost_terminal
+from lucs_harness.interrupts import (
+    RELAYED,
+    SAME_REQUEST_SECONDS,
+    STOP_SIGNALS,
+    relay_signal,
+    silence_lost_terminal,
+)
 from lucs_harness.reporting.html import ReportError, generate
 from lucs_harness.reporting.options import Publishing
 from lucs_harness.reporting.quality_gate import GateError, KnownIssue, evaluate, mark_known
@@ -138,15 +145,19 @@ class Forwarder:
     """Passes stop requests on to the running suite (in its own process group, so a Ctrl-C in the
     terminal reaches it through here) as the relay signals, which count once however often they
     arrive: a suite that also got the signal itself (a CI runner signalling every process) does not
-    take one stop request for two. Once the suite is done, a signal stops the HTML."""
+    take one stop request for two. Signals within SAME_REQUEST_SECONDS of the last one counted are
+    that request again (GNU timeout signals the wrapper, then its own process group, where the
+    wrapper is too). Once the suite is done, a signal stops the HTML."""
 
     def __init__(self) -> None:
         self.child: subprocess.Popen[bytes] | None = None
         self.received: list[int] = []
         self.suite_done = False
+        self._counted_at = -SAME_REQUEST_SECONDS
 
     @property
     def count(self) -> int:
+        """How many stop requests arrived (a burst of signals within a second is one)."""
         return len(self.received)
 
     def install(self) -> None:
@@ -154,9 +165,13 @@ class Forwarder:
             signal.signal(signum, self)
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.received.append(signum)
         if signum == signal.SIGHUP:
             silence_lost_terminal()  # the summary line must not die on a terminal that is gone
+        now = time.monotonic()
+        if now - self._counted_at < SAME_REQUEST_SECONDS:
+            return
+        self._counted_at = now
+        self.received.append(signum)
         if self.child is not None and self.child.poll() is None:
             os.kill(self.child.pid, relay_signal(self.count))
         elif self.suite_done:

@@ -4,12 +4,15 @@ leaves a report that says why."""
 from __future__ import annotations
 
 import json
+import signal
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from lucs_harness.reporting.publish import MANIFEST, ReportsFolderError, Tally, prepare, remove_written
+from lucs_harness.interrupts import SAME_REQUEST_SECONDS
+from lucs_harness.reporting.publish import MANIFEST, Forwarder, ReportsFolderError, Tally, prepare, remove_written
 from lucs_harness.reporting.verdict import ReportPaths, annotate
 
 
@@ -65,3 +68,20 @@ def test_an_entry_is_added_to_a_junit_file_pytest_wrote(tmp_path: Path) -> None:
     assert suite is not None
     assert (suite.get("tests"), suite.get("errors")) == ("2", "1")
     assert Tally.of(junit) == Tally(0, 1, 0, {"lucs.dry_run": "true"})
+
+
+def test_signals_within_a_second_are_one_stop_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GNU timeout signals the wrapper, then its own process group (the wrapper too): one request.
+    A signal after the window is the user's second: it cuts the restore short."""
+    now = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    forwarder = Forwarder()
+    forwarder(signal.SIGTERM, None)
+    now[0] += 0.01
+    forwarder(signal.SIGTERM, None)
+    now[0] += SAME_REQUEST_SECONDS / 2
+    forwarder(signal.SIGINT, None)
+    assert forwarder.count == 1
+    now[0] += SAME_REQUEST_SECONDS
+    forwarder(signal.SIGINT, None)
+    assert forwarder.count == 2
