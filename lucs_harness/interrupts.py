@@ -107,10 +107,12 @@ class Interrupts:
 
     @contextmanager
     def raising(self) -> Iterator[None]:
-        """Inside, a stop request raises `RunInterrupted` (around a scenario's setup, call, teardown)."""
+        """Inside, a stop request raises `RunInterrupted` (around a scenario's setup, call, teardown).
+        A shielded part (a restore) is entered even when cut short already: its teardown must run
+        to its end, or plugins (Allure) would finish the scenario twice; the restore skips its undos."""
         self._raise_allowed = True
         try:
-            if self.level >= (CUT_SHORT if self._shielded else 1):
+            if self.level >= 1 and not self._shielded:
                 self._raise_allowed = False
                 raise RunInterrupted(self.reason())
             yield

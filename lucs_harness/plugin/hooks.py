@@ -160,6 +160,14 @@ def _stop(config: pytest.Config, level: int) -> None:
     relay = config.pluginmanager.getplugin("lucs-xdist-relay")
     if isinstance(relay, _XdistRelay):
         relay.signal_workers(level)
+    if run.interrupts.cut_short:
+        _cut_restores_short(run)
+
+
+def _cut_restores_short(run: RunState) -> None:
+    """A second stop request: the restores not yet done undo nothing more (it stays journaled)."""
+    for registry in list(run.live):
+        registry.cut_short = True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -226,9 +234,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
-    """The restore runs here: a first stop request lets it finish, a second cuts it short."""
-    interrupts = item.config.stash[RUN_KEY].interrupts
-    with interrupts.shielded(), interrupts.raising():
+    """The restore runs here: a first stop request lets it finish, a second cuts it short. Cut short
+    before it began, the teardown still runs to its end (Allure closes the scenario there) and the
+    restore undoes nothing."""
+    run = item.config.stash[RUN_KEY]
+    if run.interrupts.cut_short:
+        _cut_restores_short(run)
+    with run.interrupts.shielded(), run.interrupts.raising():
         return (yield)
 
 

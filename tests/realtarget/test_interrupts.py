@@ -321,3 +321,31 @@ def test_a_signal_to_the_wrapper_and_then_to_its_group_is_one_stop_request(tmp_p
         assert agent_state(base) == before, output[-3000:]
     interrupted_cleanly(output, reports)
 
+
+def test_a_second_request_before_the_restore_began_keeps_every_undo_and_ends_cleanly(tmp_path: Path) -> None:
+    """The relay of a second stop request (SIGUSR2) reaches pytest before the scenario's teardown:
+    the teardown still runs to its end (Allure-pytest-bdd closed the scenario twice and crashed with
+    an AttributeError, exit 1), undoes nothing, and the journal keeps it for the next run."""
+    reports = tmp_path / "reports"
+    with mock_process() as base:
+        before = agent_state(base)
+        run = start(base, reports, "-k", SCENARIO[BLOCK], pause_after=BLOCK)
+        wait_for((reports / "paused").exists, "the run to block the agent")
+        signal_run(run, signal.SIGUSR2, "pytest")
+        output, _ = run.communicate(timeout=TIMEOUT)
+        assert run.returncode == 2, output[-3000:]
+        assert "Traceback" not in output, output[-5000:]
+        assert "-> exit 2 (interrupted); LUCS STATE NOT RESTORED" in output
+        assert "unblock sip:smoky.cc@dev.local: cut short by a second interrupt" in output
+        assert agent_state(base)[0], "the agent stays blocked: nothing was undone"
+        repaired = subprocess.run(
+            [*_wrapper(), "restore", "--lucs-base-url", base],
+            cwd=ROOT,
+            env=child_env(**TARGET_ENV),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        assert repaired.returncode == 0, repaired.stdout[-3000:] + repaired.stderr[-3000:]
+        assert agent_state(base) == before

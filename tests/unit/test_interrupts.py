@@ -60,6 +60,18 @@ def test_the_same_signal_to_the_process_and_its_group_is_one_request(clock: list
             interrupts._handle(signal.SIGINT, None)
 
 
+def test_a_restore_cut_short_before_it_began_is_entered_all_the_same() -> None:
+    """Its teardown must run to its end (plugins close the scenario there); the restore itself
+    undoes nothing (`RestoreRegistry.cut_short`)."""
+    interrupts = Interrupts()
+    interrupts.request(2, "SIGINT")
+    with interrupts.shielded(), interrupts.raising():
+        entered = True
+    assert entered
+    with pytest.raises(RunInterrupted), interrupts.raising():  # a scenario's call does not start
+        pass
+
+
 def test_a_request_outside_a_scenario_only_stops_the_run() -> None:
     interrupts = Interrupts()
     interrupts._handle(signal.SIGINT, None)
