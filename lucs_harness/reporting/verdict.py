@@ -60,7 +60,7 @@ def annotate(
     """Add the run's verdict (exit code, reason) as an error entry, and `properties` to the JUnit
     file; each of the `selected` scenarios (classname, name) without a test case there gets one,
     skipped as not run; a test case without a name goes."""
-    if paths.junit is not None and (verdict is not None or properties or paths.junit.is_file()):
+    if paths.junit is not None and (verdict is not None or properties or selected):
         _junit(paths.junit, verdict, properties, selected)
     if verdict is None:
         return
