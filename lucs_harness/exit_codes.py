@@ -27,5 +27,10 @@ MEANING = {
     QUALITY_GATE_FAILED: "the quality gate failed",
     TARGET_NOT_READY: "target not ready",
 }
+# the words of a code that the counts qualify (`reporting.publish.judged`): exit 0 says all passed only
+# when every selected scenario ran; a run where none ran did not pass (exit 5)
+PASSED_BUT_SOME_NOT_RUN = "the scenarios that ran passed"
+NONE_RAN = "no scenario ran"
+NOTHING_TO_RUN = "nothing to run"  # a shard whose share is empty
 # the early ends whose reports carry an error entry saying why (see reporting.verdict)
 EARLY_ENDS = frozenset({INTERRUPTED, USAGE, UNREACHABLE, CREDENTIALS_REFUSED, POOL_EXHAUSTED, TARGET_NOT_READY})

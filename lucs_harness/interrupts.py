@@ -6,7 +6,8 @@ new scenario starts; during a restore it only notes the request, so an undo is n
 A second signal also cuts the restore short: what is left stays in the restore journal for the
 next run. SIGUSR1 and SIGUSR2 relay the first and second stop request (from `lucs-acceptance` to
 pytest, from the xdist controller to its workers): idempotent, so a process that got the user's
-signal too counts it once.
+signal too counts it once. Signals within SAME_REQUEST_SECONDS of each other are one request too:
+GNU timeout, a CI job's timeout or `docker stop` signal a process and then its process group.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from types import FrameType
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 RELAYED = {signal.SIGUSR1: 1, signal.SIGUSR2: 2}
 CUT_SHORT = 2
-# a signal of the user's within this many seconds of a relayed one is the same stop request: a CI
-# runner that signals every process reaches pytest both directly and through lucs-acceptance
+# signals within this many seconds of the last stop request counted are that same request: a CI
+# runner that signals every process reaches pytest both directly and through lucs-acceptance, and
+# GNU timeout signals its child and then its own process group
 SAME_REQUEST_SECONDS = 1.0
 
 
@@ -49,7 +51,7 @@ class Interrupts:
     listeners: list[Callable[[int], None]] = field(default_factory=list)
     _raise_allowed: bool = False
     _shielded: int = 0
-    _relayed_at: float = -SAME_REQUEST_SECONDS
+    _counted_at: float = -SAME_REQUEST_SECONDS
 
     def install(self, signals: tuple[int, ...] = (*STOP_SIGNALS, *RELAYED)) -> None:
         """Take over the stop signals (main thread only: Python delivers signals there)."""
@@ -77,12 +79,14 @@ class Interrupts:
         may_raise, self._raise_allowed = self._raise_allowed, False
         if signum == signal.SIGHUP:
             silence_lost_terminal()
-        if signum in RELAYED:
-            self._relayed_at = time.monotonic()
+        now = time.monotonic()
+        if signum in RELAYED:  # already counted by the process that relayed it
+            self._counted_at = now
             self.request(RELAYED[signal.Signals(signum)], "a signal passed on by lucs-acceptance")
-        elif time.monotonic() - self._relayed_at < SAME_REQUEST_SECONDS:
+        elif now - self._counted_at < SAME_REQUEST_SECONDS:
             self.request(max(self.level, 1), signal.Signals(signum).name)
         else:
+            self._counted_at = now
             self.request(self.level + 1, signal.Signals(signum).name)
         if may_raise and (self._shielded == 0 or self.level >= CUT_SHORT):
             raise RunInterrupted(self.reason())  # once per phase: the scenario's teardown must get its turn
@@ -103,10 +107,12 @@ class Interrupts:
 
     @contextmanager
     def raising(self) -> Iterator[None]:
-        """Inside, a stop request raises `RunInterrupted` (around a scenario's setup, call, teardown)."""
+        """Inside, a stop request raises `RunInterrupted` (around a scenario's setup, call, teardown).
+        A shielded part (a restore) is entered even when cut short already: its teardown must run
+        to its end, or plugins (Allure) would finish the scenario twice; the restore skips its undos."""
         self._raise_allowed = True
         try:
-            if self.level >= (CUT_SHORT if self._shielded else 1):
+            if self.level >= 1 and not self._shielded:
                 self._raise_allowed = False
                 raise RunInterrupted(self.reason())
             yield

@@ -19,6 +19,7 @@ from lucs_harness.operations import OPERATIONS
 
 Perform = Callable[[Undo, float | None], Any]  # the undo, and the seconds left to the deadline
 KEPT = "kept in the restore journal for the next run"
+CUT_SHORT = "cut short by a second interrupt"
 
 
 def performer(client: LucsClient) -> Perform:
@@ -61,6 +62,7 @@ class RestoreRegistry:
     journal: RunJournal | None = None
     pending: list[Undo] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    cut_short: bool = False  # a second stop request came before the restore began: undo nothing, journal all
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def register(
@@ -106,6 +108,9 @@ class RestoreRegistry:
         done = 0
         try:
             for undo in todo:
+                if self.cut_short:
+                    failed += [f"{u.description}: {CUT_SHORT}{kept}" for u in todo[done:]]
+                    break
                 if deadline is not None and time.monotonic() > deadline:
                     late = "not attempted, the restore deadline passed"
                     failed += [f"{u.description}: {late}{kept}" for u in todo[done:]]
@@ -118,7 +123,7 @@ class RestoreRegistry:
                     self._cross_out(undo)
                 done += 1
         except BaseException:
-            failed += [f"{u.description}: cut short by a second interrupt{kept}" for u in todo[done:]]
+            failed += [f"{u.description}: {CUT_SHORT}{kept}" for u in todo[done:]]
             raise
         finally:
             with self._lock:

@@ -45,10 +45,21 @@ from lucs_harness.reporting.allure_results import write_run_files
 from lucs_harness.reporting.exchanges import allure_listener
 from lucs_harness.reporting.recording import EXCHANGES, write_drift
 from lucs_harness.reporting.retries import allure_flaky, junit_tries
-from lucs_harness.reporting.verdict import DRY_RUN, FLAKY, LIST_SEPARATOR, NOT_RESTORED, ReportPaths, annotate
+from lucs_harness.reporting.verdict import (
+    DRY_RUN,
+    FLAKY,
+    LIST_SEPARATOR,
+    NOT_RESTORED,
+    ReportPaths,
+    annotate,
+    junit_name,
+)
 
 FAILED_AT_KEY = pytest.StashKey[str]()
 MESSAGE_LINES = 10  # of a failure's message on the terminal, by default
+# why a scenario is skipped against a real LUCS: short, the summary line counts scenarios by them
+MOCK_ONLY = "mock-only (needs the mock's clock)"
+CHANGES_NOT_ALLOWED = "changes not allowed on this target (--lucs-allow-changes)"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -160,6 +171,14 @@ def _stop(config: pytest.Config, level: int) -> None:
     relay = config.pluginmanager.getplugin("lucs-xdist-relay")
     if isinstance(relay, _XdistRelay):
         relay.signal_workers(level)
+    if run.interrupts.cut_short:
+        _cut_restores_short(run)
+
+
+def _cut_restores_short(run: RunState) -> None:
+    """A second stop request: the restores not yet done undo nothing more (it stays journaled)."""
+    for registry in list(run.live):
+        registry.cut_short = True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -168,8 +187,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     lucs = config.stash[CONFIG_KEY]
     if lucs.is_mock:
         return
-    mock_only = pytest.mark.skip(reason="needs the mock's simulated clock; a real LUCS has none")
-    changes = pytest.mark.skip(reason="changes the state of a real LUCS; pass --lucs-allow-changes to run it")
+    mock_only = pytest.mark.skip(reason=MOCK_ONLY)
+    changes = pytest.mark.skip(reason=CHANGES_NOT_ALLOWED)
     for item in items:  # a dry run skips what the real run would skip
         if item.get_closest_marker("mock-only"):
             item.add_marker(mock_only)
@@ -226,9 +245,13 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
-    """The restore runs here: a first stop request lets it finish, a second cuts it short."""
-    interrupts = item.config.stash[RUN_KEY].interrupts
-    with interrupts.shielded(), interrupts.raising():
+    """The restore runs here: a first stop request lets it finish, a second cuts it short. Cut short
+    before it began, the teardown still runs to its end (Allure closes the scenario there) and the
+    restore undoes nothing."""
+    run = item.config.stash[RUN_KEY]
+    if run.interrupts.cut_short:
+        _cut_restores_short(run)
+    with run.interrupts.shielded(), run.interrupts.raising():
         return (yield)
 
 
@@ -334,6 +357,11 @@ class _XdistRelay:
             with suppress(ValueError, OSError):
                 os.kill(int(pid_file.name), relay)
 
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """The selection, as a worker collected it (every worker collects the same)."""
+        if not self.run.selected:
+            self.run.selected = list(ids)
+
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         output = getattr(node, "workeroutput", {})
         self.run.not_restored.extend(output.get("lucs_not_restored", []))
@@ -346,6 +374,11 @@ class _XdistRelay:
             for pid_file in self.pid_dir.iterdir():
                 pid_file.unlink(missing_ok=True)
             self.pid_dir.rmdir()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The selection (after -k, -m, --tags and a shard's share): the scenarios the reports account for."""
+    session.config.stash[RUN_KEY].selected = [item.nodeid for item in session.items]
 
 
 @pytest.hookimpl(trylast=True)
@@ -394,9 +427,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         properties[FLAKY] = LIST_SEPARATOR.join(run.flaky)
     if paths.junit is not None:
         junit_tries(paths.junit, run.failed_tries)
-    annotate(paths, verdict, properties)
+    annotate(paths, verdict, properties, _selected(config, run))
     if lucs is not None:
         scrub_files([p for p in paths.all() if p.exists()], lucs.secrets())
+
+
+def _selected(config: pytest.Config, run: RunState) -> list[tuple[str, str]]:
+    """Where the run ended early, the selected scenarios as JUnit names them: those it never reached
+    are reported as not run. A run that went to its end (or stopped at `-x`) keeps pytest's report."""
+    interrupted = run.session is not None and run.session.exitstatus == INTERRUPTED
+    if run.exit_code not in EARLY_ENDS and not interrupted:
+        return []
+    prefix = config.getoption("junitprefix", None)
+    return [junit_name(nodeid, prefix) for nodeid in run.selected]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -37,6 +37,7 @@ class RunState:
     exit_code: int | None = None  # a reason to end with a code of the harness's own
     reason: str | None = None  # why, in one line, for the reports
     dry_run: list[tuple[str, list[str]]] = field(default_factory=list)
+    selected: list[str] = field(default_factory=list)  # node ids of the scenarios the run was to run
     interrupts: Interrupts = field(default_factory=Interrupts)
     journal: RunJournal | None = None
     coordination: Coordination | None = None  # the store of leases and journals (opened once per process)

@@ -2,12 +2,13 @@
 also when the suite fails or is interrupted.
 
 Writes under the reports folder: `allure-results/`, `report.html` (one self-contained file),
-`junit.xml` and `cucumber.json`; prints one summary line with their paths; exits with the suite's
-own code (0 only when every selected scenario passed; `lucs_harness.exit_codes` lists every code).
+`junit.xml` and `cucumber.json`; prints one summary line with the counts (each scenario once; those
+that did not run by why) and the reports' paths; exits with the suite's own code (0 only when a
+scenario passed and none failed, 5 when none ran; `lucs_harness.exit_codes` lists every code).
 
 Ctrl-C, SIGTERM and SIGHUP are passed on to the run, which stops starting scenarios, restores what
-it changed and writes its reports; a second one cuts the restore short (what is left stays in the
-restore journal for the next run) and skips the HTML.
+it changed and writes its reports; a second one (a second later or more) cuts the restore short
+(what is left stays in the restore journal for the next run) and skips the HTML.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,12 +32,22 @@ from lucs_harness.exit_codes import (
     FAILED,
     INTERRUPTED,
     MEANING,
+    NONE_RAN,
+    NOTHING_SELECTED,
+    NOTHING_TO_RUN,
     PASSED,
+    PASSED_BUT_SOME_NOT_RUN,
     QUALITY_GATE_FAILED,
     REPORT_FAILED,
     USAGE,
 )
-from lucs_harness.interrupts import RELAYED, STOP_SIGNALS, relay_signal, silence_lost_terminal
+from lucs_harness.interrupts import (
+    RELAYED,
+    SAME_REQUEST_SECONDS,
+    STOP_SIGNALS,
+    relay_signal,
+    silence_lost_terminal,
+)
 from lucs_harness.reporting.html import ReportError, generate
 from lucs_harness.reporting.options import Publishing
 from lucs_harness.reporting.quality_gate import GateError, KnownIssue, evaluate, mark_known
@@ -57,6 +69,7 @@ MANIFEST = ".lucs-acceptance-manifest.json"
 RESULTS, JUNIT, CUCUMBER, HTML = "allure-results", "junit.xml", "cucumber.json", "report.html"
 OUTPUTS = (RESULTS, JUNIT, CUCUMBER, HTML, "allure-summary.json")  # what a run writes in the reports folder
 PR_SET_PDEATHSIG = 1
+REASON_CHARS = 70  # of a reason why scenarios did not run, in the summary line
 
 
 class ReportsFolderError(RuntimeError):
@@ -65,12 +78,15 @@ class ReportsFolderError(RuntimeError):
 
 @dataclass(frozen=True)
 class Tally:
-    """Scenario counts as the JUnit XML tells them (the run's own verdict entry not counted)."""
+    """Scenario counts as the JUnit XML tells them, each scenario once: pytest writes a second test
+    case for a scenario whose steps failed and whose restore errored too. The run's own verdict
+    entry is not a scenario; a scenario skipped or never reached is not run, counted by why."""
 
     passed: int
-    failed: int
-    skipped: int
+    failed: int  # steps failed, or setup or restore errored (pytest's failed and errors, once each)
+    not_run: dict[str, int]  # why -> how many
     properties: dict[str, str]
+    errors: int = 0  # of the failed, those with an error outside their steps: pytest counts them apart
 
     @classmethod
     def of(cls, junit: Path) -> Tally:
@@ -79,25 +95,45 @@ class Tally:
         except ET.ParseError:
             root = None
         if root is None:
-            return cls(0, 0, 0, {})
-        passed = failed = skipped = 0
+            return cls(0, 0, {}, {})
+        scenarios: dict[tuple[str, str], list[ET.Element]] = {}
         for case in root.iter("testcase"):
-            if case.get("classname") == RUN_CLASS:
-                continue
-            if case.find("failure") is not None or case.find("error") is not None:
-                failed += 1
-            elif case.find("skipped") is not None:
-                skipped += 1
+            if case.get("classname") != RUN_CLASS and case.get("name"):
+                scenarios.setdefault((case.get("classname", ""), case.get("name", "")), []).append(case)
+        passed = failed = errors = 0
+        not_run: dict[str, int] = {}
+        for cases in scenarios.values():
+            errored = any(case.find("error") is not None for case in cases)
+            skips = [skip for case in cases if (skip := case.find("skipped")) is not None]
+            if errored or any(case.find("failure") is not None for case in cases):
+                failed, errors = failed + 1, errors + errored
+            elif skips:
+                why = not_run_reason(skips[0])
+                not_run[why] = not_run.get(why, 0) + 1
             else:
                 passed += 1
         properties = {p.get("name", ""): p.get("value", "") for p in root.iter("property")}
-        return cls(passed, failed, skipped, properties)
+        return cls(passed, failed, not_run, properties, errors)
 
     @property
     def flaky(self) -> int:
         """Of the passed, how many passed only on a retry (`--lucs-reruns`)."""
         names = self.properties.get(FLAKY)
         return len(names.split(LIST_SEPARATOR)) if names else 0
+
+    @property
+    def ran(self) -> int:
+        return self.passed + self.failed
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.not_run.values())
+
+
+def not_run_reason(skipped: ET.Element) -> str:
+    """Why a scenario did not run, in a few words: the skip's reason on one line, cut short."""
+    why = " ".join((skipped.get("message") or "skipped").split())
+    return why if len(why) <= REASON_CHARS else f"{why[: REASON_CHARS - 1]}…"
 
 
 def written_before(reports: Path) -> set[str]:
@@ -139,15 +175,19 @@ class Forwarder:
     """Passes stop requests on to the running suite (in its own process group, so a Ctrl-C in the
     terminal reaches it through here) as the relay signals, which count once however often they
     arrive: a suite that also got the signal itself (a CI runner signalling every process) does not
-    take one stop request for two. Once the suite is done, a signal stops the HTML."""
+    take one stop request for two. Signals within SAME_REQUEST_SECONDS of the last one counted are
+    that request again (GNU timeout signals the wrapper, then its own process group, where the
+    wrapper is too). Once the suite is done, a signal stops the HTML."""
 
     def __init__(self) -> None:
         self.child: subprocess.Popen[bytes] | None = None
         self.received: list[int] = []
         self.suite_done = False
+        self._counted_at = -SAME_REQUEST_SECONDS
 
     @property
     def count(self) -> int:
+        """How many stop requests arrived (a burst of signals within a second is one)."""
         return len(self.received)
 
     def install(self) -> None:
@@ -155,9 +195,13 @@ class Forwarder:
             signal.signal(signum, self)
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.received.append(signum)
         if signum == signal.SIGHUP:
             silence_lost_terminal()  # the summary line must not die on a terminal that is gone
+        now = time.monotonic()
+        if now - self._counted_at < SAME_REQUEST_SECONDS:
+            return
+        self._counted_at = now
+        self.received.append(signum)
         if self.child is not None and self.child.poll() is None:
             os.kill(self.child.pid, relay_signal(self.count))
         elif self.suite_done:
@@ -239,11 +283,13 @@ def publish(pytest_args: list[str], forwarder: Forwarder, publishing: Publishing
 def finish(reports: Path, code: int, publishing: Publishing, issues: list[KnownIssue], *, stopped: bool = False) -> int:
     """After the results, for a run and a merge alike: known failures marked, the HTML (with the
     trend of the history and the quality gate's tab), the gate's verdict, the summary line. A run
-    stopped a second time gets neither HTML nor gate."""
+    stopped a second time gets neither HTML nor gate. A run where no scenario ran did not pass."""
     paths = report_paths(reports)
     written = {"Allure results": paths.allure, "JUnit": paths.junit, "Cucumber": paths.cucumber}
     results = reports / RESULTS
     gate = publishing.gate
+    tally = Tally.of(reports / JUNIT)
+    code, meaning = judged(code, tally)
     known = mark_known(results, issues) if issues and results.is_dir() else []
     if stopped:
         print("lucs-acceptance: HTML report not written: stopped a second time", file=sys.stderr)
@@ -253,24 +299,41 @@ def finish(reports: Path, code: int, publishing: Publishing, issues: list[KnownI
         except (ReportError, KeyboardInterrupt) as error:
             print(f"lucs-acceptance: HTML report not written: {error or 'stopped'}", file=sys.stderr)
             code = code or REPORT_FAILED
-    meaning = None
     if gate.wanted and code in (PASSED, FAILED) and not stopped:
         passed, words = evaluate(results, gate)
         code = PASSED if passed else QUALITY_GATE_FAILED
         meaning = "quality gate passed" if passed else f"the quality gate failed: {words}"
-    print(summary_line(code, Tally.of(reports / JUNIT), written, known=len(known), meaning=meaning))
+    print(summary_line(code, tally, written, known=len(known), meaning=meaning))
     return code
+
+
+def judged(code: int, tally: Tally) -> tuple[int, str | None]:
+    """The run's code and, where the code alone would mislead, its meaning: a pass needs a scenario
+    that ran and passed (every one skipped is exit 5), and says so when some did not run."""
+    if code != PASSED or tally.failed:
+        return code, None
+    if tally.passed == 0:
+        return (NOTHING_SELECTED, NONE_RAN) if tally.skipped else (PASSED, NOTHING_TO_RUN)
+    return code, PASSED_BUT_SOME_NOT_RUN if tally.skipped else None
 
 
 def summary_line(
     code: int, tally: Tally, written: dict[str, Path | None], *, known: int = 0, meaning: str | None = None
 ) -> str:
-    """`LUCS acceptance: 13 passed (1 flaky), 1 failed, 0 skipped -> exit 1 (some scenarios failed); reports: …`"""
+    """`LUCS acceptance: 12 passed (1 flaky), 2 failed (1 error), 8 not run: mock-only (…) -> exit 1 (some
+    scenarios failed); reports: …`"""
     paths_text = ", ".join(f"{name} {_shown(path)}" for name, path in written.items() if path and path.exists())
     dry = "DRY RUN, nothing sent: " if DRY_RUN in tally.properties else ""
     not_restored = "; LUCS STATE NOT RESTORED (see above)" if NOT_RESTORED in tally.properties else ""
     flaky = f" ({tally.flaky} flaky)" if tally.flaky else ""
-    known_text = f" ({known} known)" if known else ""
-    counts = f"{tally.passed} passed{flaky}, {tally.failed} failed{known_text}, {tally.skipped} skipped"
+    notes = [f"{tally.errors} error{'s' * (tally.errors != 1)}"] if tally.errors else []
+    notes += [f"{known} known"] if known else []
+    failed_notes = f" ({', '.join(notes)})" if notes else ""
+    not_run = "".join(f", {count} not run: {why}" for why, count in sorted(tally.not_run.items(), key=_most_first))
+    counts = f"{tally.passed} passed{flaky}, {tally.failed} failed{failed_notes}{not_run}"
     verdict = f"exit {code} ({meaning or MEANING.get(code, 'error')}){not_restored}"
     return f"LUCS acceptance: {dry}{counts} -> {verdict}; reports: {paths_text or 'none'}"
+
+
+def _most_first(group: tuple[str, int]) -> tuple[int, str]:
+    return -group[1], group[0]

@@ -1,7 +1,9 @@
 """Every exit has a report: when a run ends early (interrupted, configuration refused, LUCS
 unreachable, credentials refused, no free agent) JUnit, Cucumber JSON and Allure results each get
 an error entry that says why, written or added after pytest's own reports. A CI gate that reads
-junit.xml sees the reason instead of a missing file."""
+junit.xml sees the reason instead of a missing file, every selected scenario (those the run never
+reached skipped as not run) and no test case without a name (pytest's JUnit writer leaves one for
+a scenario whose setup passed when the run ended inside it)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import json
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +27,8 @@ DRY_RUN = "lucs.dry_run"
 FLAKY = "lucs.flaky"  # the scenarios that passed on a retry
 SHARD = "lucs.shard"  # which share of a sharded run a report holds ("2/3")
 LIST_SEPARATOR = " | "
+NOT_RUN_TYPE = "lucs.not_run"  # the `<skipped type>` of a selected scenario the run never reached
+ENDED_EARLY = "the run ended early"
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,17 @@ class ReportPaths:
         yield from (p for p in (self.junit, self.cucumber, self.allure) if p is not None)
 
 
-def annotate(paths: ReportPaths, verdict: tuple[int, str] | None, properties: Mapping[str, str]) -> None:
-    """Add the run's verdict (exit code, reason) as an error entry, and `properties` to the JUnit file."""
-    if paths.junit is not None and (verdict is not None or properties):
-        _junit(paths.junit, verdict, properties)
+def annotate(
+    paths: ReportPaths,
+    verdict: tuple[int, str] | None,
+    properties: Mapping[str, str],
+    selected: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Add the run's verdict (exit code, reason) as an error entry, and `properties` to the JUnit
+    file; each of the `selected` scenarios (classname, name) without a test case there gets one,
+    skipped as not run; a test case without a name goes."""
+    if paths.junit is not None and (verdict is not None or properties or selected):
+        _junit(paths.junit, verdict, properties, selected)
     if verdict is None:
         return
     if paths.cucumber is not None:
@@ -63,7 +74,17 @@ def _message(code: int, reason: str) -> str:
     return f"exit {code}: {reason or 'the run ended early'}"
 
 
-def _junit(path: Path, verdict: tuple[int, str] | None, properties: Mapping[str, str]) -> None:
+def junit_name(nodeid: str, prefix: str | None = None) -> tuple[str, str]:
+    """The classname and name pytest's JUnit writer gives the test `nodeid` (`--junit-prefix` too)."""
+    from _pytest.junitxml import mangle_test_address  # here: the wrapper imports this module without pytest
+
+    *module, name = mangle_test_address(nodeid)
+    return ".".join([prefix, *module] if prefix else module), name
+
+
+def _junit(
+    path: Path, verdict: tuple[int, str] | None, properties: Mapping[str, str], selected: Sequence[tuple[str, str]]
+) -> None:
     try:
         root = ET.parse(path).getroot() if path.is_file() else ET.Element("testsuites")
     except ET.ParseError:
@@ -71,6 +92,10 @@ def _junit(path: Path, verdict: tuple[int, str] | None, properties: Mapping[str,
     suite = root if root.tag == "testsuite" else root.find("testsuite")
     if suite is None:
         suite = ET.SubElement(root, "testsuite", name="pytest", tests="0", errors="0", failures="0", skipped="0")
+    for case in suite.findall("testcase"):
+        if not case.get("name"):
+            suite.remove(case)
+    _not_run(suite, selected)
     if properties:
         holder = suite.find("properties")
         if holder is None:
@@ -81,10 +106,25 @@ def _junit(path: Path, verdict: tuple[int, str] | None, properties: Mapping[str,
     if verdict is not None:
         case = ET.SubElement(suite, "testcase", classname=RUN_CLASS, name="run", time="0")
         ET.SubElement(case, "error", message=_message(*verdict)).text = _message(*verdict)
-        for counter in ("tests", "errors"):
-            suite.set(counter, str(int(suite.get(counter, "0")) + 1))
+        _count(suite, ("tests", "errors"), 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _not_run(suite: ET.Element, selected: Sequence[tuple[str, str]]) -> None:
+    """A skipped test case for each selected scenario the run never reached: the report holds the
+    whole selection, and the summary line counts them as not run."""
+    present = {(case.get("classname"), case.get("name")) for case in suite.iter("testcase")}
+    missing = [(classname, name) for classname, name in selected if (classname, name) not in present]
+    for classname, name in missing:
+        case = ET.SubElement(suite, "testcase", classname=classname, name=name, time="0")
+        ET.SubElement(case, "skipped", type=NOT_RUN_TYPE, message=ENDED_EARLY)
+    _count(suite, ("tests", "skipped"), len(missing))
+
+
+def _count(suite: ET.Element, counters: tuple[str, ...], more: int) -> None:
+    for counter in counters:
+        suite.set(counter, str(int(suite.get(counter, "0")) + more))
 
 
 def _cucumber(path: Path, code: int, reason: str) -> None:

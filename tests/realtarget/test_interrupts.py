@@ -5,14 +5,18 @@ before the next run. The mock runs as a separate process, as a real LUCS would."
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
+import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from lucs_harness.config import LucsConfig
+from lucs_harness.interrupts import SAME_REQUEST_SECONDS
 from lucs_harness.journal import journal_folder
 from lucs_harness.mock.control import MockControl
 from tests.realtarget.support import (
@@ -37,7 +41,11 @@ SCENARIO = {BLOCK: "blocking_takes", PRESENCE: "setting_the_presence", TASK: "ta
 
 def start(base: str, reports: Path, *extra: str, pause_after: str | None = None) -> subprocess.Popen[str]:
     """`lucs-acceptance` against `base`, optionally holding after a step until it is signalled."""
-    env = {"LUCS_TEST_PAUSE_AFTER": pause_after, "LUCS_TEST_PAUSED": str(reports / "paused")} if pause_after else {}
+    args = wrapper_args(base, reports, *extra, pause_after=pause_after)
+    return acceptance(*args, env=pause_env(reports, pause_after))
+
+
+def wrapper_args(base: str, reports: Path, *extra: str, pause_after: str | None = None) -> list[str]:
     selected = ["-k", f"{SCENARIO[pause_after]} or listed_as_selectable"] if pause_after else []
     pytest_args = [
         "--lucs-base-url",
@@ -48,8 +56,19 @@ def start(base: str, reports: Path, *extra: str, pause_after: str | None = None)
         "-p",
         "tests.realtarget.pause_plugin",
     ]
-    pytest_args += [*selected, *extra]
-    return acceptance("--reports-dir", str(reports), "--no-html", "--", *pytest_args, env=env)
+    return ["--reports-dir", str(reports), "--no-html", "--", *pytest_args, *selected, *extra]
+
+
+def pause_env(reports: Path, pause_after: str | None) -> dict[str, str]:
+    """The pause plugin's settings: hold after `pause_after`, say so in `paused`, and in `stopped`
+    once a stop request ended the hold."""
+    if pause_after is None:
+        return {}
+    return {
+        "LUCS_TEST_PAUSE_AFTER": pause_after,
+        "LUCS_TEST_PAUSED": str(reports / "paused"),
+        "LUCS_TEST_STOPPED": str(reports / "stopped"),
+    }
 
 
 @pytest.mark.parametrize(
@@ -97,12 +116,14 @@ def test_a_signal_mid_call_leaves_lucs_as_found(tmp_path: Path, to: str) -> None
 
 
 def test_a_second_signal_cuts_the_restore_short_and_the_journal_repairs_it(tmp_path: Path) -> None:
-    with mock_process("--latency", "0.3") as base:
+    """Each call takes longer than SAME_REQUEST_SECONDS, so the second signal, sent once the first
+    undo is done, comes after that window: the user's second request, not the first one again."""
+    with mock_process("--latency", str(SAME_REQUEST_SECONDS + 0.2)) as base:
         before = agent_state(base)
-        run = start(base, tmp_path / "reports", pause_after=TASK)
+        run = start(base, tmp_path / "reports", "-k", SCENARIO[TASK], pause_after=TASK)
         wait_for((tmp_path / "reports" / "paused").exists, "the task to be posted")
         signal_run(run, signal.SIGINT, "wrapper")
-        # the restore closes the task first (each call takes 0.3 s): stop again while it unblocks
+        # the restore closes the task first: stop again while it unblocks
         wait_for(lambda: agent_state(base)[3] == [], "the restore to close the task")
         signal_run(run, signal.SIGINT, "wrapper")
         output, _ = run.communicate(timeout=TIMEOUT)
@@ -241,3 +262,93 @@ def test_a_signal_while_pytest_starts_ends_with_2_and_a_report(tmp_path: Path, t
         assert agent_state(base) == before
     assert "Traceback" not in output
     assert (tmp_path / "junit.xml").is_file()
+
+
+def interrupted_cleanly(output: str, reports: Path) -> None:
+    """Exit 2 with the summary line, no traceback from any plugin, and every report written with
+    the reason, the restore not cut short and no nameless test case."""
+    assert "-> exit 2 (interrupted)" in output, output[-3000:]
+    assert "Traceback" not in output, output[-5000:]
+    assert "cut short" not in output, output[-3000:]
+    assert "LUCS STATE NOT RESTORED" not in output
+    junit = ET.parse(reports / "junit.xml").getroot()
+    assert "run interrupted by" in ET.tostring(junit, encoding="unicode")
+    assert all(case.get("name") for case in junit.iter("testcase"))
+    assert (reports / "cucumber.json").is_file()
+    assert any((reports / "allure-results").glob("*-result.json"))
+
+
+@pytest.mark.skipif(shutil.which("timeout") is None, reason="needs GNU coreutils' timeout")
+def test_gnu_timeout_is_one_stop_request(tmp_path: Path) -> None:
+    """`timeout -s TERM N lucs-acceptance`: when N runs out, timeout sends SIGTERM to the wrapper,
+    then to its own process group, where the wrapper is too. SIGALRM is timeout's own timer running
+    out (the same code path, without waiting N seconds): sent once the run holds its change."""
+    reports = tmp_path / "reports"
+    command = ["timeout", "--preserve-status", "-s", "TERM", "600", sys.executable, "-m", "lucs_harness.cli"]
+    with mock_process() as base:
+        before = agent_state(base)
+        run = subprocess.Popen(
+            [*command, *wrapper_args(base, reports, pause_after=BLOCK)],
+            cwd=ROOT,
+            env=child_env(**TARGET_ENV, **pause_env(reports, BLOCK)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        wait_for((reports / "paused").exists, "the run to block the agent")
+        run.send_signal(signal.SIGALRM)
+        output, _ = run.communicate(timeout=TIMEOUT)
+        assert run.returncode == 2, output[-3000:]  # the wrapper's own code (--preserve-status)
+        assert agent_state(base) == before, output[-3000:]
+    interrupted_cleanly(output, reports)
+
+
+def test_a_signal_to_the_wrapper_and_then_to_its_group_is_one_stop_request(tmp_path: Path) -> None:
+    """The two signals of a CI timeout, each handled apart: the second lands once the first has
+    stopped the scenario, while its restore runs."""
+    reports = tmp_path / "reports"
+    with mock_process() as base:
+        before = agent_state(base)
+        run = start(base, reports, pause_after=BLOCK)
+        wait_for((reports / "paused").exists, "the run to block the agent")
+        sent = time.monotonic()
+        signal_run(run, signal.SIGTERM, "wrapper")
+        wait_for((reports / "stopped").exists, "the first signal to stop the scenario")
+        late = time.monotonic() - sent > SAME_REQUEST_SECONDS / 2
+        signal_run(run, signal.SIGTERM, "group")
+        output, _ = run.communicate(timeout=TIMEOUT)
+        if late:
+            pytest.skip("the first signal took too long to stop the scenario for a second one within the window")
+        assert run.returncode == 2, output[-3000:]
+        assert agent_state(base) == before, output[-3000:]
+    interrupted_cleanly(output, reports)
+
+
+def test_a_second_request_before_the_restore_began_keeps_every_undo_and_ends_cleanly(tmp_path: Path) -> None:
+    """The relay of a second stop request (SIGUSR2) reaches pytest before the scenario's teardown:
+    the teardown still runs to its end (Allure-pytest-bdd closed the scenario twice and crashed with
+    an AttributeError, exit 1), undoes nothing, and the journal keeps it for the next run."""
+    reports = tmp_path / "reports"
+    with mock_process() as base:
+        before = agent_state(base)
+        run = start(base, reports, "-k", SCENARIO[BLOCK], pause_after=BLOCK)
+        wait_for((reports / "paused").exists, "the run to block the agent")
+        signal_run(run, signal.SIGUSR2, "pytest")
+        output, _ = run.communicate(timeout=TIMEOUT)
+        assert run.returncode == 2, output[-3000:]
+        assert "Traceback" not in output, output[-5000:]
+        assert "-> exit 2 (interrupted); LUCS STATE NOT RESTORED" in output
+        assert "unblock sip:smoky.cc@dev.local: cut short by a second interrupt" in output
+        assert agent_state(base)[0], "the agent stays blocked: nothing was undone"
+        repaired = subprocess.run(
+            [*_wrapper(), "restore", "--lucs-base-url", base],
+            cwd=ROOT,
+            env=child_env(**TARGET_ENV),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        assert repaired.returncode == 0, repaired.stdout[-3000:] + repaired.stderr[-3000:]
+        assert agent_state(base) == before

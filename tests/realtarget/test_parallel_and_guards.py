@@ -77,7 +77,7 @@ def test_state_changing_scenarios_are_skipped_against_a_real_target_without_cons
         state = MockControl(base).state()
     assert done.returncode == 0, done.stdout[-3000:]
     assert "10 passed, 29 skipped" in done.stdout
-    assert "pass --lucs-allow-changes to run it" in done.stdout
+    assert "changes not allowed on this target (--lucs-allow-changes)" in done.stdout
     assert state["tasks"] == []
     assert state["callbacks"] == []
 
@@ -105,8 +105,8 @@ def test_a_dry_run_skips_what_the_real_run_would_skip() -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     done = run_suite("--lucs-base-url", closed, "--lucs-dry-run", "-rs", "-k", "blocking_takes or rona")
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "pass --lucs-allow-changes to run it" in done.stdout
-    assert "needs the mock's simulated clock" in done.stdout
+    assert "changes not allowed on this target (--lucs-allow-changes)" in done.stdout
+    assert "mock-only (needs the mock's clock)" in done.stdout
     assert "/block" not in done.stdout.split("LUCS DRY RUN")[-1]
 
 

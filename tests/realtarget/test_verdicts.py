@@ -83,4 +83,4 @@ def test_a_failure_reads_as_a_step_and_last_failed_reruns_only_it(tmp_path: Path
     assert len(failure) <= 15  # no pytest internals
     again_code, again = run(tmp_path / "again", *cache, "--lf", "--lucs-mock-fault", "block-wrong-reason")
     assert (first_code, again_code) == (1, 1), again[-3000:]
-    assert "LUCS acceptance: 0 passed, 1 failed, 0 skipped" in again  # the 38 that passed did not run again
+    assert "LUCS acceptance: 0 passed, 1 failed -> exit 1" in again  # the 38 that passed did not run again

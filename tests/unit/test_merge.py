@@ -96,7 +96,7 @@ def test_two_shards_become_one_report_of_every_scenario(tmp_path: Path, capsys: 
     assert environment == "target=embedded mock LUCS\nlucs.not_restored=sip:x blocked\nlucs.shards=1/2 | 2/2\n"
     assert (out / ".lucs-acceptance-manifest.json").is_file()  # the next run or merge may clean it up
     summary = capsys.readouterr().out
-    assert "LUCS acceptance: 2 passed, 0 failed, 1 skipped -> exit 0" in summary
+    assert "LUCS acceptance: 2 passed, 0 failed, 1 not run: s -> exit 0 (the scenarios that ran passed)" in summary
     assert "LUCS STATE NOT RESTORED\n  sip:x blocked\n" in summary  # what the summary line points to
 
 
@@ -104,6 +104,13 @@ def test_a_failure_in_any_shard_fails_the_merge(tmp_path: Path) -> None:
     one = shard_folder(tmp_path, "1/2", [case("a")])
     two = shard_folder(tmp_path, "2/2", [case("b", "failed")])
     assert merge([one, two], Publishing(tmp_path / "out", html=False)) == 1
+
+
+def test_shards_that_only_skipped_merge_to_no_scenario_ran(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    one = shard_folder(tmp_path, "1/2", [case("a", "skipped")])
+    two = shard_folder(tmp_path, "2/2", [])
+    assert merge([one, two], Publishing(tmp_path / "out", html=False)) == 5
+    assert "0 passed, 0 failed, 1 not run: s -> exit 5 (no scenario ran)" in capsys.readouterr().out
 
 
 def test_a_shard_that_ended_early_keeps_its_entry_and_its_code(tmp_path: Path) -> None:

@@ -78,6 +78,17 @@ def test_a_passed_deadline_leaves_the_rest_unattempted() -> None:
     assert done == []
 
 
+def test_a_restore_cut_short_before_it_began_undoes_nothing() -> None:
+    """A second stop request before the teardown: every undo is left (journaled) and said."""
+    done: list[str] = []
+    registry = _registry(done)
+    registry.register("first", "unblock_user", {"userId": "a"})
+    registry.register("last", "unblock_user", {"userId": "b"})
+    registry.cut_short = True
+    assert registry.restore_all() == ["last: cut short by a second interrupt", "first: cut short by a second interrupt"]
+    assert done == []
+
+
 def test_the_restore_ends_by_its_deadline_against_a_server_that_never_answers() -> None:
     with silent_server() as base:
         client = LucsClient(LucsConfig(read_timeout=30), base)
