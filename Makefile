@@ -17,7 +17,7 @@ NPM := PATH="$(or $(NODE_DIR),$(abspath $(VENV))/bin):$$PATH" npm
 # pytest's assertion rewriting must be able to cache its bytecode, or start-up doubles
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: acceptance test lint install lock mutation benchmark clean
+.PHONY: acceptance test check lint install lock mutation benchmark clean
 
 # uv installs the pinned dependencies: 13 s on a fresh machine where pip takes 44 s (measured)
 UV_VERSION := 0.13.9
@@ -58,6 +58,10 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+
+# the quick loop while changing the harness: lint, types and the unit tests (in-process, bar a few CLIs)
+check: lint
+	$(PY) -m pytest -n auto -p no:lucs_harness.plugin tests/unit $(ARGS)
 
 # the harness's own tests, without its plugin (they start the suite in child processes where they need it)
 test: lint $(NODE_STAMP)

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -72,7 +73,9 @@ def allure_cli() -> Path | None:
 
 
 def run_allure(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`allure COMMAND --config allurerc.mjs ARGS…`, its output captured, no colours."""
+    """`allure COMMAND --config allurerc.mjs ARGS…` (paths absolute), its output captured, no colours;
+    in a scratch folder: a command that writes the config's default output (`quality-gate` does)
+    leaves nothing in the user's project."""
     cli = allure_cli()
     if cli is None:
         checkout = (ROOT / "Makefile").is_file()
@@ -81,14 +84,16 @@ def run_allure(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     environment = {**os.environ, **(env or {}), "NO_COLOR": "1", "FORCE_COLOR": "0"}
     command, *rest = args
     try:
-        return subprocess.run(
-            [node(), str(cli), command, "--config", str(CONFIG), *rest],
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
+        with tempfile.TemporaryDirectory(prefix="lucs-allure-") as scratch:
+            return subprocess.run(
+                [node(), str(cli), command, "--config", str(CONFIG), *rest],
+                env=environment,
+                cwd=scratch,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+                check=False,
+            )
     except FileNotFoundError:
         raise AllureError(f"no Node.js to run Allure ({node()}): {NO_NODE}") from None
     except (OSError, subprocess.TimeoutExpired) as error:

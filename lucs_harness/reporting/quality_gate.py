@@ -142,7 +142,7 @@ def mark_known(results: Path, issues: list[KnownIssue]) -> list[str]:
 def evaluate(results: Path, gate: QualityGate) -> tuple[bool, str]:
     """Allure's verdict on `results`: passed or not, and its words (the failed rules)."""
     try:
-        done = run_allure("quality-gate", str(results), env=gate.env())
+        done = run_allure("quality-gate", str(results.resolve()), env=gate.env())
     except AllureError as error:
         return False, str(error)
     lines = [line.strip(" \u2a2f") for line in (done.stderr + done.stdout).splitlines()]

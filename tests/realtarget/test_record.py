@@ -53,6 +53,6 @@ def test_the_embedded_mock_serves_a_capture_so_the_suite_meets_the_teams_own_use
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:]
     assert "2 passed" in done.stdout.splitlines()[-1]
-    bad = run_wrapper(f"--lucs-mock-data={tmp_path / 'none.json'}", "--no-html")
+    bad = run_wrapper(f"--lucs-mock-data={tmp_path / 'none.json'}", "--no-html", f"--reports-dir={tmp_path / 'bad'}")
     assert bad.returncode == 4
     assert "--lucs-mock-data:" in bad.stdout + bad.stderr

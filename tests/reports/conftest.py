@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from pytest_bdd.parser import FeatureParser
 
-from tests.support.suite import run_wrapper
+from tests.support.suite import ROOT, run_wrapper
+
+FEATURES = ROOT / "features"
 
 FAULT = "block-wrong-reason"
 
@@ -24,3 +28,13 @@ def failing_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subproc
     """One run under two xdist workers, with the mock's block reason broken on purpose."""
     reports = tmp_path_factory.mktemp("reports")
     return reports, publish(reports, "-n", "2", f"--lucs-mock-fault={FAULT}")
+
+
+def scenario_names() -> Counter[str]:
+    """How many tests each scenario name gives, as pytest-bdd binds them (one per Examples row)."""
+    names: Counter[str] = Counter()
+    for path in sorted(FEATURES.rglob("*.feature")):
+        feature = FeatureParser(str(FEATURES), str(path.relative_to(FEATURES))).parse()
+        for name, template in feature.scenarios.items():
+            names[name] += sum(len(examples.examples) for examples in template.examples) or 1
+    return names

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from pytest_bdd.parser import FeatureParser
 
+from tests.reports.conftest import scenario_names
 from tests.support.suite import ROOT
 
 if TYPE_CHECKING:
@@ -223,16 +223,6 @@ def rendered(chromium: str, published: Published) -> Rendered:
         finally:
             browser.close()
     return seen
-
-
-def scenario_names() -> Counter[str]:
-    """How many tests each scenario name gives, as pytest-bdd binds them (one per Examples row)."""
-    names: Counter[str] = Counter()
-    for path in sorted(FEATURES.rglob("*.feature")):
-        feature = FeatureParser(str(FEATURES), str(path.relative_to(FEATURES))).parse()
-        for name, template in feature.scenarios.items():
-            names[name] += sum(len(examples.examples) for examples in template.examples) or 1
-    return names
 
 
 def test_the_report_requests_nothing_beyond_its_own_file(rendered: Rendered) -> None:
