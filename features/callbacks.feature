@@ -64,6 +64,16 @@ Feature: Manage Callbacks
     Then the only callback found is "kept"
 
   @changes-state
+  Scenario: A search by another state leaves a pending callback out
+    A cancelled callback may be gone from every search (LUCS: "removed already"), so only a search for
+    a state the callback is not in proves that LUCS applies the State filter.
+    Given a callback "pending" for the target user has been requested
+    When I search the callbacks requested in this scenario with:
+      | field | value        |
+      | State | "Terminated" |
+    Then the callbacks found do not include "pending"
+
+  @changes-state
   Scenario: A search sorted in descending order lists the callbacks latest first
     Given callbacks "one", "two" and "three" for the target user have been requested in this order
     When I search the callbacks requested in this scenario with:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, Self, get_args, get_origin
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -71,6 +71,21 @@ def split_route(route: str) -> tuple[str, str]:
 def cli_option(name: str) -> str:
     """The command-line option of field `name`."""
     return "--lucs-" + name.replace("_", "-")
+
+
+def option_dest(name: str) -> str:
+    """Where argparse (and pytest) keep field `name`'s option: `lucs_<name>`, clear of other plugins'."""
+    return "lucs_" + name
+
+
+def add_field_options(add: Callable[..., object]) -> None:
+    """Every field as a command-line option, through `add` (argparse's `add_argument` or pytest's
+    `addoption`, which take the same arguments): the one loop the plugin and the doctor share."""
+    for name, info in LucsConfig.model_fields.items():
+        if is_flag(name):
+            add(cli_option(name), action="store_const", const=True, default=None, help=info.description)
+        else:
+            add(cli_option(name), default=None, metavar=name.upper(), help=info.description)
 
 
 def is_flag(name: str) -> bool:

@@ -169,6 +169,17 @@ def found_include(world: World, name: str) -> None:
         raise AssertionError(f"callback {name!r} is not among the {len(found)} callbacks found")
 
 
+@then(parsers.parse('the callbacks found do not include "{name}"'))
+def found_exclude(world: World, name: str) -> None:
+    """A filter that leaves a callback out (a search by another state): fails where LUCS ignores it."""
+    world.requested(name)
+    found = _found(world)
+    if name in found:
+        raise AssertionError(
+            f"callback {name!r} is among the {len(found)} callbacks found; the search should leave it out"
+        )
+
+
 @then(parsers.re(r"the callbacks found are, in this order: (?P<names>.+)"))
 @then(parsers.re(r'the only callback found is (?P<names>"[^"]+")'))
 def found_exactly(world: World, names: str) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lucs_harness.config import OTHER_OPTIONS, ConfigError, LucsConfig, cli_option, is_flag, load_config
+from lucs_harness.config import OTHER_OPTIONS, ConfigError, LucsConfig, add_field_options, load_config, option_dest
 from lucs_harness.doctor.calibration import calibrate
 from lucs_harness.doctor.findings import Diagnosis
 from lucs_harness.doctor.probes import authenticate, client_for, reach, routes, service_and_users
@@ -44,18 +44,12 @@ def parser() -> argparse.ArgumentParser:
     for option, metavar, text in OTHER_OPTIONS:
         if option != "--lucs-mock-fault":
             cli.add_argument(option, metavar=metavar, help=text)
-    for name, info in LucsConfig.model_fields.items():
-        if is_flag(name):
-            cli.add_argument(
-                cli_option(name), dest=name, action="store_const", const=True, default=None, help=info.description
-            )
-        else:
-            cli.add_argument(cli_option(name), dest=name, metavar=name.upper(), help=info.description)
+    add_field_options(cli.add_argument)
     return cli
 
 
 def configuration(args: argparse.Namespace) -> LucsConfig:
-    cli = {name: getattr(args, name) for name in LucsConfig.model_fields}
+    cli = {name: getattr(args, option_dest(name)) for name in LucsConfig.model_fields}
     return load_config(
         cli=cli,
         config_file=Path(args.lucs_config) if args.lucs_config else None,

@@ -22,8 +22,8 @@ from lucs_harness.config import (
     OTHER_OPTIONS,
     ConfigError,
     LucsConfig,
+    add_field_options,
     cli_option,
-    is_flag,
     load_config,
     secrets_on_command_line,
 )
@@ -76,11 +76,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="repair what earlier runs left on the target (their restore journals, open tasks), run nothing",
     )
-    for name, info in LucsConfig.model_fields.items():
-        if is_flag(name):
-            group.addoption(cli_option(name), action="store_const", const=True, default=None, help=info.description)
-        else:
-            group.addoption(cli_option(name), default=None, metavar=name.upper(), help=info.description)
+    add_field_options(group.addoption)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from lucs_harness.reporting.publish import pytest_command, pytest_env
 
 ROOT = Path(__file__).resolve().parents[2]
+FEATURES = ROOT / "features"
 
 
 def suite_command(*args: str, tests: str = "tests/acceptance") -> list[str]:
@@ -33,3 +34,17 @@ def run_wrapper(
     return subprocess.run(
         command, cwd=cwd, env=child_env(**(env or {})), capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def scenario_tags() -> list[set[str]]:
+    """The tags of every test the feature files give (one per Examples row), as pytest-bdd binds
+    them: a test counts what the suite holds today, not a number written down when it was made."""
+    from pytest_bdd.parser import FeatureParser
+
+    found = []
+    for path in sorted(FEATURES.rglob("*.feature")):
+        feature = FeatureParser(str(FEATURES), str(path.relative_to(FEATURES))).parse()
+        for template in feature.scenarios.values():
+            tags = set(feature.tags) | set(template.tags)
+            found += [tags] * (sum(len(examples.examples) for examples in template.examples) or 1)
+    return found
