@@ -395,6 +395,18 @@ class LucsConfig(BaseModel):
         """The agents parallel workers share out: the configured pool, else the target user alone."""
         return self.agents or [self.user]
 
+    def pool_problem(self, workers: int | None, shard: str | None = None) -> str | None:
+        """Why `workers` xdist workers cannot each lease an agent of the pool (of shard `shard`'s
+        slice), or None; the embedded mock has one per worker."""
+        pool = self.agent_pool()
+        if self.is_mock or workers is None or workers <= len(pool):
+            return None
+        which = f"this shard's slice of the agent pool ({shard})" if shard else "the agent pool"
+        return (
+            f"{workers} xdist workers need {workers} agents, but {which} has {len(pool)} ({', '.join(pool)}); "
+            "list more with --lucs-agents or run fewer workers"
+        )
+
     def path(self, operation: str) -> str:
         """The configured path template of an operation."""
         return split_route(self.paths.get(operation, DEFAULT_PATHS[operation]))[1]

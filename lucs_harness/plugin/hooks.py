@@ -36,6 +36,7 @@ from lucs_harness.plugin.session import (
     MOCK_SEED_KEY,
     PID_DIR_KEY,
     RUN_KEY,
+    SHARD_KEY,
     WORLD_KEY,
     RunState,
 )
@@ -54,6 +55,7 @@ from lucs_harness.reporting.verdict import (
     annotate,
     junit_name,
 )
+from lucs_harness.sharding import Shard, ShardError, sharded
 
 FAILED_AT_KEY = pytest.StashKey[str]()
 MESSAGE_LINES = 10  # of a failure's message on the terminal, by default
@@ -92,11 +94,12 @@ def pytest_configure(config: pytest.Config) -> None:
         )
         config.stash[FAULTS_KEY] = _fault_names(config.getoption("--lucs-mock-fault"))
         config.stash[MOCK_SEED_KEY] = _mock_seed(config.getoption("--lucs-mock-data"))
-        _check_pool_size(config, lucs)
-    except ConfigError as error:
+        shard, lucs = sharded(config, lucs)  # once, here: everything downstream sees the shard's slice
+        _check_pool_size(config, lucs, shard)
+    except (ConfigError, ShardError) as error:
         run.end(USAGE, str(error))
         raise pytest.UsageError(str(error)) from None
-    config.stash[CONFIG_KEY] = lucs
+    config.stash[CONFIG_KEY], config.stash[SHARD_KEY] = lucs, shard
     worker = hasattr(config, "workerinput")
     if not worker:
         for option in secrets_on_command_line(cli):
@@ -116,15 +119,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _show_config(config: pytest.Config, lucs: LucsConfig) -> None:
     """The effective configuration as JSON, secrets masked, alone on stdout (a script may pipe it
-    into jq: pytest's terminal reporter is not set up yet), as a shard of the run would use it."""
-    # a plugin module of its own: imported by pytest first, or its asserts would not be rewritten
-    from lucs_harness.plugin.shard import ShardError, sharded
-
-    try:
-        _, lucs = sharded(config, lucs)
-    except ShardError as error:
-        config.stash[RUN_KEY].end(USAGE, str(error))
-        raise pytest.UsageError(str(error)) from None
+    into jq: pytest's terminal reporter is not set up yet), as a shard of the run uses it."""
     print(json.dumps(lucs.masked(), indent=2))
     pytest.exit("effective LUCS configuration shown", returncode=0)
 
@@ -321,15 +316,12 @@ class _GuardedTerminal:
         return getattr(self._inner, name)
 
 
-def _check_pool_size(config: pytest.Config, lucs: LucsConfig) -> None:
+def _check_pool_size(config: pytest.Config, lucs: LucsConfig, shard: Shard | None) -> None:
     """Against a shared LUCS every xdist worker needs an agent of its own: refuse a run that can't."""
     workers = config.getoption("numprocesses", None) if not hasattr(config, "workerinput") else None
-    if lucs.is_mock or not isinstance(workers, int) or workers <= len(lucs.agent_pool()):
-        return
-    raise ConfigError(
-        f"{workers} xdist workers need {workers} agents, but the agent pool has {len(lucs.agent_pool())} "
-        f"({', '.join(lucs.agent_pool())}); list more with --lucs-agents or run fewer workers"
-    )
+    problem = lucs.pool_problem(workers if isinstance(workers, int) else None, str(shard) if shard else None)
+    if problem:
+        raise ConfigError(problem)
 
 
 class _XdistRelay:

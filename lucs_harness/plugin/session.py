@@ -13,6 +13,7 @@ from lucs_harness.coordination import Coordination, RunJournal
 from lucs_harness.interrupts import Interrupts
 from lucs_harness.readiness import LeftChanged
 from lucs_harness.restore import RestoreRegistry
+from lucs_harness.sharding import Shard
 from lucs_harness.world import Simulation, World
 
 PID_DIR_KEY = "lucs_pid_dir"  # where xdist workers that take relayed stop requests leave their pid
@@ -21,6 +22,7 @@ RUN_KEY = pytest.StashKey["RunState"]()
 FAULTS_KEY = pytest.StashKey[list[str]]()  # --lucs-mock-fault names, checked when given
 MOCK_SEED_KEY = pytest.StashKey[Any]()  # the mock's seed from --lucs-mock-data (None: the built-in one)
 WORLD_KEY = pytest.StashKey[World]()
+SHARD_KEY = pytest.StashKey[Shard | None]()  # this run's share (--lucs-shard), None when unsharded
 
 
 @dataclass

@@ -11,11 +11,10 @@ import pytest
 
 from lucs_harness.cli import joined
 from lucs_harness.config import LucsConfig
-from lucs_harness.plugin.shard import (
+from lucs_harness.sharding import (
     Shard,
     ShardError,
     assign,
-    check_workers,
     parse_shard,
     select,
     slice_pool,
@@ -157,11 +156,12 @@ def test_a_pool_smaller_than_the_shards_is_refused_in_one_line() -> None:
 
 def test_the_slice_must_hold_an_agent_for_every_xdist_worker_of_the_shard() -> None:
     mine = slice_pool(real(POOL), Shard(3, 3))  # agents 3 and 6
-    check_workers(mine, Shard(3, 3), 2)
-    check_workers(mine, Shard(3, 3), None)
-    with pytest.raises(ShardError, match=r"3 xdist workers need 3 agents, but this shard's slice .* has 2"):
-        check_workers(mine, Shard(3, 3), 3)
-    check_workers(LucsConfig(), Shard(3, 3), 8)  # each shard's embedded mock has the seed's users
+    assert mine.pool_problem(2, "3/3") is None
+    assert mine.pool_problem(None, "3/3") is None
+    assert "3 xdist workers need 3 agents, but this shard's slice of the agent pool (3/3) has 2" in str(
+        mine.pool_problem(3, "3/3")
+    )
+    assert LucsConfig().pool_problem(8, "3/3") is None  # each shard's embedded mock has the seed's users
 
 
 def test_the_wrapper_joins_the_shard_options_to_their_values() -> None:
