@@ -39,6 +39,7 @@ from lucs_harness.plugin.session import (
     SHARD_KEY,
     WORLD_KEY,
     RunState,
+    is_worker,
 )
 from lucs_harness.plugin.target import activate, prepare
 from lucs_harness.redact import Redactor, scrub_files
@@ -100,7 +101,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run.end(USAGE, str(error))
         raise pytest.UsageError(str(error)) from None
     config.stash[CONFIG_KEY], config.stash[SHARD_KEY] = lucs, shard
-    worker = hasattr(config, "workerinput")
+    worker = is_worker(config)
     if not worker:
         for option in secrets_on_command_line(cli):
             sys.stderr.write(
@@ -270,9 +271,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     run.session = session
     _guard_terminal(config, lucs.redactor())
     real = lucs.base_url is not None and not lucs.dry_run
-    if real and not hasattr(config, "workerinput") and config.getoption("dist", "no") != "no":
+    if real and not is_worker(config) and config.getoption("dist", "no") != "no":
         prepare(config)  # once, before any worker leases an agent: a replayed undo meets no live scenario
-    if not config.getoption("--lucs-restore-only") or hasattr(config, "workerinput"):
+    if not config.getoption("--lucs-restore-only") or is_worker(config):
         return
     if not real:
         pytest.exit("nothing to restore: the embedded mock (or a dry run's) keeps no state", returncode=0)
@@ -318,7 +319,7 @@ class _GuardedTerminal:
 
 def _check_pool_size(config: pytest.Config, lucs: LucsConfig, shard: Shard | None) -> None:
     """Against a shared LUCS every xdist worker needs an agent of its own: refuse a run that can't."""
-    workers = config.getoption("numprocesses", None) if not hasattr(config, "workerinput") else None
+    workers = config.getoption("numprocesses", None) if not is_worker(config) else None
     problem = lucs.pool_problem(workers if isinstance(workers, int) else None, str(shard) if shard else None)
     if problem:
         raise ConfigError(problem)
@@ -376,7 +377,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
     if run.left_changed is not None and run.left_changed.not_run:  # one finding, not a line per scenario
         run.not_restored.append(run.left_changed.finding())
-    if hasattr(config, "workerinput"):
+    if is_worker(config):
         config.workeroutput["lucs_not_restored"] = run.not_restored  # type: ignore[attr-defined]
         config.workeroutput["lucs_dry_run"] = run.dry_run  # type: ignore[attr-defined]
         config.workeroutput["lucs_exit_code"] = run.exit_code  # type: ignore[attr-defined]
@@ -397,8 +398,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if RUN_KEY not in config.stash:
         return
     run = config.stash[RUN_KEY]
-    if hasattr(config, "workerinput"):
-        folder = config.workerinput.get(PID_DIR_KEY)
+    if is_worker(config):
+        folder = getattr(config, "workerinput", {}).get(PID_DIR_KEY)
         if folder:  # gone: no relay may reach a process that reuses this pid
             (Path(folder) / str(os.getpid())).unlink(missing_ok=True)
         return

@@ -16,7 +16,7 @@ from pytest_bdd.reporting import test_report_context_registry
 from lucs_harness.client import CredentialsRefused, Unreachable
 from lucs_harness.coordination import PoolExhausted
 from lucs_harness.interrupts import RunInterrupted
-from lucs_harness.plugin.session import CONFIG_KEY, RUN_KEY, RunState
+from lucs_harness.plugin.session import CONFIG_KEY, RUN_KEY, RunState, is_worker
 
 NEVER_RETRIED: tuple[type[BaseException], ...] = (RunInterrupted, CredentialsRefused, Unreachable, PoolExhausted)
 
@@ -29,7 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     config.option.reruns = lucs.reruns
     config.option.rerun_except = [*(config.getoption("rerun_except", None) or []), *NEVER_RETRIED]
-    if not hasattr(config, "workerinput"):
+    if not is_worker(config):
         config.pluginmanager.register(TryRecorder(config.stash[RUN_KEY]), "lucs-try-recorder")
 
 

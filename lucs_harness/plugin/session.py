@@ -25,6 +25,12 @@ WORLD_KEY = pytest.StashKey[World]()
 SHARD_KEY = pytest.StashKey[Shard | None]()  # this run's share (--lucs-shard), None when unsharded
 
 
+def is_worker(config: pytest.Config) -> bool:
+    """True in a pytest-xdist worker: the controller alone prepares the target and writes the run's
+    reports; a worker hands its findings over."""
+    return hasattr(config, "workerinput")
+
+
 @dataclass
 class RunState:
     """What the whole run keeps: restore registries still open, what could not be restored, what

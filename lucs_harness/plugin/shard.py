@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from lucs_harness.exit_codes import USAGE
-from lucs_harness.plugin.session import CONFIG_KEY, RUN_KEY, SHARD_KEY
+from lucs_harness.plugin.session import CONFIG_KEY, RUN_KEY, SHARD_KEY, is_worker
 from lucs_harness.reporting.verdict import SHARD as SHARD_PROPERTY
 from lucs_harness.reporting.verdict import ReportPaths, annotate
 from lucs_harness.sharding import DURATIONS_KEY, ShardError, select, valid_durations
@@ -55,7 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(trylast=True)  # after the harness's own pytest_configure made the (sliced) configuration
 def pytest_configure(config: pytest.Config) -> None:
     if config.stash.get(SHARD_KEY, None) is None:
-        if not hasattr(config, "workerinput"):
+        if not is_worker(config):
             config.pluginmanager.register(DurationRecorder(config), "lucs-durations-recorder")
         return
     try:
@@ -110,7 +110,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Say in junit.xml which share it holds, for the merge to check that the shares add up."""
     shard = config.stash.get(SHARD_KEY, None)
-    if shard is not None and not hasattr(config, "workerinput"):
+    if shard is not None and not is_worker(config):
         annotate(ReportPaths.of(config), None, {SHARD_PROPERTY: str(shard)})
 
 

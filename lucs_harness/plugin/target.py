@@ -19,6 +19,7 @@ from lucs_harness.plugin.session import (
     CONFIG_KEY,
     PID_DIR_KEY,
     RUN_KEY,
+    is_worker,
 )
 from lucs_harness.readiness import check_pool, headline, report
 from lucs_harness.world import ANY_STATUS
@@ -42,7 +43,7 @@ def prepare(config: pytest.Config) -> None:
     before the workers start). A target that cannot be reached, refuses the credentials or is not
     ready ends the run with its own code."""
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
-    if run.prepared or lucs.base_url is None or hasattr(config, "workerinput"):
+    if run.prepared or lucs.base_url is None or is_worker(config):
         return  # an xdist worker's controller did it before any worker started
     run.prepared = True
     store = coordination(config)  # first: a store that cannot be used ends the run before LUCS hears of it
@@ -100,7 +101,7 @@ def coordination(config: pytest.Config) -> Coordination:
 def announce(config: pytest.Config, lines: list[str], **markup: bool) -> None:
     """Lines on the terminal now, also from a scenario's setup (whose output pytest captures) and
     from an xdist worker (whose terminal is the controller's stderr)."""
-    worker = hasattr(config, "workerinput")
+    worker = is_worker(config)
     reporter = None if worker else config.pluginmanager.getplugin("terminalreporter")
     capture = config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
