@@ -61,11 +61,11 @@ lint: $(STAMP)
 
 # the quick loop while changing the harness: lint, types and the unit tests (in-process, bar a few CLIs)
 check: lint
-	$(PY) -m pytest -n auto -p no:lucs_harness.plugin tests/unit $(ARGS)
+	$(PY) -m pytest -n auto -p no:lucs_harness.plugin -p tests.checkout_guard tests/unit $(ARGS)
 
 # the harness's own tests, without its plugin (they start the suite in child processes where they need it)
 test: lint $(NODE_STAMP)
-	$(PY) -m pytest -n auto --dist loadgroup -p no:lucs_harness.plugin tests --ignore=tests/acceptance $(ARGS)
+	$(PY) -m pytest -n auto --dist loadgroup -p no:lucs_harness.plugin -p tests.checkout_guard tests --ignore=tests/acceptance $(ARGS)
 
 mutation: $(STAMP)
 	$(PY) scripts/mutation_score.py

@@ -68,7 +68,33 @@ def mock_server(
     *args: str, scheme: str = "http", verify: str | bool = True, log: Path | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`lucs-mock serve` in its own process: its base URL and the process (for a test that kills it);
-    with `log`, its line per request goes to that file."""
+    with `log`, its line per request goes to that file. A port another process took between
+    `free_port` and the bind (a busy machine) is tried again with another."""
+    for attempt in range(PORT_ATTEMPTS):
+        try:
+            base, process = _start_mock(args, scheme, verify, log)
+        except PortTaken:
+            if attempt + 1 == PORT_ATTEMPTS:
+                raise
+            continue
+        try:
+            yield base, process
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+        return
+
+
+PORT_ATTEMPTS = 3
+
+
+class PortTaken(RuntimeError):
+    """The free port was taken before the mock could bind it."""
+
+
+def _start_mock(
+    args: tuple[str, ...], scheme: str, verify: str | bool, log: Path | None
+) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     quiet = [] if log else ["--quiet"]
     command = [sys.executable, "-m", "lucs_harness.mock.cli", "serve", "--port", str(port), *quiet, *args]
@@ -77,21 +103,20 @@ def mock_server(
             command, cwd=ROOT, env=child_env(), stdout=logged or subprocess.PIPE, stderr=subprocess.STDOUT
         )
     base = f"{scheme}://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_DEADLINE
-        while True:
-            try:
-                requests.get(f"{base}/_mock/state", timeout=1, verify=verify)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    said = process.stdout.read().decode() if process.stdout else log.read_text() if log else ""
-                    raise RuntimeError(f"lucs-mock did not start: {said}") from None
-                time.sleep(0.02)
-        yield base, process
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    deadline = time.monotonic() + START_DEADLINE
+    while True:
+        try:
+            requests.get(f"{base}/_mock/state", timeout=1, verify=verify)
+            return base, process
+        except requests.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait(timeout=10)
+                said = process.stdout.read().decode() if process.stdout else log.read_text() if log else ""
+                if "Address already in use" in said:
+                    raise PortTaken(said) from None
+                raise RuntimeError(f"lucs-mock did not start: {said}") from None
+            time.sleep(0.02)
 
 
 def run_suite(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:

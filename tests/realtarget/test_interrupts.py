@@ -211,7 +211,10 @@ def test_ctrl_c_through_make_acceptance_restores_and_still_publishes_the_html(tm
     paused = tmp_path / "paused"
     with mock_process() as base:
         before = agent_state(base)
-        args = f"--lucs-base-url {base} --lucs-allow-changes -k blocking_takes -p tests.realtarget.pause_plugin"
+        reports = f"--reports-dir={tmp_path / 'reports'} --history={tmp_path / 'history.jsonl'}"
+        args = (
+            f"{reports} --lucs-base-url {base} --lucs-allow-changes -k blocking_takes -p tests.realtarget.pause_plugin"
+        )
         run = subprocess.Popen(
             ["make", "--no-print-directory", "acceptance", f"ARGS={args}"],
             cwd=ROOT,
@@ -227,7 +230,7 @@ def test_ctrl_c_through_make_acceptance_restores_and_still_publishes_the_html(tm
         assert run.returncode != 0, output[-3000:]
         assert agent_state(base) == before, output[-3000:]
     assert "-> exit 2 (interrupted)" in output
-    assert "HTML reports/report.html" in output
+    assert f"HTML {tmp_path / 'reports' / 'report.html'}" in output
 
 
 @pytest.mark.parametrize("to", ["wrapper", "all"])

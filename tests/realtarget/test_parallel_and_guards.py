@@ -61,7 +61,7 @@ def run_while_another_run_holds_curt(leases: Path, *args: str) -> subprocess.Com
 
 
 def test_a_worker_without_a_free_agent_fails_its_scenarios_and_the_run_ends_with_13(tmp_path: Path) -> None:
-    done = run_while_another_run_holds_curt(tmp_path, "-n", "2", "--lucs-agents", POOL)
+    done = run_while_another_run_holds_curt(tmp_path, "-n", "2", "--lucs-agents", POOL, "--lucs-allow-changes")
     assert done.returncode == 13, done.stdout[-2000:]
     assert "no agent free for gw" in done.stdout
 

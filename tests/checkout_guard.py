@@ -1,5 +1,7 @@
-"""A guard for the harness's own tests: they touch only what they create. The checkout's reports
-folder and report history are a user's: a test run that changes them fails."""
+"""A guard for the harness's own tests (`make test` and `make check` load it: `-p tests.checkout_guard`):
+they touch only what they create. The checkout's reports folder and report history are a user's:
+a test session that changes them fails. Not a conftest: the suite runs the tests start in this
+checkout must not judge each other's files."""
 
 from __future__ import annotations
 
