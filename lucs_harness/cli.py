@@ -3,7 +3,8 @@
     lucs-acceptance [run] [--reports-dir DIR] [--no-html] [harness and pytest options]
     lucs-acceptance show-config [harness options]   the effective configuration, secrets masked
     lucs-acceptance restore [harness options]       undo what earlier runs left on the target
-    lucs-acceptance steps                           the step catalogue
+    lucs-acceptance steps [--grep TEXT] [--world]   the steps a feature can use: the harness's and the
+                                                    project's own; --world: what a step of your own calls
     lucs-acceptance merge DIR... [--reports-dir D]  one report of a run's shards (`--lucs-shard I/N`)
     lucs-acceptance doctor [harness options] [--write-profile NAME]
                                                     first contact: what this LUCS needs, read-only
@@ -121,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     forwarder.install()  # first: a Ctrl-C while starting is passed on, not a traceback
     command, ours, theirs = split(sys.argv[1:] if argv is None else argv)
     if command == "steps":
-        from lucs_harness.catalogue import catalogue, render  # imports the step library: only when asked
+        from lucs_harness.catalogue import main as steps  # imports the step library: only when asked
 
-        sys.stdout.write(render(catalogue()))
-        return 0
+        forwarder.suite_done = True  # no suite runs: a stop request stops the listing
+        return steps([*ours, *theirs])
     if command == "merge":
         from lucs_harness.reporting.merge import main as merge
 
