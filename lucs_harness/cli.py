@@ -5,6 +5,7 @@
     lucs-acceptance restore [harness options]       undo what earlier runs left on the target
     lucs-acceptance steps [--grep TEXT] [--world]   the steps a feature can use: the harness's and the
                                                     project's own; --world: what a step of your own calls
+    lucs-acceptance init [DIR] [--ci github]        a project of your own, green against the mock at once
     lucs-acceptance merge DIR... [--reports-dir D]  one report of a run's shards (`--lucs-shard I/N`)
     lucs-acceptance doctor [harness options] [--write-profile NAME]
                                                     first contact: what this LUCS needs, read-only
@@ -28,7 +29,7 @@ from lucs_harness.reporting.options import add_report_options, publishing
 from lucs_harness.reporting.publish import Forwarder, publish, run_suite
 from lucs_harness.reporting.quality_gate import GateError
 
-COMMANDS = ("run", "show-config", "restore", "steps", "merge", "doctor", "install-allure")
+COMMANDS = ("run", "show-config", "restore", "steps", "init", "merge", "doctor", "install-allure")
 GROUPS: dict[str, tuple[str, ...]] = {
     "target": (
         "base_url", "service_id", "user", "agents", "paths", "presence_field", "task_states", "close_by",
@@ -126,6 +127,11 @@ def main(argv: list[str] | None = None) -> int:
 
         forwarder.suite_done = True  # no suite runs: a stop request stops the listing
         return steps([*ours, *theirs])
+    if command == "init":
+        from lucs_harness.init import main as init
+
+        forwarder.suite_done = True  # no suite runs: a stop request stops the doctor init may run
+        return init(joined([*ours, *theirs]))  # joined: a --lucs-* value is no folder
     if command == "merge":
         from lucs_harness.reporting.merge import main as merge
 
