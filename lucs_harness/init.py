@@ -52,7 +52,7 @@ def plan(ci: str) -> list[Planned]:
         Planned("features/agents.feature", TEMPLATES / "agents.feature.tmpl", "one scenario"),
         Planned("tests/test_features.py", TEMPLATES / "test_features.py.tmpl", "binds the features to pytest"),
         Planned("lucs.toml", TEMPLATES / "lucs.toml.tmpl", "the configuration: none needed against the mock"),
-        Planned(".gitignore", TEMPLATES / "gitignore.tmpl", "reports, history, journal, .venv, caches, .env"),
+        Planned(".gitignore", TEMPLATES / "gitignore.tmpl", "what runs and installs leave, and .env"),
         Planned("Makefile", TEMPLATES / "Makefile.tmpl", "`make install`, which the CI file runs"),
         Planned(ci_file, CI_EXAMPLES / example, "the CI job"),
         Planned("ci/known-issues.toml", CI_EXAMPLES / "known-issues.toml", "known LUCS defects for the gate"),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lucs_harness.world import World
 from lucs_harness.world_api import attribute_docs, described, members
-from tests.support.suite import run_wrapper
+from tests.support.suite import ROOT, run_wrapper
 
 CONFTEST = '''\
 """The team's configuration."""
@@ -138,3 +138,11 @@ def test_every_public_member_of_world_is_documented() -> None:
     grep = described("callback")
     assert "world.request_callback(" in grep
     assert "world.list_users(" not in grep
+
+
+def test_the_readmes_world_example_is_what_steps_world_prints() -> None:
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("sends and asserts, e.g.\n\n```text\n", 1)[1].split("```\n", 1)[0]
+    members = ["  world." + chunk for chunk in example.split("  world.")[1:]]
+    assert len(members) == 2
+    assert all(member in described() for member in members)
