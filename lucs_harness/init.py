@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from string import Template
 
+from lucs_harness.doctor.profile import PROFILE_NAME
 from lucs_harness.exit_codes import PASSED, USAGE
 from lucs_harness.init_profile import profile_for
 
@@ -131,32 +132,54 @@ def main(argv: Sequence[str]) -> int:
     except SystemExit as done:
         return PASSED if done.code == 0 else USAGE
     stray = [arg for arg in doctor_args if not arg.startswith("--lucs-")]
-    if stray or (doctor_args and not args.lucs_base_url):
-        what = f"unrecognized arguments: {' '.join(stray)}" if stray else "--lucs-* options need --lucs-base-url"
-        print(f"{PROG}: {what}", file=sys.stderr)
+    wrong = [
+        f"unrecognized arguments: {' '.join(stray)}" if stray else "",
+        "--lucs-* options need --lucs-base-url" if doctor_args and not args.lucs_base_url else "",
+        "--write-profile: letters, digits, - and _ only" if not PROFILE_NAME.fullmatch(args.write_profile) else "",
+    ]
+    if any(wrong):
+        print(f"{PROG}: {next(what for what in wrong if what)}", file=sys.stderr)
+        return USAGE
+    doctor_argv = [f"--lucs-base-url={args.lucs_base_url}", *doctor_args] if args.lucs_base_url else []
+    if doctor_argv and not doctor_accepts(doctor_argv):
         return USAGE
     folder: Path = args.dir
     planned = plan(args.ci)
     there = [file.path for file in planned if (folder / file.path).exists()]
-    if there:
-        print(f"{PROG}: {folder} has {', '.join(there)} already; nothing was written", file=sys.stderr)
+    if there or (folder.exists() and not folder.is_dir()):
+        said = f"has {', '.join(there)} already" if there else "is not a folder"
+        print(f"{PROG}: {folder} {said}; nothing was written", file=sys.stderr)
         return USAGE
     ci_file = CI_FILES[args.ci][0]
     dependency = requirement(harness_version())
-    write(folder, planned, {"name": project_name(folder), "requirement": dependency, "ci_file": ci_file})
+    try:
+        write(folder, planned, {"name": project_name(folder), "requirement": dependency, "ci_file": ci_file})
+    except OSError as error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return USAGE
     print(f"{PROG}: a LUCS acceptance project in {folder.resolve()}:")
     width = max(len(file.path) for file in planned)
     for file in planned:
         detail = f"{file.what} ({dependency})" if file.path == "pyproject.toml" else file.what
         print(f"  {file.path:<{width}}  {detail}")
     ready = None
-    if args.lucs_base_url:
-        doctor_argv = [f"--lucs-base-url={args.lucs_base_url}", *doctor_args]
+    if doctor_argv:
         said, written = profile_for(folder / "lucs.toml", args.write_profile, doctor_argv)
         print(f"\nlucs.toml: {said}")
         ready = args.write_profile if written else None
     print(next_steps(folder, ready))
     return PASSED
+
+
+def doctor_accepts(argv: list[str]) -> bool:
+    """The doctor's options checked before anything is written (the doctor names what it refuses)."""
+    from lucs_harness.doctor import parser as doctor_parser
+
+    try:
+        doctor_parser().parse_args(argv)
+    except SystemExit:
+        return False
+    return True
 
 
 def next_steps(folder: Path, profile: str | None) -> str:

@@ -68,15 +68,23 @@ def test_github_variant_and_a_refusal_that_names_the_files_and_writes_nothing(
     assert main(["theirs"]) == 4
     assert "theirs has README.md already; nothing was written" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "theirs").iterdir()] == ["README.md"]
+    assert main(["theirs/README.md"]) == 4
+    assert "theirs/README.md is not a folder; nothing was written" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     "argv",
-    [["ours", "--lucs-service-id=x"], ["ours", "extra"], ["ours", "--ci", "jenkins"]],
+    [
+        ["ours", "--lucs-service-id=x"],
+        ["ours", "extra"],
+        ["ours", "--ci", "jenkins"],
+        ["ours", "--lucs-base-url=http://127.0.0.1:9", "--lucs-bogus=1"],
+        ["ours", "--lucs-base-url=http://127.0.0.1:9", "--write-profile", "our staging"],
+    ],
 )
 def test_usage_errors_write_nothing(argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 4
-    assert "lucs-acceptance init: " in capsys.readouterr().err
+    assert re.search(r"lucs-acceptance (init|doctor): ", capsys.readouterr().err)
     assert not (tmp_path / "ours").exists()
 
 
