@@ -162,12 +162,11 @@ def main(argv: Sequence[str]) -> int:
     for file in planned:
         detail = f"{file.what} ({dependency})" if file.path == "pyproject.toml" else file.what
         print(f"  {file.path:<{width}}  {detail}")
-    ready = None
+    written = None
     if doctor_argv:
         said, written = profile_for(folder / "lucs.toml", args.write_profile, doctor_argv)
         print(f"\nlucs.toml: {said}")
-        ready = args.write_profile if written else None
-    print(next_steps(folder, ready))
+    print(next_steps(folder, args.write_profile, written))
     return PASSED
 
 
@@ -182,9 +181,9 @@ def doctor_accepts(argv: list[str]) -> bool:
     return True
 
 
-def next_steps(folder: Path, profile: str | None) -> str:
-    """The commands to run next: in the project's folder, against the mock, then a real LUCS
-    (with the profile the doctor wrote, if it did)."""
+def next_steps(folder: Path, profile: str, doctor_wrote: bool | None) -> str:
+    """The commands to run next: in the project's folder, against the mock, then a real LUCS: with
+    the profile the doctor wrote, else the doctor (for the profile to complete, if init wrote one)."""
     from lucs_harness.reporting.allure_cli import allure_cli
 
     lines = ["\nNext:"]
@@ -197,9 +196,11 @@ def next_steps(folder: Path, profile: str | None) -> str:
         "  lucs-acceptance steps            # the steps a feature can use, this project's own included",
         "  lucs-acceptance steps --world    # what a step of your own can call: what each sends and asserts",
     ]
-    if profile:
+    if doctor_wrote:
         lines.append(f"  lucs-acceptance --lucs-profile {profile}   # the scenario against your LUCS")
+    elif doctor_wrote is False:
+        lines.append(f"  lucs-acceptance doctor --lucs-profile {profile} --write-profile {profile}   # once filled in")
     else:
-        lines.append("  lucs-acceptance doctor --lucs-base-url URL ... --write-profile staging   # your LUCS next")
+        lines.append(f"  lucs-acceptance doctor --lucs-base-url URL ... --write-profile {profile}   # your LUCS next")
     lines.append("  git init && git add . && git commit -m 'LUCS acceptance project'")
     return "\n".join(lines)

@@ -95,6 +95,7 @@ def test_an_unreachable_lucs_gets_a_profile_to_fill_in(tmp_path: Path, capsys: p
     assert "fail  reach" in said  # the doctor's own lines
     assert "the doctor could not examine the LUCS (exit 10: LUCS could not be reached)" in said
     assert "lucs-acceptance --lucs-profile" not in said  # not ready to run against it
+    assert "  lucs-acceptance doctor --lucs-profile staging --write-profile staging   # once filled in" in said
     toml = tmp_path / "ours" / "lucs.toml"
     assert toml.read_text().startswith((TEMPLATES / "lucs.toml.tmpl").read_text())
     assert '\nbase_url = "http://127.0.0.1:9"\n' in toml.read_text()
