@@ -3,7 +3,9 @@
     lucs-acceptance [run] [--reports-dir DIR] [--no-html] [harness and pytest options]
     lucs-acceptance show-config [harness options]   the effective configuration, secrets masked
     lucs-acceptance restore [harness options]       undo what earlier runs left on the target
-    lucs-acceptance steps                           the step catalogue
+    lucs-acceptance steps [--grep TEXT] [--world]   the steps a feature can use: the harness's and the
+                                                    project's own; --world: what a step of your own calls
+    lucs-acceptance init [DIR] [--ci github]        a project of your own, green against the mock at once
     lucs-acceptance merge DIR... [--reports-dir D]  one report of a run's shards (`--lucs-shard I/N`)
     lucs-acceptance doctor [harness options] [--write-profile NAME]
                                                     first contact: what this LUCS needs, read-only
@@ -27,7 +29,7 @@ from lucs_harness.reporting.options import add_report_options, publishing
 from lucs_harness.reporting.publish import Forwarder, publish, run_suite
 from lucs_harness.reporting.quality_gate import GateError
 
-COMMANDS = ("run", "show-config", "restore", "steps", "merge", "doctor", "install-allure")
+COMMANDS = ("run", "show-config", "restore", "steps", "init", "merge", "doctor", "install-allure")
 GROUPS: dict[str, tuple[str, ...]] = {
     "target": (
         "base_url", "service_id", "user", "agents", "paths", "presence_field", "task_states", "close_by",
@@ -121,10 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     forwarder.install()  # first: a Ctrl-C while starting is passed on, not a traceback
     command, ours, theirs = split(sys.argv[1:] if argv is None else argv)
     if command == "steps":
-        from lucs_harness.catalogue import catalogue, render  # imports the step library: only when asked
+        from lucs_harness.catalogue import main as steps  # imports the step library: only when asked
 
-        sys.stdout.write(render(catalogue()))
-        return 0
+        forwarder.suite_done = True  # no suite runs: a stop request stops the listing
+        return steps([*ours, *theirs])
+    if command == "init":
+        from lucs_harness.init import main as init
+
+        forwarder.suite_done = True  # no suite runs: a stop request stops the doctor init may run
+        return init(joined([*ours, *theirs]))  # joined: a --lucs-* value is no folder
     if command == "merge":
         from lucs_harness.reporting.merge import main as merge
 

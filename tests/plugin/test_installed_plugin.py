@@ -7,12 +7,11 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.support.suite import ROOT, child_env
+from tests.support.suite import child_env
 
 FEATURE = """\
 Feature: Our agents
@@ -54,21 +53,6 @@ def run_in(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
     """`python ARGS` in `folder`, as the team runs it there."""
     command = [sys.executable, *args]
     return subprocess.run(command, cwd=folder, env=child_env(**env), capture_output=True, text=True, timeout=120)
-
-
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel built from this checkout, installed (unpacked) into a folder of its own."""
-    dist = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(ROOT)],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
-    [wheel] = dist.glob("lucs_harness-*.whl")
-    site = dist.parent / "project" / "site"
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(site)
-    return site
 
 
 @pytest.fixture(scope="session")
