@@ -20,6 +20,7 @@ pytest_plugins = [
     "lucs_harness.plugin.fixtures",
     "lucs_harness.reporting.allure_labels",
     "lucs_harness.plugin.tags",
+    "lucs_harness.plugin.selection",
     "lucs_harness.plugin.undefined",
     "lucs_harness.plugin.shard",
     "lucs_harness.plugin.reruns",

@@ -31,8 +31,13 @@ def noted(name):
 def wrong():
     raise AssertionError("a LUCS defect")
 """
-# the dev tools' plugins cost start-up and no project here uses them
-INI = "[pytest]\naddopts = -p no:schemathesis -p no:anyio -p no:hypothesispytest\n"
+# the dev tools' plugins cost start-up and no project here uses them; the harness and its steps were
+# imported before the run (see conftest.py), so pytest cannot rewrite their asserts, and says so
+INI = """\
+[pytest]
+addopts = -p no:schemathesis -p no:anyio -p no:hypothesispytest
+filterwarnings = ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning
+"""
 BINDING = 'from pytest_bdd import scenarios\n\nscenarios("features")\n'
 
 
