@@ -23,7 +23,7 @@ from lucs_harness.plugin.session import RUN_KEY
 
 CLOSEST = 3
 SELECTION_KEY = pytest.StashKey["Selection"]()
-LIKE = 0.5  # how alike a title must be to be named beside the best one
+LIKE, MARGIN = 0.5, 0.2  # how alike a title must be to be named beside the best one, and how near the best
 
 
 class SelectionError(ValueError):
@@ -192,14 +192,17 @@ def line_missed(line: Line, lines: FeatureLines, shown: str) -> str:
 
 
 def closest_titles(query: str, titles: list[str], count: int = CLOSEST) -> list[str]:
-    """The titles most like `query` (the best one whatever its likeness), by the best of the whole
-    title and its stretches of as many words."""
+    """The titles most like `query`: the best one whatever its likeness, others near as alike, by
+    the best of the whole title and its stretches of as many words."""
     scores = {title: _likeness(query.lower(), title.lower()) for title in titles}
     ranked = sorted(titles, key=lambda title: (-scores[title], title))[:count]
-    return ranked[:1] + [title for title in ranked[1:] if scores[title] >= LIKE]
+    floor = max(LIKE, scores[ranked[0]] - MARGIN) if ranked else LIKE
+    return ranked[:1] + [title for title in ranked[1:] if scores[title] >= floor]
 
 
 def _likeness(query: str, title: str) -> float:
-    words, size = title.split(), max(1, len(query.split()))
+    """Words are compared, not punctuation: `do not disturb` is `Do-Not-Disturb`."""
+    query, words = " ".join(re.findall(r"\w+", query)), re.findall(r"\w+", title)
+    size = max(1, len(query.split()))
     stretches = [" ".join(words[at : at + size]) for at in range(max(1, len(words) - size + 1))]
     return max(SequenceMatcher(None, query, text).ratio() for text in [title, *stretches])

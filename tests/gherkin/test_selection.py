@@ -11,6 +11,7 @@ import pytest
 
 from lucs_harness.cli import joined
 from lucs_harness.exit_codes import NOTHING_SELECTED, PASSED, USAGE
+from lucs_harness.plugin.selection import closest_titles
 from tests.gherkin.project import line_of, make_project, ran, run
 from tests.support.suite import run_wrapper
 
@@ -118,6 +119,24 @@ def test_a_line_in_no_scenario_ends_5_with_the_nearest_scenarios(project: pytest
     assert result.ret == NOTHING_SELECTED  # the other line asked for a scenario: a typo still stops the run
     result.stdout.fnmatch_lines([f"*{FILE}:{line} is in no scenario; nearest: line *"])
     assert scenarios_ran(project.path) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "closest"),
+    [
+        ("Do Not Disturb", ["Setting the presence to Do-Not-Disturb"]),  # words, whatever the punctuation
+        ("blokking", ["Blocking an unknown user is refused", "Unblocking a blocked user makes them selectable again"]),
+        ("zzz", ["A callback for a service that does not take callbacks is refused"]),  # one, however unlike
+    ],
+)
+def test_the_closest_titles_are_those_nearly_as_alike_as_the_best(query: str, closest: list[str]) -> None:
+    titles = [
+        "Setting the presence to Do-Not-Disturb",
+        "Blocking an unknown user is refused",
+        "Unblocking a blocked user makes them selectable again",
+        "A callback for a service that does not take callbacks is refused",
+    ]
+    assert closest_titles(query, titles) == closest
 
 
 def test_a_line_of_no_file_or_past_the_end(project: pytest.Pytester) -> None:
