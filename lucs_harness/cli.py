@@ -21,6 +21,7 @@ harness option is joined to it (`--lucs-lease-dir=/x`): see `joined`.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from lucs_harness.config import OTHER_OPTIONS, LucsConfig, cli_option, env_name, is_flag
@@ -80,10 +81,12 @@ def parser() -> argparse.ArgumentParser:
     return cli
 
 
-# the plugin's other options that take a value (tags.py, shard.py)
-PLUGIN_VALUE_OPTIONS = frozenset({"--lucs-tags", "--lucs-shard", "--lucs-durations"})
+# the plugin's other options that take a value (tags.py, shard.py, selection.py)
+PLUGIN_VALUE_OPTIONS = frozenset({"--lucs-tags", "--lucs-shard", "--lucs-durations", "--lucs-name", "--lucs-line"})
 # the wrapper's short forms of plugin options (in pytest every option of the harness is `--lucs-*`)
-SHORT_FORMS = {"--tags": "--lucs-tags"}
+SHORT_FORMS = {"--tags": "--lucs-tags", "--name": "--lucs-name"}
+# a scenario by a line of its feature file, as cucumber takes it; pytest would look for a file of that name
+FEATURE_LINE = re.compile(r"[^-].*\.feature(?::\d+)+")
 
 
 def value_options() -> frozenset[str]:
@@ -95,7 +98,8 @@ def value_options() -> frozenset[str]:
 def joined(argv: list[str]) -> list[str]:
     """`--lucs-lease-dir /x` as `--lucs-lease-dir=/x`, `--tags @a` as `--lucs-tags=@a`: pytest settles
     its root folder before it loads plugins, so it would take a separate value for a test path (and
-    an argument that starts with @ for a file of arguments); short forms become the plugin's options."""
+    an argument that starts with @ for a file of arguments); short forms become the plugin's options,
+    and `x.feature:LINE` becomes `--lucs-line=x.feature:LINE`."""
     taking = value_options()
     out: list[str] = []
     for given in argv:
@@ -103,6 +107,8 @@ def joined(argv: list[str]) -> list[str]:
         arg = SHORT_FORMS[name] + equals + value if name in SHORT_FORMS else given
         if out and out[-1] in taking:
             out[-1] = f"{out[-1]}={arg}"
+        elif FEATURE_LINE.fullmatch(arg):
+            out.append(f"--lucs-line={arg}")
         else:
             out.append(arg)
     return out

@@ -1,5 +1,6 @@
 """`--lucs-dry-run`: walk each selected scenario against a shadow mock named after the real
-target, and print the requests it would send there. Nothing reaches the real LUCS."""
+target, and print the requests it would send there. Nothing reaches the real LUCS. Every undefined
+step of the selection is listed first, once each: one dry run shows all a new feature still needs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 
 from lucs_harness.client import Exchange
 from lucs_harness.config import LucsConfig
+from lucs_harness.undefined import IMPORTS, UndefinedStep
 
 
 @dataclass
@@ -35,3 +37,28 @@ class DryRunPlan:
             body = self.config.redactor().body(exchange.request_body)
             line += " " + (body if isinstance(body, str) else json.dumps(body, separators=(",", ":")))
         self.lines.append(line)
+
+
+def undefined_section(steps: list[UndefinedStep]) -> list[str]:
+    """A title, then each distinct undefined step once (with the other places that use it), its
+    closest defined steps and a definition to paste."""
+    places: dict[tuple[str, str], list[UndefinedStep]] = {}
+    for step in steps:
+        places.setdefault(step.key, []).append(step)
+    count = f"{len(places)} undefined step{'s' * (len(places) != 1)}"
+    lines = [
+        f"LUCS DRY RUN: {count}; the scenarios that use one will not start",
+        f"paste into conftest.py (or a module its pytest_plugins names), with: {IMPORTS}",
+    ]
+    for first, *others in places.values():
+        step_lines = first.lines()
+        also = dict.fromkeys(_short(other.where, first.where) for other in others if other.where != first.where)
+        lines.append(step_lines[0] + (f" (also at {', '.join(also)})" if also else ""))
+        lines.extend(step_lines[1:])
+    return lines
+
+
+def _short(where: str, beside: str) -> str:
+    """`features/x.feature:51` beside a place in the same file is `line 51`."""
+    file, _, line = where.rpartition(":")
+    return f"line {line}" if beside.rpartition(":")[0] == file else where

@@ -13,6 +13,7 @@ REPORT_FAILED = 12
 POOL_EXHAUSTED = 13
 QUALITY_GATE_FAILED = 14
 TARGET_NOT_READY = 15
+UNDEFINED_STEPS = 16  # every failed scenario has a step no definition matches: the suite, not LUCS
 
 MEANING = {
     PASSED: "all selected scenarios passed",
@@ -26,6 +27,7 @@ MEANING = {
     POOL_EXHAUSTED: "no agent of the pool was free",
     QUALITY_GATE_FAILED: "the quality gate failed",
     TARGET_NOT_READY: "target not ready",
+    UNDEFINED_STEPS: "undefined steps",
 }
 # the words of a code that the counts qualify (`reporting.publish.judged`): exit 0 says all passed only
 # when every selected scenario ran; a run where none ran did not pass (exit 5)

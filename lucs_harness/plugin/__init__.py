@@ -20,6 +20,8 @@ pytest_plugins = [
     "lucs_harness.plugin.fixtures",
     "lucs_harness.reporting.allure_labels",
     "lucs_harness.plugin.tags",
+    "lucs_harness.plugin.selection",
+    "lucs_harness.plugin.undefined",
     "lucs_harness.plugin.shard",
     "lucs_harness.plugin.reruns",
     "lucs_harness.reporting.cucumber_xdist",
