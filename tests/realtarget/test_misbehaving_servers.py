@@ -18,7 +18,8 @@ SOME = ["-m", "smoke"]
 
 def run(reports: Path, base: str, *extra: str, html: bool = False) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
-    args = ["--reports-dir", str(reports), *([] if html else ["--no-html"]), "--", "--lucs-base-url", base, *FAST]
+    publishing = [f"--history={reports / 'history.jsonl'}"] if html else ["--no-html"]
+    args = ["--reports-dir", str(reports), *publishing, "--", "--lucs-base-url", base, *FAST]
     process = acceptance(*args, *extra)
     output, _ = process.communicate(timeout=120)
     return subprocess.CompletedProcess(process.args, process.returncode, output), time.monotonic() - started
