@@ -189,7 +189,7 @@ class _Throttle:
             return
         self.last[kind] = now
         more = self.left_out.pop(kind, 0)
-        logger.warning("%s%s", message, f" (and {more} more in the last second)" if more else "")
+        logger.warning("%s%s", message, f" (and {more} more since the last such line)" if more else "")
 
 
 @dataclass
