@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -188,6 +188,8 @@ def create_app(
                 # after a 413 the rest of the body is unread: the connection cannot carry another request
                 headers = {"Connection": "close"} if isinstance(refused, TooLarge) else None
                 return error(STATUS[type(refused)], refused.code, refused.message, headers)
+            except ClientDisconnect:  # gone before its body ended (or closed by the request timeout)
+                return Response(status_code=400)  # for nobody: the server drops what a gone client is sent
 
         return run
 

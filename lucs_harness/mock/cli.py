@@ -13,6 +13,15 @@ from lucs_harness.mock.app import MAX_BODY
 from lucs_harness.mock.auth import MODES, MockAuth
 from lucs_harness.mock.conventions import NAMES, Conventions, UnknownConvention, read_settings
 from lucs_harness.mock.faults import DESCRIPTIONS, UnknownFault, parse_faults
+from lucs_harness.mock.limits import (
+    IDLE_TIMEOUT,
+    MAX_CONNECTIONS,
+    MAX_HEADER_SIZE,
+    MAX_HEADERS,
+    MAX_REQUEST_LINE,
+    REQUEST_TIMEOUT,
+    Limits,
+)
 from lucs_harness.mock.seed import DEFAULT_SEED, SeedError
 from lucs_harness.mock.server import MockServer, StartError
 
@@ -57,8 +66,56 @@ def parser() -> argparse.ArgumentParser:
         "--max-body", type=int, default=MAX_BODY, metavar="BYTES", help=f"largest request body (default {MAX_BODY})"
     )
     serve.add_argument("--quiet", action="store_true", help="no line per request")
+    _limits(serve.add_argument_group("what one client may take (a refusal is LUCS's error envelope, then close)"))
     commands.add_parser("faults", help="list the fault modes")
     return cli
+
+
+def _limits(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--max-request-line",
+        type=int,
+        default=MAX_REQUEST_LINE,
+        metavar="BYTES",
+        help=f"longest request line: method, path and query, version; longer is a 414 (default {MAX_REQUEST_LINE})",
+    )
+    group.add_argument(
+        "--max-header-size",
+        type=int,
+        default=MAX_HEADER_SIZE,
+        metavar="BYTES",
+        help=f"largest header fields together (`Name: value` CRLF each); larger is a 431 (default {MAX_HEADER_SIZE})",
+    )
+    group.add_argument(
+        "--max-headers",
+        type=int,
+        default=MAX_HEADERS,
+        metavar="N",
+        help=f"most header fields in a request; more is a 431 (default {MAX_HEADERS})",
+    )
+    group.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="close a connection that sends no request for this long, before its first one too "
+        f"(default {IDLE_TIMEOUT:g})",
+    )
+    group.add_argument(
+        "--request-timeout",
+        type=float,
+        default=REQUEST_TIMEOUT,
+        metavar="SECONDS",
+        help="a request must arrive whole, headers and body, within this from its first byte, "
+        f"or it is a 408 and closed (slowloris; default {REQUEST_TIMEOUT:g})",
+    )
+    group.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help=f"connections served at once; one more is answered 503 and closed (default {MAX_CONNECTIONS}, "
+        "or fewer if the descriptor limit, ulimit -n, leaves room for fewer; more than it leaves room for is refused)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +156,14 @@ def _serve(args: argparse.Namespace) -> int:
             latency=args.latency,
             max_body=args.max_body,
             conventions=conventions,
+            limits=Limits(
+                max_request_line=args.max_request_line,
+                max_header_size=args.max_header_size,
+                max_headers=args.max_headers,
+                idle_timeout=args.idle_timeout,
+                request_timeout=args.request_timeout,
+                max_connections=args.max_connections,
+            ),
         )
         server, sock = mock.server(log_level="info", access_log=not args.quiet)
     except (SeedError, UnknownFault, ValueError, StartError) as error:

@@ -17,6 +17,7 @@ from lucs_harness.mock.capture import load_data
 from lucs_harness.mock.conventions import Conventions, reconcile
 from lucs_harness.mock.domain import Lucs
 from lucs_harness.mock.faults import Fault, Faults
+from lucs_harness.mock.limits import Limits, Room, guarded_protocol, listen_deeper
 from lucs_harness.mock.seed import DEFAULT_SEED, Seed
 from lucs_harness.redact import MASK, Redactor, secret_key
 
@@ -32,7 +33,9 @@ class StartError(Exception):
 
 
 class _Uvicorn(uvicorn.Server):
-    """uvicorn serving a socket bound beforehand; it announces only sockets it binds itself, so this does."""
+    """uvicorn serving a socket bound beforehand; it announces only sockets it binds itself, so this
+    does. Its `backlog` is the accept batch of `limits.batch_for`; the kernel's queue is then made
+    deeper (`limits.listen_deeper`)."""
 
     def __init__(self, config: uvicorn.Config, url: str) -> None:
         super().__init__(config)
@@ -40,6 +43,8 @@ class _Uvicorn(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
+        for sock in sockets or ():
+            listen_deeper(sock)
         if self.started:
             logger.info("Uvicorn running on %s (Press CTRL+C to quit)", self.url)
 
@@ -73,7 +78,9 @@ class _MaskedAccessLog(logging.Filter):
 class MockServer:
     """A mock LUCS bound to `host` on an ephemeral (or given) port, running in a daemon thread.
     `seed` is a `Seed` or a file: a seed or a capture of a real installation (`capture.load_data`);
-    `conventions` say how it serves what LUCS does not document (the defaults: the mock's own)."""
+    `conventions` say how it serves what LUCS does not document (the defaults: the mock's own);
+    `limits` what one client may take of it (`limits.Limits`: the request line, the header fields,
+    the idle and request timeouts, the connection cap under the descriptor limit)."""
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -85,6 +92,7 @@ class MockServer:
     keyfile: str | None = None
     max_body: int = MAX_BODY
     conventions: Conventions = field(default_factory=Conventions)
+    limits: Limits = field(default_factory=Limits)
     lucs: Lucs = field(init=False)
     _server: uvicorn.Server | None = field(default=None, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
@@ -100,8 +108,11 @@ class MockServer:
         seed = self.seed if isinstance(self.seed, Seed) else load_data(self.seed)
         self.lucs = Lucs(seed, faults=Faults(self.faults), state_names=self.conventions.task_states)
 
-    def config(self, log_level: str = "warning", access_log: bool = False) -> uvicorn.Config:
-        """The uvicorn configuration of this mock (no lifespan, as little overhead as possible)."""
+    def config(self, log_level: str = "warning", access_log: bool = False, room: Room | None = None) -> uvicorn.Config:
+        """The uvicorn configuration of this mock (no lifespan, as little overhead as possible), its
+        connections held to `limits` with the cap and the accept batch `room` allows (by default
+        what the descriptor limit leaves now); a `ValueError` when the limit leaves too little."""
+        room = room or Room.now()
         return uvicorn.Config(
             create_app(
                 self.lucs, auth=self.auth, latency=self.latency, max_body=self.max_body, conventions=self.conventions
@@ -111,6 +122,8 @@ class MockServer:
             log_level=log_level,
             access_log=access_log,
             lifespan="off",
+            http=guarded_protocol(self.limits, self.limits.cap(room)),
+            backlog=room.batch,
             ssl_certfile=self.certfile,
             ssl_keyfile=self.keyfile,
         )
@@ -125,7 +138,10 @@ class MockServer:
         """A uvicorn server to `run(sockets=[sock])` and its bound socket (`port` is then the real one).
         The TLS files are loaded and the port bound here, so a problem is a `StartError` naming it
         rather than a traceback or uvicorn's `sys.exit(1)` from inside the server."""
-        config = self.config(log_level, access_log)
+        try:
+            config = self.config(log_level, access_log)
+        except ValueError as error:
+            raise StartError(str(error)) from None
         for old in [f for f in access_logger.filters if isinstance(f, _MaskedAccessLog)]:
             access_logger.removeFilter(old)
         access_logger.addFilter(_MaskedAccessLog(self.auth))

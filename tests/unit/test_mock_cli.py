@@ -151,10 +151,33 @@ def _refused_start(*args: str) -> str:
         (["--port", "-1"], "port -1 is not a TCP port"),
         (["--port", "0", "--max-body", "0"], "the body limit must be at least 1 byte"),
         (["--host", "192.0.2.1"], "cannot listen on 192.0.2.1:0: Cannot assign requested address"),
+        (["--max-request-line", "10"], "--max-request-line must be at least 16, not 10"),
+        (["--max-header-size", "0"], "--max-header-size must be at least 1, not 0"),
+        (["--max-headers", "-1"], "--max-headers must be at least 1, not -1"),
+        (["--idle-timeout", "0"], "--idle-timeout must be a number of seconds above 0, not 0.0"),
+        (["--request-timeout", "nan"], "--request-timeout must be a number of seconds above 0, not nan"),
+        (["--max-connections", "0"], "--max-connections must be at least 1, not 0"),
+        (["--max-connections", "100000000"], "--max-connections 100000000 does not fit under the descriptor limit"),
     ],
 )
 def test_a_setting_the_mock_cannot_serve_with_is_one_line_and_exit_2(args: list[str], message: str) -> None:
     assert message in _refused_start("--port", "0", *args)
+
+
+def test_serve_help_documents_every_limit_and_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for option, default in [
+        ("--max-request-line BYTES", "(default 8192)"),
+        ("--max-header-size BYTES", "(default 16384)"),
+        ("--max-headers N", "(default 100)"),
+        ("--idle-timeout SECONDS", "(default 5)"),
+        ("--request-timeout SECONDS", "default 10)"),
+        ("--max-connections N", "(default 1000, or fewer if the descriptor limit"),
+    ]:
+        assert option in text
+        assert default in text.rsplit(option, 1)[1].split(" --", 1)[0], option  # the last: past the usage line
 
 
 def test_a_port_in_use_is_one_line_and_exit_2(taken_port: int) -> None:
