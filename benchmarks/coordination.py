@@ -38,7 +38,7 @@ def per_change_ms(store: Coordination) -> float:
     journal = store.journal()
     started = time.perf_counter()
     for n in range(CHANGES):
-        undo = Undo(f"unblock {n}", "unblock_user", {"userId": str(n)})
+        undo = Undo(f"unblock {n}", "unblock_user", {"userId": f"00000000-0000-4000-8000-{n:012d}"})
         journal.add(undo)
         journal.cross_out(undo)
     elapsed = time.perf_counter() - started

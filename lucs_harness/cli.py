@@ -35,7 +35,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "target": (
         "base_url", "service_id", "user", "agents", "paths", "presence_field", "task_states", "close_by",
     ),
-    "fleet": ("coordination", "lease_wait", "lease_dir", "journal_dir"),
+    "fleet": ("coordination", "lease_wait", "lease_dir", "journal_dir", "journal_key"),
     "authentication": (
         "auth", "username", "password", "token", "api_key", "api_key_header",
         "verify_tls", "ca_bundle", "client_cert", "client_key", "proxy",

@@ -32,7 +32,7 @@ SEED_USER = "sip:smoky.cc@dev.local"
 ENV_PREFIX = "LUCS_"
 DEFAULT_CONFIG_FILES = ("lucs.toml", "pyproject.toml")
 
-SECRET_FIELDS = ("password", "token", "api_key")
+SECRET_FIELDS = ("password", "token", "api_key", "journal_key")
 AUTH_NEEDS: dict[str, tuple[str, ...]] = {
     "basic": ("username", "password"),
     "bearer": ("token",),
@@ -245,6 +245,11 @@ class LucsConfig(BaseModel):
     )
     journal_dir: str | None = Field(
         None, description="folder of the restore journal that a later run replays; unset = a per-user cache folder"
+    )
+    journal_key: SecretStr | None = Field(
+        None,
+        description="secret that signs the restore journal, with the credentials; needed by a fleet whose "
+        "target takes none (unset there: a per-user key file)",
     )
     orphan_task_age: float = Field(
         600.0,

@@ -18,12 +18,15 @@ from typing import Any
 
 from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError, UnexpectedStatus
 from lucs_harness.config import LucsConfig
-from lucs_harness.coordination import RUN_TOKEN, Coordination
-from lucs_harness.operations import OPERATIONS
-from lucs_harness.restore import performer
+from lucs_harness.coordination import RUN_TOKEN, Coordination, Leftover
+from lucs_harness.journal import Undo, printable
+from lucs_harness.operations import HARNESS_TASK_PREFIX, OPERATIONS
+from lucs_harness.operations import TASK_GONE as TASK_GONE
+from lucs_harness.restore import Perform, performer
 
-TASK_PREFIX = "lucs-harness-"
-TASK_GONE = (404, 409, 410)  # closing a task that is closed already: nothing left to undo
+TASK_PREFIX = HARNESS_TASK_PREFIX
+PROGRESS_EVERY = 100  # undos between two progress lines of a long replay
+LINE_LIMIT = 400  # characters of one finding shown
 _STAMPED = re.compile(re.escape(TASK_PREFIX) + r"([0-9a-f]{8})-")
 _RUN = re.compile(re.escape(TASK_PREFIX) + r"[0-9a-f]{8}-([0-9a-f]{8})-[0-9a-f]{6}$")
 
@@ -48,57 +51,129 @@ GONE_FOR_GOOD = "dropped from the journal: retrying cannot help"
 
 @dataclass
 class Findings:
-    """What a repair found, a line each, and how many of those are still to be done."""
+    """What a repair found, a line each (printable: what a journal or a server says forges no
+    output line), how many of those are still to be done, and how many journal entries were
+    rejected (kept aside, never replayed)."""
 
     lines: list[str] = field(default_factory=list)
     unsettled: int = 0
+    rejected: int = 0
 
     def settled(self, line: str) -> None:
-        self.lines.append(line)
+        self.lines.append(printable(line, LINE_LIMIT))
 
     def left(self, line: str) -> None:
-        self.lines.append(line)
+        self.settled(line)
         self.unsettled += 1
+
+    def reject(self, line: str) -> None:
+        self.settled(line)
+        self.rejected += 1
 
     def extend(self, other: Findings) -> None:
         self.lines += other.lines
         self.unsettled += other.unsettled
+        self.rejected += other.rejected
+
+    def refusal(self) -> str | None:
+        """Why the run ends before any scenario (exit 4), or None: a journal held entries that no
+        run holding this target's key wrote, or that are no undo the harness replays."""
+        if not self.rejected:
+            return None
+        entries = "entry" if self.rejected == 1 else "entries"
+        return (
+            f"the restore journal held {self.rejected} {entries} this run must not replay (listed above: kept "
+            "aside, none of it sent); the usual cause is another journal key (changed credentials or "
+            "LUCS_JOURNAL_KEY, another machine), else someone wrote to the journal"
+        )
 
 
 def repair(
-    config: LucsConfig, client: LucsClient, store: Coordination, stop: Callable[[], bool] = lambda: False
+    config: LucsConfig,
+    client: LucsClient,
+    store: Coordination,
+    stop: Callable[[], bool] = lambda: False,
+    say: Callable[[str], None] = lambda line: None,
 ) -> Findings:
     """Undo what dead runs journaled for this target, then close the harness's orphan tasks and
-    cancel its orphan callbacks. `stop` says when to give up (a second Ctrl-C)."""
+    cancel its orphan callbacks. `stop` says when to give up (a second Ctrl-C); `say` shows the
+    progress of a long replay."""
     assert config.base_url is not None
     found = Findings()
-    perform = performer(client)
-    for leftover in store.leftovers():
-        keep = False
-        for undo in reversed(leftover.undos):
-            if stop():
-                keep = True
-                break
-            try:
-                perform(undo, None)
-            except AssertionError as error:  # every failure of a call: a status, a body, no answer
-                if may_pass_later(error):
-                    found.left(f"not undone, kept for the next run: {undo.description}: {error}")
-                    keep = True
-                    break
-                found.left(f"could not undo {undo.description}: {error}; {GONE_FOR_GOOD}")
-            else:
-                found.settled(f"undone: {undo.description} (left by {leftover.name})")
-            leftover.cross_out(undo)
-        if leftover.unreadable:
-            found.left(f"kept {leftover.name}: {leftover.unreadable} entries this harness version cannot read")
-        leftover.release(finished=not keep and not leftover.unreadable)
-        if keep:
-            return found
-    if not stop():
+    if replay_journals(config, client, store, found, stop, say) and not stop():
         found.extend(close_orphan_tasks(config, client, store))
         found.extend(cancel_orphan_callbacks(config, client, store))
     return found
+
+
+def replay_journals(
+    config: LucsConfig,
+    client: LucsClient,
+    store: Coordination,
+    found: Findings,
+    stop: Callable[[], bool],
+    say: Callable[[str], None],
+) -> bool:
+    """Replay the open undos of dead runs' journals, each run's within `restore_timeout`, and
+    report what was rejected in them. False when one is kept for later (stopped, out of time, an
+    undo that may pass later): the rest waits for the next run."""
+    perform = performer(client)
+    for leftover in store.leftovers():
+        for reason in leftover.rejected:
+            found.reject(f"rejected from {leftover.name}: {reason}")
+        for note in leftover.notes:
+            found.settled(f"{leftover.name}: {note}")
+        finished = replay(leftover, perform, found, Budget(config.restore_timeout, stop, say))
+        leftover.release(finished=finished)
+        if not finished:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What bounds one dead run's replay: its seconds, the stop request, where progress goes."""
+
+    seconds: float
+    stop: Callable[[], bool]
+    say: Callable[[str], None]
+
+
+def replay(leftover: Leftover, perform: Perform, found: Findings, budget: Budget) -> bool:
+    """Undo a dead run's open undos, newest first, within the budget; True when none is left."""
+    todo = list(reversed(leftover.undos))
+    deadline = time.monotonic() + budget.seconds
+    if len(todo) > PROGRESS_EVERY:
+        budget.say(f"replaying {len(todo)} undos left by {leftover.name} (within {budget.seconds:g} s)")
+    for count, undo in enumerate(todo):
+        if budget.stop():
+            return False
+        if time.monotonic() >= deadline:
+            found.left(
+                f"not attempted: {len(todo) - count} undo(s) left by {leftover.name}: the replay took its "
+                f"{budget.seconds:g} s (restore_timeout); kept for the next run"
+            )
+            return False
+        if count and count % PROGRESS_EVERY == 0:
+            budget.say(f"replayed {count} of {len(todo)} undos left by {leftover.name}")
+        if not undo_one(leftover, undo, perform, deadline - time.monotonic(), found):
+            return False
+    return True
+
+
+def undo_one(leftover: Leftover, undo: Undo, perform: Perform, seconds: float, found: Findings) -> bool:
+    """One undo of a dead run, crossed out unless it may pass later (then False: keep the rest)."""
+    try:
+        perform(undo, seconds)
+    except AssertionError as error:  # every failure of a call: a status, a body, no answer
+        if may_pass_later(error):
+            found.left(f"not undone, kept for the next run: {undo.description}: {error}")
+            return False
+        found.left(f"could not undo {undo.description}: {error}; {GONE_FOR_GOOD}")
+    else:
+        found.settled(f"undone: {undo.description} (left by {leftover.name})")
+    leftover.cross_out(undo)
+    return True
 
 
 def orphaned(external_task_id: str, age: float | None, config: LucsConfig, store: Coordination) -> str | None:

@@ -15,6 +15,24 @@ from dataclasses import dataclass
 RETRIED_METHODS = frozenset({"GET"})
 PARAMETER = re.compile(r"{(\w+)}")
 
+HARNESS_TASK_PREFIX = "lucs-harness-"  # the ExternalTaskId of every task and callback the harness creates
+_GUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+_HARNESS_ID = re.escape(HARNESS_TASK_PREFIX) + r"[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{6}"
+_SIP = r"sip:[A-Za-z0-9._~+-]+@[A-Za-z0-9.-]+"
+# what a journaled undo may put in each path parameter: ids as LUCS or the harness make them, never a
+# path segment of its own (`..`, `/`, `%2e`); checked in full (`fullmatch`)
+PARAMETER_PATTERNS: dict[str, re.Pattern[str]] = {
+    "userId": re.compile(f"{_GUID}|{_SIP}"),
+    "taskIdentifier": re.compile(f"{_GUID}|{_HARNESS_ID}"),
+    "callbackId": re.compile(_GUID),
+    "externalTaskId": re.compile(_HARNESS_ID),
+    "serviceId": re.compile(_GUID),
+}
+SIP_URI = re.compile(_SIP)
+# the setpresence body an undo sends: {<presence field>: <presence name>} (the field is configurable)
+PRESENCE_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
+PRESENCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}")
+
 
 def route_of(template: str) -> str:
     """The path a server routes on: a template's part before its query (`?name={name}`), if any."""
@@ -24,6 +42,30 @@ def route_of(template: str) -> str:
 def query_parameters(template: str) -> tuple[str, ...]:
     """The `{name}` parameters of a template's query: sent percent-encoded like path parameters."""
     return tuple(PARAMETER.findall(template.partition("?")[2]))
+
+
+@dataclass(frozen=True)
+class LookupRule:
+    """A read an undo may make first, when what it acts on gets its id only from the change's answer:
+    `operation`'s answer's `field` becomes the undo's parameter `param`."""
+
+    operation: str
+    field: str
+    param: str
+
+
+@dataclass(frozen=True)
+class UndoRule:
+    """What makes an operation an undo a later run may replay from a journal: the change it
+    reverses, its body (None: no body; "presence": one presence field and name), the statuses that
+    mean nothing is left to undo, the reads it may make first, and how it reads in messages
+    (`{user}`, `{presence}` and the parameters fill it in)."""
+
+    reverses: str
+    describe: str
+    body: str | None = None
+    gone: tuple[int, ...] = ()
+    lookups: tuple[LookupRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,6 +80,7 @@ class Operation:
     response: str | None = None  # schema of the body answered, None = no body
     success: tuple[int, ...] = (200,)  # the mock answers the first; a real LUCS may answer any
     errors: tuple[int, ...] = ()  # refusals in the error envelope (documented in the OpenAPI)
+    undo: UndoRule | None = None  # None: no journal entry may name it (a later run never replays it)
 
     @property
     def idempotent(self) -> bool:
@@ -54,6 +97,15 @@ class Operation:
         """The status the mock answers on success."""
         return self.success[0]
 
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The `{name}` parameters of the default template, path and query."""
+        return tuple(PARAMETER.findall(self.path))
+
+
+TASK_GONE = (404, 409, 410)  # closing a task that is closed already: nothing left to undo
+CALLBACK_GONE = (404,)  # documented: a callback cancelled already, or not found
+
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
@@ -69,15 +121,16 @@ OPERATIONS: dict[str, Operation] = {
         ),
         Operation(
             "block_user", "POST", "/v1.0/users/{userId}/block", "Block a user (takes them out of distribution)",
-            response="user", errors=(404,),
+            response="user", errors=(404,), undo=UndoRule("unblock_user", "block {user} again"),
         ),
         Operation(
             "unblock_user", "POST", "/v1.0/users/{userId}/unblock", "Unblock a user (pending tasks may go to them)",
-            response="user", errors=(404,),
+            response="user", errors=(404,), undo=UndoRule("block_user", "unblock {user}"),
         ),
         Operation(
             "set_presence", "POST", "/v1.0/users/{userId}/setpresence",
             "Set a user's presence; answers 200 with no body", request="presence-request", errors=(400, 404),
+            undo=UndoRule("set_presence", "set presence of {user} back to {presence}", body="presence"),
         ),
         Operation(
             "create_task", "POST", "/v1.0/tasks", "Post an external task; answers the new task's id",
@@ -90,6 +143,10 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "close_task", "DELETE", "/v1.0/tasks/{taskIdentifier}", "Close a task (assumed: not documented)",
             success=(204, 200), errors=(404, 409),
+            undo=UndoRule(
+                "create_task", "close task {taskIdentifier}", gone=TASK_GONE,
+                lookups=(LookupRule("get_task", "Id", "taskIdentifier"),),  # close_by TaskId: by its ExternalTaskId
+            ),
         ),
         Operation(
             "create_callback", "POST", "/v1.0/callbacks", "Request a callback; answers it with the defaults filled",
@@ -106,6 +163,10 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "cancel_callback", "POST", "/v1.0/callbacks/{callbackId}/cancel",
             "Cancel a callback by its GUID (assumed path; answers with no body)", success=(200, 204), errors=(404,),
+            undo=UndoRule(
+                "create_callback", "cancel callback {externalTaskId}", gone=CALLBACK_GONE,
+                lookups=(LookupRule("get_callback", "Id", "callbackId"),),  # its GUID comes with the answer
+            ),
         ),
     )
 }  # fmt: skip

@@ -14,8 +14,8 @@ from typing import Any
 
 from lucs_harness.client import LucsClient
 from lucs_harness.coordination.base import RunJournal
-from lucs_harness.journal import Lookup, Undo
-from lucs_harness.operations import OPERATIONS
+from lucs_harness.journal import Lookup, Rejected, Undo, printable
+from lucs_harness.operations import OPERATIONS, PARAMETER_PATTERNS, SIP_URI
 
 Perform = Callable[[Undo, float | None], Any]  # the undo, and the seconds left to the deadline
 KEPT = "kept in the restore journal for the next run"
@@ -51,7 +51,11 @@ def _look_up(client: LucsClient, lookup: Lookup, gone: tuple[int, ...], seconds_
     body = found.response_body
     if not isinstance(body, dict) or body.get(lookup.field) is None:
         raise AssertionError(f"{found.what}: the answer names no {lookup.field} to undo with")
-    return str(body[lookup.field])
+    value = str(body[lookup.field])
+    pattern = PARAMETER_PATTERNS.get(lookup.param)
+    if pattern is not None and not pattern.fullmatch(value):  # an answer is no more trusted than a journal
+        raise AssertionError(f"{found.what}: {lookup.field} {printable(value, 60)!r} is not an id {lookup.param} takes")
+    return value
 
 
 @dataclass
@@ -73,13 +77,22 @@ class RestoreRegistry:
         body: Any = None,
         gone: tuple[int, ...] = (),
         lookup: Lookup | None = None,
+        sip: str | None = None,
     ) -> Undo:
-        """Remember (on disk, where there is a journal) how to undo a change that is about to be made."""
-        undo = Undo(description, operation, params, body, gone, lookup=lookup)
+        """Remember (on disk, where there is a journal) how to undo a change that is about to be made;
+        `sip` names the user it acts on in a later run's messages. A journal refuses (`Rejected`)
+        what a later run would not replay: the change must then not be made."""
+        named = sip if sip is not None and SIP_URI.fullmatch(sip) else None  # a label a journal would refuse: none
+        undo = Undo(description, operation, params, body, gone, lookup=lookup, sip=named)
         with self._lock:  # in memory first: a stop between the two leaves no entry on disk unaccounted for
             self.pending.append(undo)
         if self.journal is not None:
-            self.journal.add(undo)
+            try:
+                self.journal.add(undo)
+            except Rejected:
+                with self._lock:
+                    self.pending.remove(undo)
+                raise
         return undo
 
     def discard(self, undo: Undo) -> None:

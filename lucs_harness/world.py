@@ -243,7 +243,7 @@ class World:
         were found blocked); the answer is kept as `returned_user`."""
         user_id, sip = self.user_id(user), self.sip(user)
         if not self.found_as(user)["IsBlockedByLuwareApi"]:
-            self.restore.register(f"unblock {sip}", "unblock_user", {"userId": user_id})
+            self.restore.register(f"unblock {sip}", "unblock_user", {"userId": user_id}, sip=sip)
         return self._user_call("block_user", user_id)
 
     def unblock(self, user: str | None) -> dict[str, Any]:
@@ -251,7 +251,7 @@ class World:
         again afterwards. The answer is kept as `returned_user`."""
         user_id, sip = self.user_id(user), self.sip(user)
         if self.found_as(user)["IsBlockedByLuwareApi"]:
-            self.restore.register(f"block {sip} again", "block_user", {"userId": user_id})
+            self.restore.register(f"block {sip} again", "block_user", {"userId": user_id}, sip=sip)
         return self._user_call("unblock_user", user_id)
 
     def _user_call(self, operation: str, user_id: str) -> dict[str, Any]:
@@ -275,6 +275,7 @@ class World:
             "set_presence",
             {"userId": user_id},
             {self.config.presence_field: before},
+            sip=sip,
         )
         self.last = self.client.set_presence(user_id, presence, expect=ANY_STATUS if expect_error else None)
         return self.last

@@ -6,9 +6,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from lucs_harness.journal import Undo
+from lucs_harness.exit_codes import USAGE
+from lucs_harness.journal import Seal, Undo
+from lucs_harness.journal_key import JournalKeyError, journal_seal
+
+if TYPE_CHECKING:
+    from lucs_harness.config import LucsConfig
 
 # this process's run: stamped into every task and callback it creates (`leftovers.harness_id`), so
 # a later run can ask the store whether the run that made one is still alive
@@ -28,6 +33,14 @@ class CoordinationError(RuntimeError):
         self.code = code
 
 
+def store_seal(config: LucsConfig) -> Seal:
+    """The target's journal seal; a key that cannot be had ends the run as a configuration error."""
+    try:
+        return journal_seal(config)
+    except JournalKeyError as error:
+        raise CoordinationError(str(error), USAGE) from None
+
+
 class Lease(Protocol):
     agent: str
 
@@ -45,10 +58,12 @@ class RunJournal(Protocol):
 
 
 class Leftover(Protocol):
-    """A dead run's open undos, claimed by this process while it replays them."""
+    """A dead run's open undos, claimed by this process while it replays them; what of its journal
+    was rejected (kept aside, each a printable line saying what was wrong), and notes."""
 
     undos: list[Undo]
-    unreadable: int
+    rejected: list[str]
+    notes: list[str]
 
     @property
     def name(self) -> str:

@@ -4,10 +4,14 @@ machines against one LUCS share their agent leases and restore journals.
 - A lease is a session-level advisory lock keyed by target and agent; so is each run's own lock.
   The server frees them when the holder's session ends; the session's TCP keepalives make a lost
   runner's session end within about 25 s (10 s idle, then 3 probes 5 s apart).
-- The journal is a table: each undo is committed before its change is sent and crossed out
-  (`done`) once undone, with the run that wrote it. A run whose lock is free is dead: its open
-  undos are replayed by the next run, from any machine.
-- The tables are created on first use, under a lock, and carry a schema version.
+- The journal is a table: each undo is committed before its change is sent, sealed like a file's
+  entry (`mac`, bound to the target and the run), and deleted by its run once undone. A run whose
+  lock is free is dead: its open undos are replayed by the next run, from any machine, which marks
+  each one it did (`done`, sealed too: `done_mac`) until the run is finished. Rows are as untrusted
+  as files (whoever can write to the database can write them): a row that does not verify gets the
+  reason in `rejected` and is never replayed, nor deleted.
+- The tables are created on first use, under a lock, and carry a schema version; an older version
+  is brought up to date there.
 """
 
 from __future__ import annotations
@@ -17,19 +21,22 @@ import json
 import os
 import socket
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lucs_harness.coordination.base import RUN_TOKEN, CoordinationError
+from lucs_harness.coordination.base import RUN_TOKEN, CoordinationError, store_seal
 from lucs_harness.exit_codes import UNREACHABLE, USAGE
-from lucs_harness.journal import Undo, target_digest
+from lucs_harness.journal import Rejected, Undo, printable, target_digest
 
 if TYPE_CHECKING:
     import psycopg
 
     from lucs_harness.config import LucsConfig
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+MAX_ROWS = 10_000  # rows of one dead run read at a time (a live run deletes the rows it undid)
+MAX_ROW = 4096  # characters of one row's undo read; a longer one is rejected unread
+MAX_RUNS = 200  # dead runs looked at in one repair
 # advisory lock namespaces (the first key of the two-key form): "LU" then a kind
 LEASES, RUNS, SCHEMA = 0x4C550001, 0x4C550002, 0x4C550003
 SESSION_SETTINGS = (  # the server's side: it drops a vanished runner's session, and with it the locks
@@ -51,6 +58,12 @@ TABLES = (
         target text NOT NULL, agent text NOT NULL, holder text NOT NULL, run text NOT NULL,
         event text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())""",
 )
+MIGRATIONS = {  # version -> the statements that bring it to the next one
+    1: (
+        "ALTER TABLE lucs_harness_journal ADD COLUMN mac text, ADD COLUMN done_mac text, ADD COLUMN rejected text",
+        "CREATE INDEX lucs_harness_journal_kept ON lucs_harness_journal (target, run) WHERE rejected IS NULL",
+    ),
+}
 FORGET_RUNS_AFTER = "30 days"  # ended runs with nothing left open are deleted after this long
 
 
@@ -77,6 +90,7 @@ class PostgresCoordination:
         assert config.coordination is not None
         self.where = shown(config.coordination)
         self.target = target_digest(config.base_url, config.service_id)
+        self.seal = store_seal(config)
         self.token = token
         self._held: set[str] = set()
         self._lost: str | None = None
@@ -131,8 +145,8 @@ class PostgresCoordination:
                 if exists is None or exists[0] is None:
                     for statement in TABLES:
                         self._conn.execute(statement)
-                    self._conn.execute("INSERT INTO lucs_harness_schema VALUES (%s)", (SCHEMA_VERSION,))
-                version = self._conn.execute("SELECT max(version) FROM lucs_harness_schema").fetchone()
+                    self._conn.execute("INSERT INTO lucs_harness_schema VALUES (1)")
+                version = self._migrate()
         except psycopg.errors.InsufficientPrivilege as error:
             raise CoordinationError(
                 f"coordination store {self.where}: may not create the harness's tables ({error.diag.message_primary}); "
@@ -141,12 +155,23 @@ class PostgresCoordination:
             ) from None
         except psycopg.Error as error:
             raise CoordinationError(f"coordination store {self.where}: {' '.join(str(error).split())}", USAGE) from None
-        if version is None or version[0] != SCHEMA_VERSION:
+        if version != SCHEMA_VERSION:
             raise CoordinationError(
-                f"coordination store {self.where} holds schema version {version and version[0]}, this harness "
+                f"coordination store {self.where} holds schema version {version}, this harness "
                 f"knows {SCHEMA_VERSION}: run the same harness version on every runner",
                 USAGE,
             )
+
+    def _migrate(self) -> int | None:
+        """The schema's version once brought up to this harness's (within the caller's transaction)."""
+        row = self._conn.execute("SELECT max(version) FROM lucs_harness_schema").fetchone()
+        version = row[0] if row else None
+        while version in MIGRATIONS:
+            for statement in MIGRATIONS[version]:
+                self._conn.execute(statement)
+            version += 1
+            self._conn.execute("UPDATE lucs_harness_schema SET version = %s", (version,))
+        return version
 
     def _register(self) -> None:
         """This run's row, and its lock: held as long as this process's session lives."""
@@ -232,23 +257,71 @@ class PostgresCoordination:
     def leftovers(self) -> Iterator[PostgresLeftover]:
         runs = self._execute(
             "SELECT DISTINCT run FROM lucs_harness_journal "
-            "WHERE target = %s AND done IS NULL AND run <> %s ORDER BY run",
-            (self.target, self.token),
+            "WHERE target = %s AND rejected IS NULL AND run <> %s ORDER BY run LIMIT %s",
+            (self.target, self.token, MAX_RUNS),
         )
         for (run,) in runs:
             if not self._try_lock(RUNS, run):
                 continue  # alive, on whichever machine
-            rows = self._execute(
-                "SELECT undo FROM lucs_harness_journal WHERE run = %s AND target = %s AND done IS NULL ORDER BY seq",
-                (run, self.target),
+            yield self._leftover(run)
+
+    def _leftover(self, run: str) -> PostgresLeftover:
+        """A dead run's rows read, checked and sorted: its open undos, and what was rejected (its
+        rows marked, so no later run reads them again)."""
+        rows = self._execute(
+            "SELECT seq, id, left(undo::text, %s), mac, done IS NOT NULL, done_mac FROM lucs_harness_journal "
+            "WHERE run = %s AND target = %s AND rejected IS NULL ORDER BY seq LIMIT %s",
+            (MAX_ROW + 1, run, self.target, MAX_ROWS),
+        )
+        leftover = PostgresLeftover(self, run, [], more=len(rows) >= MAX_ROWS)
+        undos: dict[str, Undo] = {}
+        bad: list[tuple[int, str]] = []
+        for seq, row_id, text, mac, done, done_mac in rows:
+            try:
+                undo = self._opened(run, row_id, text, mac)
+            except Rejected as why:
+                bad.append((seq, f"entry {seq}: {why}"))
+                continue
+            if done and self._done(run, row_id, done_mac, seq, leftover):
+                leftover.settled.add(undo.id)
+            undos.setdefault(undo.id, undo)
+        leftover.undos = [undo for undo in undos.values() if undo.id not in leftover.settled]
+        if leftover.more:
+            leftover.notes.append(f"more than {MAX_ROWS} entries: those not read yet wait for the next run")
+        self._reject(bad)
+        leftover.rejected += [f"{why}; marked rejected in lucs_harness_journal" for _, why in bad]
+        return leftover
+
+    def _opened(self, run: str, row_id: Any, text: str, mac: Any) -> Undo:
+        """The undo a row stores; `Rejected` unless it verifies and names its own id."""
+        if len(text) > MAX_ROW:
+            raise Rejected(f"larger than {MAX_ROW} characters: not read")
+        try:
+            record = json.loads(text)
+        except (ValueError, RecursionError):
+            raise Rejected("not JSON") from None
+        undo = self.seal.open(run, {"add": record, "mac": mac})
+        if not isinstance(undo, Undo) or undo.id != row_id:
+            raise Rejected(f"its id {printable(str(row_id), 40)!r} is not its undo's")
+        return undo
+
+    def _done(self, run: str, row_id: str, done_mac: Any, seq: int, leftover: PostgresLeftover) -> bool:
+        """True for a row a run holding the key marked done; a mark that does not verify is
+        reported, and its undo is replayed (it was registered for real; the mark may be forged)."""
+        try:
+            self.seal.open(run, {"done": row_id, "mac": done_mac})
+        except Rejected as why:
+            leftover.rejected.append(f"entry {seq}: done mark {why}; its undo is replayed")
+            return False
+        return True
+
+    def _reject(self, bad: list[tuple[int, str]]) -> None:
+        if bad:
+            self._execute(
+                "UPDATE lucs_harness_journal j SET rejected = v.why "
+                "FROM unnest(%s::bigint[], %s::text[]) AS v(seq, why) WHERE j.seq = v.seq",
+                ([seq for seq, _ in bad], [why for _, why in bad]),
             )
-            undos, unreadable = [], 0
-            for (record,) in rows:
-                try:
-                    undos.append(Undo.from_record(record))
-                except (TypeError, ValueError):
-                    unreadable += 1
-            yield PostgresLeftover(self, run, undos, unreadable)
 
     def run_alive(self, token: str) -> bool | None:
         if token == self.token:
@@ -268,15 +341,34 @@ class PostgresCoordination:
         self._held.clear()
         self._conn.close()
 
-    def _cross_out(self, undo_id: str, run: str) -> None:
+    def _forget(self, undo_id: str) -> None:
+        """This run's undo is done: its row goes (so a long run's rows stay few)."""
         self._execute(
-            "UPDATE lucs_harness_journal SET done = now() WHERE id = %s AND run = %s AND target = %s AND done IS NULL",
-            (undo_id, run, self.target),
+            "DELETE FROM lucs_harness_journal WHERE id = %s AND run = %s AND target = %s AND rejected IS NULL",
+            (undo_id, self.token, self.target),
+        )
+
+    def _mark_done(self, undo_id: str, run: str) -> None:
+        """A dead run's undo is done: its row is marked, sealed, until the run is finished."""
+        self._execute(
+            "UPDATE lucs_harness_journal SET done = now(), done_mac = %s "
+            "WHERE id = %s AND run = %s AND target = %s AND rejected IS NULL",
+            (self.seal.done(run, undo_id)["mac"], undo_id, run, self.target),
+        )
+
+    def _forget_done(self, run: str, undo_ids: set[str]) -> None:
+        """A dead run's undos that are done go before all of them are, so the next read moves on."""
+        self._execute(
+            "DELETE FROM lucs_harness_journal WHERE run = %s AND target = %s AND rejected IS NULL AND id = ANY(%s)",
+            (run, self.target, sorted(undo_ids)),
         )
 
     def _finish(self, run: str) -> None:
-        """A run with nothing left to undo: its entries go, its row says it ended."""
-        self._execute("DELETE FROM lucs_harness_journal WHERE run = %s AND target = %s", (run, self.target))
+        """A run with nothing left to undo: its entries go (rejected ones stay, for a person to
+        look at), its row says it ended."""
+        self._execute(
+            "DELETE FROM lucs_harness_journal WHERE run = %s AND target = %s AND rejected IS NULL", (run, self.target)
+        )
         self._execute("UPDATE lucs_harness_runs SET ended = now() WHERE run = %s", (run,))
 
 
@@ -298,15 +390,18 @@ class PostgresJournal:
     _open: set[str] = field(default_factory=set)
 
     def add(self, undo: Undo) -> None:
+        """Commit an undo before its change is sent; `Rejected` (nothing stored, so its change must
+        not be sent) for one a later run would refuse."""
+        entry = self.store.seal.add(self.store.token, undo)
         self.store._execute(
-            "INSERT INTO lucs_harness_journal (id, run, target, undo) VALUES (%s, %s, %s, %s)",
-            (undo.id, self.store.token, self.store.target, json.dumps(asdict(undo))),
+            "INSERT INTO lucs_harness_journal (id, run, target, undo, mac) VALUES (%s, %s, %s, %s, %s)",
+            (undo.id, self.store.token, self.store.target, json.dumps(entry["add"]), entry["mac"]),
         )
         self._open.add(undo.id)
 
     def cross_out(self, undo: Undo) -> None:
         if undo.id in self._open:
-            self.store._cross_out(undo.id, self.store.token)
+            self.store._forget(undo.id)
             self._open.discard(undo.id)
 
     def close(self) -> None:
@@ -316,21 +411,28 @@ class PostgresJournal:
 
 @dataclass
 class PostgresLeftover:
-    """A dead run's open undos, claimed through its run lock while they are replayed."""
+    """A dead run's open undos, claimed through its run lock while they are replayed, and what of
+    its rows was rejected."""
 
     store: PostgresCoordination
     run: str
     undos: list[Undo]
-    unreadable: int = 0
+    rejected: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    more: bool = False  # rows past `MAX_ROWS` wait unread: the run is not finished with these
+    settled: set[str] = field(default_factory=set)  # undos done: marked so when read, or by this process
 
     @property
     def name(self) -> str:
-        return f"run {self.run}"
+        return f"run {printable(self.run, 40)}"
 
     def cross_out(self, undo: Undo) -> None:
-        self.store._cross_out(undo.id, self.run)
+        self.store._mark_done(undo.id, self.run)
+        self.settled.add(undo.id)
 
     def release(self, *, finished: bool) -> None:
-        if finished:
+        if finished and not self.more:
             self.store._finish(self.run)
+        elif self.more and self.settled:
+            self.store._forget_done(self.run, self.settled)
         self.store._unlock(RUNS, self.run)

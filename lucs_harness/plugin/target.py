@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError
 from lucs_harness.coordination import Coordination, CoordinationError, open_store
-from lucs_harness.exit_codes import CREDENTIALS_REFUSED, TARGET_NOT_READY, UNREACHABLE
+from lucs_harness.exit_codes import CREDENTIALS_REFUSED, TARGET_NOT_READY, UNREACHABLE, USAGE
 from lucs_harness.leftovers import repair
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
@@ -58,13 +59,21 @@ def prepare(config: pytest.Config) -> None:
         except LucsError:
             pass  # reached, and it answered: what is wrong with the answer, the scenarios will say
         with run.interrupts.shielded():  # a first Ctrl-C lets it finish; a second stops it between undos
-            found = repair(lucs, client, store, stop=lambda: run.interrupts.cut_short)
+            found = repair(lucs, client, store, stop=lambda: run.interrupts.cut_short, say=progress(config))
         run.repaired, run.unrepaired = found.lines, found.unsettled
     finally:
         client.close()
     announce(config, [f"lucs: earlier run's leftovers: {line}" for line in run.repaired])
+    refusal = found.refusal()
+    if refusal is not None and run.exit_code is None:
+        _end(config, USAGE, refusal)  # what the journal held that it must not: someone should look
     if run.exit_code is None and not config.getoption("--lucs-restore-only"):
         _require_ready(config)  # not when stopped meanwhile, nor for `lucs-acceptance restore`
+
+
+def progress(config: pytest.Config) -> Callable[[str], None]:
+    """Where a long replay says how far it got: on the terminal at once."""
+    return lambda line: announce(config, [f"lucs: {line}"])
 
 
 def _require_ready(config: pytest.Config) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,10 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.coordination import Coordination
 from lucs_harness.coordination.files import FileCoordination
 from lucs_harness.coordination.postgres import PostgresCoordination
+from lucs_harness.mock.control import MockControl
+from lucs_harness.mock.server import MockServer
 from tests.support.postgres import PostgresServer, postgres_server
+from tests.unit.conftest import MockTarget
 
 BASE_URL = "http://lucs.example.test"
 
@@ -36,18 +40,58 @@ def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> LucsConfig:
     return LucsConfig(base_url=BASE_URL, **folders)
 
 
-@pytest.fixture
-def open_run(store_config: LucsConfig) -> Iterator[Opener]:
-    """Opens the store as one more run (a token of its own), closed after the test."""
+@contextmanager
+def opener(config: LucsConfig) -> Iterator[Opener]:
+    """Opens the store of `config` as one more run (a token of its own) each call; all closed at the end."""
     opened: list[Coordination] = []
 
     def open_one() -> Coordination:
         token = uuid.uuid4().hex[:8]
-        kind = PostgresCoordination if store_config.coordination else FileCoordination
-        store: Coordination = kind(store_config, token)
+        kind = PostgresCoordination if config.coordination else FileCoordination
+        store: Coordination = kind(config, token)
         opened.append(store)
         return store
 
-    yield open_one
-    for store in opened:
-        store.close()
+    try:
+        yield open_one
+    finally:
+        for store in opened:
+            store.close()
+
+
+@pytest.fixture
+def open_run(store_config: LucsConfig) -> Iterator[Opener]:
+    """Opens the store as one more run (a token of its own), closed after the test."""
+    with opener(store_config) as open_one:
+        yield open_one
+
+
+@pytest.fixture(scope="session")
+def lucs_mock() -> Iterator[MockTarget]:
+    """The embedded mock in this process, standing in for the LUCS that journals change."""
+    with MockServer() as server:
+        yield MockTarget(server.base_url, MockControl(server.base_url))
+
+
+@pytest.fixture
+def mock_config(store_config: LucsConfig, lucs_mock: MockTarget) -> LucsConfig:
+    """The store under test for a target that is the mock, reset to its seed."""
+    lucs_mock.control.reset()
+    return store_config.model_copy(update={"base_url": lucs_mock.base_url})
+
+
+@pytest.fixture
+def open_mock_run(mock_config: LucsConfig) -> Iterator[Opener]:
+    """Opens the store of the mock's target as one more run, closed after the test."""
+    with opener(mock_config) as open_one:
+        yield open_one
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_config_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The journal key file of a target without credentials goes to a folder of the tests' own,
+    never to the user's configuration folder (child processes inherit it)."""
+    folder = tmp_path_factory.mktemp("config-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(folder))
+        yield folder

@@ -18,6 +18,7 @@ SCENARIOS = ["-k", "blocking_takes or task_for_a_blocked"]  # both block the one
 TIMEOUT = 120
 TASK_POSTED = "I post an external task that prefers only the target user"
 BLOCKED = "I block the target user"
+FLEET_KEY = "the fleet's journal key"  # a masked CI variable on every runner
 
 
 def runner(
@@ -27,6 +28,8 @@ def runner(
     own = folder / name
     env = {
         "XDG_CACHE_HOME": str(own / "cache"),
+        "XDG_CONFIG_HOME": str(own / "config"),  # a key file of its own: the fleet shares LUCS_JOURNAL_KEY
+        "LUCS_JOURNAL_KEY": FLEET_KEY,
         "LUCS_JOURNAL_DIR": str(own / "journal"),
         "LUCS_LEASE_DIR": str(own / "leases"),
         "LUCS_COORDINATION": store,

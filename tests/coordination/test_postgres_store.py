@@ -9,11 +9,12 @@ import pytest
 
 from lucs_harness.config import LucsConfig
 from lucs_harness.coordination import CoordinationError
-from lucs_harness.coordination.postgres import SCHEMA_VERSION, PostgresCoordination
+from lucs_harness.coordination.postgres import SCHEMA_VERSION, TABLES, PostgresCoordination
 from lucs_harness.exit_codes import UNREACHABLE, USAGE
-from lucs_harness.journal import Undo
+from lucs_harness.journal import target_digest
 from tests.coordination.conftest import BASE_URL
 from tests.realtarget.support import free_port
+from tests.support.journals import SMOKY_DD, unblock
 from tests.support.postgres import PostgresServer
 
 
@@ -61,16 +62,42 @@ def test_a_store_restarted_mid_run_ends_it_and_loses_nothing_committed(postgres:
     url = postgres.database()
     run = store(url, "1111aaaa")
     journal = run.journal()
-    journal.add(Undo("unblock a", "unblock_user", {"userId": "a"}))
+    journal.add(unblock())
     postgres.stop()
     postgres.start()
     with pytest.raises(CoordinationError, match="lost") as raised:
-        journal.add(Undo("unblock b", "unblock_user", {"userId": "b"}))  # not stored: its change is not sent
+        journal.add(unblock(SMOKY_DD))  # not stored: its change is not sent
     assert raised.value.code == UNREACHABLE
     assert run.lost() is not None
     run.close()
     later = store(url, "2222bbbb")
     [left] = list(later.leftovers())  # the restart ended the run's session: it is dead, its undo kept
-    assert [u.description for u in left.undos] == ["unblock a"]
+    assert [u.description for u in left.undos] == [
+        "unblock sip:smoky.cc@dev.local (user 854822ed-4a2a-4eb1-b07f-637ed3eab729)"
+    ]
     left.release(finished=False)
+    later.close()
+
+
+def test_a_store_of_the_first_version_is_brought_up_to_date_and_its_unsigned_rows_rejected(
+    postgres: PostgresServer,
+) -> None:
+    url = postgres.database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in TABLES:
+            conn.execute(statement.encode())
+        conn.execute("INSERT INTO lucs_harness_schema VALUES (1)")
+        conn.execute(
+            "INSERT INTO lucs_harness_journal (id, run, target, undo) VALUES (%s, %s, %s, %s)",
+            ("1", "0ldrun00", target_digest(BASE_URL, LucsConfig().service_id), '{"operation": "unblock_user"}'),
+        )
+    later = store(url)
+    assert later._value("SELECT version FROM lucs_harness_schema") == SCHEMA_VERSION
+    [left] = list(later.leftovers())
+    assert left.undos == []
+    assert left.rejected == [
+        "entry 1: no MAC: written by an older harness, or by hand; marked rejected in lucs_harness_journal"
+    ]
+    left.release(finished=True)
+    assert later._value("SELECT count(*) FROM lucs_harness_journal WHERE rejected IS NOT NULL") == 1  # kept
     later.close()

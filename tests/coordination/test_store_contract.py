@@ -13,8 +13,8 @@ import pytest
 
 from lucs_harness.config import LucsConfig
 from lucs_harness.coordination import PoolExhausted, lease_agent
-from lucs_harness.journal import Undo
 from tests.coordination.conftest import Opener
+from tests.support.journals import SMOKY_CC, unblock
 
 AGENTS = ["sip:a@dev.local", "sip:b@dev.local"]
 
@@ -68,7 +68,7 @@ def test_past_the_lease_wait_the_pool_is_exhausted(open_run: Opener) -> None:
 def test_a_live_runs_journal_is_not_taken(open_run: Opener) -> None:
     alive, other = open_run(), open_run()
     journal = alive.journal()
-    journal.add(Undo("unblock a", "unblock_user", {"userId": "a"}))
+    journal.add(unblock())
     assert list(other.leftovers()) == []
     assert other.run_alive(alive.token) is True
     journal.close()
@@ -77,7 +77,7 @@ def test_a_live_runs_journal_is_not_taken(open_run: Opener) -> None:
 def test_what_a_finished_run_undid_is_gone(open_run: Opener) -> None:
     run, later = open_run(), open_run()
     journal = run.journal()
-    undo = Undo("unblock a", "unblock_user", {"userId": "a"})
+    undo = unblock()
     journal.add(undo)
     journal.cross_out(undo)
     journal.close()
@@ -90,11 +90,12 @@ import json, os, signal, sys
 from lucs_harness.config import LucsConfig
 from lucs_harness.coordination import open_store
 from lucs_harness.journal import Undo
+from lucs_harness.leftovers import harness_id
 store = open_store(LucsConfig(**json.loads(sys.argv[1])))
 assert store.try_lease("sip:a@dev.local", "gw0") is not None
 journal = store.journal()
-journal.add(Undo("close task t", "close_task", {"taskIdentifier": "t"}, gone=(404,)))
-journal.add(Undo("unblock a", "unblock_user", {"userId": "a"}))
+journal.add(Undo("close task t", "close_task", {"taskIdentifier": harness_id()}, gone=(404,)))
+journal.add(Undo("unblock a", "unblock_user", {"userId": sys.argv[2]}))
 print(store.token, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
@@ -104,7 +105,7 @@ def killed_run(config: LucsConfig) -> str:
     """A run in a process of its own that leases an agent, journals two undos and is SIGKILLed; its token."""
     settings = json.dumps(config.model_dump(mode="json", exclude_defaults=True))
     done = subprocess.run(
-        [sys.executable, "-c", KILLED_RUN, settings], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", KILLED_RUN, settings, SMOKY_CC], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == -9, done.stderr
     return done.stdout.strip()

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from lucs_harness.reporting.publish import pytest_command, pytest_env
 
 ROOT = Path(__file__).resolve().parents[2]
 FEATURES = ROOT / "features"
+# the configuration folder of child runs: a run against a target without credentials makes its
+# journal key file there (`journal_key.key_file`), never in the user's own
+CONFIG_HOME = tempfile.mkdtemp(prefix="lucs-test-config-")
 
 
 def suite_command(*args: str, tests: str = "tests/acceptance") -> list[str]:
@@ -23,7 +27,7 @@ def child_env(**extra: str) -> dict[str, str]:
     """This environment for a child run of the harness's own tests: without our LUCS_* settings and
     pytest's own (xdist worker ids), plus `extra`."""
     keep = {k: v for k, v in pytest_env().items() if not k.startswith(("LUCS_", "PYTEST_"))}
-    return keep | extra
+    return keep | {"XDG_CONFIG_HOME": CONFIG_HOME} | extra
 
 
 def run_wrapper(

@@ -13,7 +13,9 @@ import requests
 from lucs_harness.client import Exchange, LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.contract import SCHEMAS_DIR, default_contract
-from lucs_harness.journal import Journal, Lookup, Undo, read_undos
+from lucs_harness.coordination.files import Journal, read_journal
+from lucs_harness.journal import Lookup, Seal, Undo
+from lucs_harness.leftovers import harness_id
 from lucs_harness.mock.domain import CALL_SECONDS, QUEUE_SECONDS, DomainError, Invalid, Lucs, NotFound
 from lucs_harness.mock.faults import Fault, Faults
 from lucs_harness.mock.seed import load_seed
@@ -245,9 +247,18 @@ def test_the_restore_finds_the_callback_by_its_external_task_id_and_cancels_it(m
 
 
 def test_a_lookup_survives_the_journal(tmp_path: Path) -> None:
-    journal = Journal(tmp_path, "http://lucs")
-    journal.add(UNDO)
-    assert read_undos(journal.path) == [UNDO]
+    seal = Seal(b"k" * 32, "0123456789abcdef")
+    journal = Journal(tmp_path, seal)
+    external = harness_id()
+    undo = Undo(
+        "cancel",
+        "cancel_callback",
+        gone=(404,),
+        lookup=Lookup("get_callback", {"externalTaskId": external}, "Id", "callbackId"),
+    )
+    journal.add(undo)
+    [read] = read_journal(journal.path, seal).undos
+    assert (read.lookup, read.gone, read.description) == (undo.lookup, undo.gone, f"cancel callback {external}")
     journal.close()
 
 
