@@ -96,7 +96,8 @@ def test_three_shards_then_merge_hold_exactly_the_scenarios_of_one_run(sharded: 
 @pytest.mark.skipif(not ALLURE.is_file(), reason="Allure 3 is not installed (npm ci)")
 def test_the_merge_writes_one_html_report_of_every_shard(sharded: ShardedRun, tmp_path: Path) -> None:
     merged = tmp_path / "merged"
-    code, output = finish(acceptance("merge", *map(str, sharded.shards), "--reports-dir", str(merged)))
+    merge = ["merge", *map(str, sharded.shards), "--reports-dir", str(merged), f"--history={tmp_path / 'h.jsonl'}"]
+    code, output = finish(acceptance(*merge))
     assert code == 0, output
     assert (merged / "report.html").is_file()
     summary = json.loads((merged / "allure-summary.json").read_text())
