@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -89,7 +90,8 @@ def repair(
                 found.left(f"could not undo {undo.description}: {error}; {GONE_FOR_GOOD}")
             else:
                 found.settled(f"undone: {undo.description} (left by {leftover.name})")
-            leftover.cross_out(undo)
+            with suppress(OSError):  # a full disk: the entry stays open, a later run repeats it harmlessly
+                leftover.cross_out(undo)
         if leftover.unreadable:
             found.left(f"kept {leftover.name}: {leftover.unreadable} entries this harness version cannot read")
         leftover.release(finished=not keep and not leftover.unreadable)
