@@ -5,8 +5,8 @@ cut report left as if whole.
 
 The faults are made without root where possible: a file-size limit (RLIMIT_FSIZE, `ulimit -f`) on
 the run's processes, lowered mid-run on pytest alone with prlimit, and folders under a regular file
-(ENOTDIR, which root meets too). A really full disk needs a tiny tmpfs: that test runs as root where
-mounting is allowed and is skipped elsewhere. Every run writes only in tmp_path: its reports,
+(ENOTDIR, which root meets too). A really full disk needs a tiny tmpfs: those tests run as root where
+mounting is allowed and are skipped elsewhere. Every run writes only in tmp_path: its reports,
 journals, history, cache and bytecode (a Python under a file-size limit leaves cut .pyc files)."""
 
 from __future__ import annotations
@@ -198,6 +198,37 @@ def test_a_full_reports_disk_mid_run_is_exit_12_with_the_reports_that_fit(tmp_pa
         assert "-> exit 12 (report could not be written)" in line
         assert line.endswith(f"reports: JUnit {reports / 'junit.xml'}, Cucumber {reports / 'cucumber.json'}")
         assert leftovers(disk) == []
+
+
+def fill(disk: Path) -> None:
+    """Write to `disk` until it is full."""
+    with (disk / "filler").open("wb", buffering=0) as file, pytest.raises(OSError, match="No space left on device"):
+        write_until_full(file.fileno())
+
+
+def write_until_full(descriptor: int) -> None:
+    while True:
+        os.write(descriptor, b"\0" * 4096)
+
+
+def test_on_a_full_journal_disk_no_change_is_sent(tmp_path: Path) -> None:
+    """ENOSPC on the journal's disk from the start: the block's undo cannot be written, so the block
+    is not sent; its step fails in one line, nothing else goes wrong, LUCS is untouched."""
+    with tmpfs(tmp_path / "disk", "64k") as disk, mock_process() as base:
+        fill(disk)
+        before = lucs_state(base)
+        args = run_args(tmp_path, base, "-k", "blocking_takes", html=False)
+        done, wall = finished(args, env_in(tmp_path, LUCS_JOURNAL_DIR=str(disk)))
+        assert lucs_state(base) == before
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert_clean(done, wall)
+    assert re.search(
+        r"^  change not sent: its undo \(unblock sip:smoky\.cc@dev\.local\) could not be written to the restore "
+        r"journal \S+\.jsonl: \[Errno 28\] No space left on device$",
+        done.stdout,
+        re.M,
+    ), done.stdout[-3000:]
+    assert summary(done).startswith("LUCS acceptance: 0 passed, 1 failed -> exit 1 (some scenarios failed)")
 
 
 def test_a_journal_that_stops_taking_writes_mid_scenario_sends_nothing_unjournaled_and_restores(
