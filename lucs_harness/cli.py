@@ -166,13 +166,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _install_allure() -> int:
     """Allure 3 for the HTML report and the quality gate, where no checkout's `make install` put it."""
-    from lucs_harness.reporting.allure_cli import AllureError, install_allure
+    from lucs_harness.reporting.allure_cli import AllureError, CacheUnwritable, install_allure
 
     try:
         print(f"lucs-acceptance: Allure 3 installed: {install_allure()}")
     except AllureError as error:
         print(f"lucs-acceptance: Allure 3 not installed: {error}", file=sys.stderr)
-        return 1
+        return USAGE if isinstance(error, CacheUnwritable) else 1
     return 0
 
 

@@ -12,6 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -172,7 +173,8 @@ def undo_one(leftover: Leftover, undo: Undo, perform: Perform, seconds: float, f
         found.left(f"could not undo {undo.description}: {error}; {GONE_FOR_GOOD}")
     else:
         found.settled(f"undone: {undo.description} (left by {leftover.name})")
-    leftover.cross_out(undo)
+    with suppress(OSError):  # a full disk: the entry stays open, a later run repeats it harmlessly
+        leftover.cross_out(undo)
     return True
 
 

@@ -14,12 +14,20 @@ from typing import Any
 
 from lucs_harness.client import LucsClient
 from lucs_harness.coordination.base import RunJournal
+from lucs_harness.interrupts import RunInterrupted
 from lucs_harness.journal import Lookup, Rejected, Undo, printable
 from lucs_harness.operations import OPERATIONS, PARAMETER_PATTERNS, SIP_URI
+from lucs_harness.reporting.faults import why
 
 Perform = Callable[[Undo, float | None], Any]  # the undo, and the seconds left to the deadline
 KEPT = "kept in the restore journal for the next run"
 CUT_SHORT = "cut short by a second interrupt"
+
+
+class JournalUnwritable(AssertionError):
+    """The undo of a change could not be written to the restore journal (a full disk, a file-size
+    limit), so the change is not sent: the step fails with this one line. An AssertionError, so
+    the step's failure reads like any other step's."""
 
 
 def performer(client: LucsClient) -> Perform:
@@ -90,23 +98,31 @@ class RestoreRegistry:
             try:
                 self.journal.add(undo)
             except Rejected:
-                with self._lock:
-                    self.pending.remove(undo)
+                self._forget(undo)
                 raise
+            except OSError as error:
+                self._forget(undo)  # nothing is sent, so there is nothing to undo
+                where = getattr(self.journal, "path", None)
+                raise JournalUnwritable(
+                    f"change not sent: its undo ({description}) could not be written to the restore journal"
+                    f"{f' {where}' if where else ''}: {why(error)}"
+                ) from None
         return undo
 
-    def discard(self, undo: Undo) -> None:
-        """Forget an undo whose change turned out not to need reversing."""
+    def _forget(self, undo: Undo) -> None:
         with self._lock:
             if undo in self.pending:
                 self.pending.remove(undo)
-        if self.journal is not None:
-            self.journal.cross_out(undo)
+
+    def discard(self, undo: Undo) -> None:
+        """Forget an undo whose change turned out not to need reversing."""
+        self._forget(undo)
+        self._cross_out(undo)
 
     def _cross_out(self, undo: Undo) -> None:
-        """Mark an undo done in the journal. Should that fail (a full disk, a lost store), the undo
-        still happened: the entry stays open, a later run repeats it harmlessly (its `gone` statuses
-        count as undone), and the remaining undos go on."""
+        """Mark an undo done (or not needed) in the journal. Should that fail (a full disk, a lost
+        store), the undo still happened: the entry stays open, a later run repeats it harmlessly
+        (its `gone` statuses count as undone), and the remaining undos go on."""
         if self.journal is not None:
             with suppress(Exception):
                 self.journal.cross_out(undo)
@@ -135,10 +151,18 @@ class RestoreRegistry:
                 else:
                     self._cross_out(undo)
                 done += 1
-        except BaseException:
-            failed += [f"{u.description}: {CUT_SHORT}{kept}" for u in todo[done:]]
+        except BaseException as stop:
+            failed += [f"{u.description}: {stopped_by(stop)}{kept}" for u in todo[done:]]
             raise
         finally:
             with self._lock:
                 self.failures += failed
         return failed
+
+
+def stopped_by(stop: BaseException) -> str:
+    """Why the undos after `stop` were not attempted: a second interrupt where it was one (the run
+    was told to stop), else what was raised, so no other fault passes for an interrupt."""
+    if isinstance(stop, RunInterrupted | KeyboardInterrupt):
+        return CUT_SHORT
+    return f"not attempted, the restore was stopped by {type(stop).__name__}: {stop}"

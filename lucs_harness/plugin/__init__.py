@@ -25,5 +25,6 @@ pytest_plugins = [
     "lucs_harness.plugin.shard",
     "lucs_harness.plugin.reruns",
     "lucs_harness.reporting.cucumber_xdist",
+    "lucs_harness.plugin.report_writes",
     *(f"{STEPS_PACKAGE}.{module}" for module in STEP_MODULES),
 ]

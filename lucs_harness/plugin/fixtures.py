@@ -26,7 +26,7 @@ from lucs_harness.plugin.session import (
     RunState,
     Target,
 )
-from lucs_harness.plugin.target import activate, announce, coordination, prepare, progress
+from lucs_harness.plugin.target import activate, announce, coordination, open_journal, prepare, progress
 from lucs_harness.readiness import LeftChanged
 from lucs_harness.reporting.exchanges import allure_listener, logging_listener
 from lucs_harness.reporting.recording import recorder
@@ -146,10 +146,10 @@ def lucs_journal(
     if lucs_target.control is not None or lucs_config.base_url is None:
         yield None
         return
-    journal = coordination(pytestconfig).journal()
+    journal = open_journal(pytestconfig)
     pytestconfig.stash[RUN_KEY].journal = journal
     yield journal
-    with suppress(CoordinationError):  # what it could not cross out stays open for a later run
+    with suppress(CoordinationError, OSError):  # what it could not cross out stays open for a later run
         journal.close()
 
 

@@ -5,6 +5,7 @@ The fixtures live in `lucs_harness.plugin.fixtures`."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -45,6 +46,7 @@ from lucs_harness.plugin.target import activate, prepare
 from lucs_harness.redact import Redactor, scrub_files
 from lucs_harness.reporting.allure_results import write_run_files
 from lucs_harness.reporting.exchanges import allure_listener
+from lucs_harness.reporting.faults import ALLURE, CUCUMBER, JUNIT, ReportFaults
 from lucs_harness.reporting.recording import EXCHANGES, write_drift
 from lucs_harness.reporting.retries import allure_flaky, junit_tries
 from lucs_harness.reporting.verdict import (
@@ -355,6 +357,7 @@ class _XdistRelay:
         output = getattr(node, "workeroutput", {})
         self.run.not_restored.extend(output.get("lucs_not_restored", []))
         self.run.dry_run.extend((name, lines) for name, lines in output.get("lucs_dry_run", []))
+        self.run.reports.merge(output.get("lucs_report_faults", {}))
         if output.get("lucs_exit_code") is not None:
             self.run.end(output["lucs_exit_code"], output.get("lucs_reason") or "")
 
@@ -382,14 +385,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         config.workeroutput["lucs_dry_run"] = run.dry_run  # type: ignore[attr-defined]
         config.workeroutput["lucs_exit_code"] = run.exit_code  # type: ignore[attr-defined]
         config.workeroutput["lucs_reason"] = run.reason  # type: ignore[attr-defined]
+        config.workeroutput["lucs_report_faults"] = run.reports.failed  # type: ignore[attr-defined]
         return
     if run.exit_code is not None:
         session.exitstatus = run.exit_code  # the run's own verdict: interrupted, unreachable, refused, no agent
     results = config.getoption("allure_report_dir", None)
     if results:
-        write_run_files(Path(results), lucs, config.getoption("--lucs-profile"), run.not_restored, run.repaired)
+        profile = config.getoption("--lucs-profile")
+        run.reports.attempt(
+            ALLURE, Path(results), lambda: write_run_files(Path(results), lucs, profile, run.not_restored, run.repaired)
+        )
         if run.flaky:
-            allure_flaky(Path(results))
+            run.reports.attempt(ALLURE, Path(results), lambda: allure_flaky(Path(results)))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -414,11 +421,29 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         properties[DRY_RUN] = "true: nothing was sent to the target"
     if run.flaky:
         properties[FLAKY] = LIST_SEPARATOR.join(run.flaky)
-    if paths.junit is not None:
-        junit_tries(paths.junit, run.failed_tries)
-    annotate(paths, verdict, properties, _selected(config, run))
+    junit = paths.junit
+    if junit is not None:
+        run.reports.attempt(JUNIT, junit, lambda: junit_tries(junit, run.failed_tries))
+    annotate(paths, verdict, properties, _selected(config, run), run.reports)
     if lucs is not None:
-        scrub_files([p for p in paths.all() if p.exists()], lucs.secrets())
+        _scrub(paths, lucs.secrets(), run.reports)
+    _end_report_faults(run)
+
+
+def _scrub(paths: ReportPaths, secrets: list[str], faults: ReportFaults) -> None:
+    """Mask any configured secret that slipped into a report, one report at a time: a report whose
+    rewrite fails goes (it may be cut, or still hold the secret)."""
+    for name, path in ((JUNIT, paths.junit), (CUCUMBER, paths.cucumber), (ALLURE, paths.allure)):
+        if path is not None and path.exists():
+            faults.attempt(name, path, functools.partial(scrub_files, [path], secrets))
+
+
+def _end_report_faults(run: RunState) -> None:
+    """One line per report the run could not write whole, and exit 12 where the run passed."""
+    for line in run.reports.lines("lucs: "):
+        sys.stderr.write(line + "\n")
+    if run.session is not None:
+        run.session.exitstatus = run.reports.code(run.session.exitstatus)
 
 
 def _selected(config: pytest.Config, run: RunState) -> list[tuple[str, str]]:

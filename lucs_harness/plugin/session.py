@@ -12,6 +12,7 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.coordination import Coordination, RunJournal
 from lucs_harness.interrupts import Interrupts
 from lucs_harness.readiness import LeftChanged
+from lucs_harness.reporting.faults import ReportFaults
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.sharding import Shard
 from lucs_harness.world import Simulation, World
@@ -53,6 +54,7 @@ class RunState:
     active: bool = False  # a scenario needed the harness: signals are taken over
     prepared: bool = False  # the real target was checked and repaired (once per process)
     left_changed: LeftChanged | None = None  # this process's agent, after an undo of it failed
+    reports: ReportFaults = field(default_factory=ReportFaults)  # the reports it could not write whole
 
     def end(self, code: int, reason: str) -> None:
         """End the run with a code of the harness's own; the first reason given is kept."""

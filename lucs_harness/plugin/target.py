@@ -9,11 +9,13 @@ import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError
-from lucs_harness.coordination import Coordination, CoordinationError, open_store
+from lucs_harness.coordination import Coordination, CoordinationError, RunJournal, open_store
+from lucs_harness.coordination.files import FileCoordination
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, TARGET_NOT_READY, UNREACHABLE, USAGE
 from lucs_harness.leftovers import repair
 from lucs_harness.plugin.session import (
@@ -23,7 +25,10 @@ from lucs_harness.plugin.session import (
     is_worker,
 )
 from lucs_harness.readiness import check_pool, headline, report
+from lucs_harness.reporting.faults import cannot_write, why
 from lucs_harness.world import ANY_STATUS
+
+JOURNAL_OPTION = "--lucs-journal-dir (LUCS_JOURNAL_DIR)"
 
 
 def activate(config: pytest.Config) -> None:
@@ -48,6 +53,7 @@ def prepare(config: pytest.Config) -> None:
         return  # an xdist worker's controller did it before any worker started
     run.prepared = True
     store = coordination(config)  # first: a store that cannot be used ends the run before LUCS hears of it
+    _require_writable(config, store)
     client = LucsClient(lucs, lucs.base_url)
     try:
         try:
@@ -107,6 +113,34 @@ def coordination(config: pytest.Config) -> Coordination:
     return run.coordination
 
 
+def _require_writable(config: pytest.Config, store: Coordination) -> None:
+    """The files store's folders must take files before anything is sent: a read-only or missing
+    home (the journal's default is under it) would fail every scenario with a traceback, or send
+    changes that no journal could undo after a kill. One line names the folder and its option."""
+    if not isinstance(store, FileCoordination):
+        return
+    for folder, option in ((store.journals, JOURNAL_OPTION), (store.leases, "--lucs-lease-dir")):
+        cause = cannot_write(folder)
+        if cause is not None:
+            _end(config, USAGE, unwritable(folder, option, cause))
+
+
+def unwritable(folder: Path, option: str, cause: str) -> str:
+    return f"cannot write in {folder} ({cause}); choose another folder with {option}"
+
+
+def open_journal(config: pytest.Config) -> RunJournal:
+    """This process's restore journal; a folder that stopped taking files since the start (a lock
+    file on a full disk) ends the run in one line instead of failing every scenario."""
+    store = coordination(config)
+    try:
+        return store.journal()
+    except OSError as error:
+        if not isinstance(store, FileCoordination):
+            raise
+        _end(config, USAGE, unwritable(store.journals, JOURNAL_OPTION, why(error)))
+
+
 def announce(config: pytest.Config, lines: list[str], **markup: bool) -> None:
     """Lines on the terminal now, also from a scenario's setup (whose output pytest captures) and
     from an xdist worker (whose terminal is the controller's stderr)."""
@@ -122,6 +156,6 @@ def announce(config: pytest.Config, lines: list[str], **markup: bool) -> None:
         sys.stderr.flush()
 
 
-def _end(config: pytest.Config, code: int, reason: str) -> None:
+def _end(config: pytest.Config, code: int, reason: str) -> NoReturn:
     config.stash[RUN_KEY].end(code, reason)
     pytest.exit(reason, returncode=code)

@@ -17,6 +17,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from lucs_harness.reporting.faults import cannot_write
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 CONFIG = Path(__file__).with_name("allurerc.mjs")
 # package.json and its lock: at the root of a checkout, packaged beside this module in a wheel
@@ -29,6 +31,10 @@ NO_NODE = "install the harness with its html extra (pip install 'lucs-harness[ht
 
 class AllureError(RuntimeError):
     """Allure could not be run, or said no."""
+
+
+class CacheUnwritable(AllureError):
+    """The user's cache folder, where `install-allure` puts Allure, takes no files (exit 4)."""
 
 
 def node() -> str:
@@ -118,6 +124,9 @@ def install_allure() -> Path:
     home = cached_home()
     if (home / CLI).is_file():
         return home / CLI
+    cause = cannot_write(home.parent)
+    if cause is not None:
+        raise CacheUnwritable(f"cannot write in {home.parent} ({cause}); point XDG_CACHE_HOME at another folder")
     staging = home.with_name(home.name + f".installing-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lucs_harness.config import LucsConfig
+from lucs_harness.reporting.faults import write_whole
 from lucs_harness.reporting.verdict import DRY_RUN, LIST_SEPARATOR, NOT_RESTORED
 
 CATEGORIES_FILE = Path(__file__).with_name("categories.json")
@@ -37,12 +38,13 @@ def environment(
 def write_run_files(
     results: Path, config: LucsConfig, profile: str | None, not_restored: list[str], repaired: list[str]
 ) -> None:
-    """environment.properties (with what could not be restored) and categories.json."""
+    """environment.properties (with what could not be restored) and categories.json, each whole or
+    not at all."""
     results.mkdir(parents=True, exist_ok=True)
     facts = environment(config, profile, not_restored, repaired)
     lines = "".join(f"{key}={value}\n" for key, value in facts.items())
-    (results / ENVIRONMENT).write_text(lines, encoding="utf-8")
-    (results / "categories.json").write_text(CATEGORIES_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    write_whole(results / ENVIRONMENT, lines.encode("utf-8"))
+    write_whole(results / "categories.json", CATEGORIES_FILE.read_bytes())
 
 
 def read_results(results: Path) -> Iterator[tuple[Path, dict[str, Any]]]:

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
@@ -29,6 +30,7 @@ from allure_commons.model2 import ATTACHMENT_PATTERN, Attachment
 from lucs_harness.client import Exchange, Listener
 from lucs_harness.contract import listed
 from lucs_harness.redact import Redactor, keys_masked
+from lucs_harness.reporting.faults import ALLURE, ReportFaults
 
 log = logging.getLogger("lucs")
 
@@ -131,18 +133,62 @@ def logging_listener(redactor: Redactor) -> Listener:
     return listen
 
 
+class GuardedFileLogger(AllureFileLogger):
+    """allure-pytest-bdd's file logger with every write guarded (`take_over`): a write that fails (a
+    full disk, a file-size limit) breaks the Allure results (`ReportFaults`: removed, written no
+    more, named at the end) instead of ending the run in an INTERNALERROR, and never fails a
+    scenario or skips its restore."""
+
+    faults: ReportFaults
+
+    @classmethod
+    def take_over(cls, faults: ReportFaults) -> None:
+        """Turn the registered file logger into one of these, re-registered under the same name (its
+        clean-up unregisters it by name); pluggy binds a plugin's hooks when it is registered."""
+        for plugin in allure_commons.plugin_manager.get_plugins():
+            if type(plugin) is AllureFileLogger:
+                allure_commons.plugin_manager.unregister(plugin)
+                plugin.__class__ = cls
+                plugin.faults = faults  # type: ignore[attr-defined]
+                allure_commons.plugin_manager.register(plugin)
+
+    @property
+    def folder(self) -> Path:
+        return Path(self._report_dir)
+
+    def guarded(self, write: Callable[[], object]) -> bool:
+        """Run `write` into the results unless they are broken already; True when it was written."""
+        self.faults.attempt(ALLURE, self.folder, write)
+        return not self.faults.broken(ALLURE)
+
+    def _report_item(self, item: Any) -> None:
+        write = super()._report_item
+        self.guarded(lambda: write(item))  # type: ignore[no-untyped-call]
+
+    @allure_commons.hookimpl
+    def report_attached_file(self, source: Any, file_name: str) -> None:
+        write = super().report_attached_file
+        self.guarded(lambda: write(source, file_name))  # type: ignore[no-untyped-call]
+
+    @allure_commons.hookimpl
+    def report_attached_data(self, body: Any, file_name: str) -> None:
+        write = super().report_attached_data
+        self.guarded(lambda: write(body, file_name))  # type: ignore[no-untyped-call]
+
+
 class AllureSink:
     """Attaches JSON to the current step (else the test) of the running allure-pytest-bdd, as
     `allure.attach` does, with one file created and written in place (three system calls) where
     allure writes a temporary file and renames it: a run writes a file per exchange. The write is
     made at once, on the scenario's thread: a writer thread would wait on a queue that a stop
     request (an exception raised between any two bytecodes of the main thread) can leave waiting
-    for ever, and a file that lands late could outlive the end-of-run scrub. Used only when exactly
-    one lifecycle and one results folder run (what `--alluredir` sets up); otherwise, and outside
-    a test, `allure.attach` does it."""
+    for ever, and a file that lands late could outlive the end-of-run scrub. A write that fails
+    breaks the Allure results (`GuardedFileLogger`), whose folder goes as a whole, partial file
+    included. Used only when exactly one lifecycle and one guarded file logger run (what
+    `--alluredir` sets up); otherwise, and outside a test, `allure.attach` does it."""
 
-    def __init__(self, lifecycle: AllureLifecycle, folder: str) -> None:
-        self.lifecycle, self.folder = lifecycle, folder
+    def __init__(self, lifecycle: AllureLifecycle, logger: GuardedFileLogger) -> None:
+        self.lifecycle, self.logger = lifecycle, logger
 
     @classmethod
     def running(cls) -> AllureSink | None:
@@ -151,11 +197,11 @@ class AllureSink:
         lifecycles = {
             id(p.lifecycle): p.lifecycle for p in plugins if isinstance(getattr(p, "lifecycle", None), AllureLifecycle)
         }
-        folders = [getattr(p, "_report_dir", None) for p in plugins if isinstance(p, AllureFileLogger)]
-        if len(lifecycles) != 1 or len(folders) != 1 or folders[0] is None:
+        loggers = [p for p in plugins if isinstance(p, AllureFileLogger)]
+        if len(lifecycles) != 1 or len(loggers) != 1 or not isinstance(loggers[0], GuardedFileLogger):
             return None
         [lifecycle] = lifecycles.values()
-        return cls(lifecycle, str(folders[0]))
+        return cls(lifecycle, loggers[0])
 
     def attach(self, data: bytes, name: str) -> None:
         with self.lifecycle.update_step() as step, self.lifecycle.update_test_case() as test:
@@ -164,23 +210,23 @@ class AllureSink:
             allure.attach(data, name=name, attachment_type=allure.attachment_type.JSON)
             return
         source = ATTACHMENT_PATTERN.format(prefix=uuid4(), ext="json")
-        try:
-            write_new(os.path.join(self.folder, source), data)
-        except OSError as error:  # a full disk: the run goes on, the report says what is missing
-            log.warning("attachment %s not written: %s: %s", source, type(error).__name__, error)
-            return
-        parent.attachments.append(Attachment(name=name, source=source, type=allure.attachment_type.JSON.mime_type))
+        if self.logger.guarded(lambda: write_new(os.path.join(self.logger.folder, source), data)):
+            parent.attachments.append(Attachment(name=name, source=source, type=allure.attachment_type.JSON.mime_type))
 
 
 def write_new(path: str, data: bytes) -> None:
-    """Create the file `path` and write `data` to it: three system calls, no rename."""
+    """Create the file `path` and write `data` to it: three system calls, no rename. A write that
+    fails removes the file: no part of an attachment is left."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         written = os.write(descriptor, data)
         while written < len(data):  # a regular file takes it whole, bar a full disk or a signal
             written += os.write(descriptor, data[written:])
-    finally:
+    except BaseException:
         os.close(descriptor)
+        os.unlink(path)
+        raise
+    os.close(descriptor)
 
 
 def allure_listener(redactor: Redactor, prefix: str = "") -> Listener:

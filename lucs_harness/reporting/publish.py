@@ -38,7 +38,6 @@ from lucs_harness.exit_codes import (
     PASSED,
     PASSED_BUT_SOME_NOT_RUN,
     QUALITY_GATE_FAILED,
-    REPORT_FAILED,
     USAGE,
 )
 from lucs_harness.interrupts import (
@@ -48,6 +47,8 @@ from lucs_harness.interrupts import (
     relay_signal,
     silence_lost_terminal,
 )
+from lucs_harness.reporting.faults import ALLURE, ReportFaults, cannot_write, ignore_file_size_signal, why
+from lucs_harness.reporting.faults import HTML as HTML_REPORT
 from lucs_harness.reporting.html import ReportError, generate
 from lucs_harness.reporting.options import Publishing
 from lucs_harness.reporting.quality_gate import GateError, KnownIssue, evaluate, mark_known
@@ -87,15 +88,16 @@ class Tally:
     not_run: dict[str, int]  # why -> how many
     properties: dict[str, str]
     errors: int = 0  # of the failed, those with an error outside their steps: pytest counts them apart
+    read: bool = True  # False: no JUnit report to count from (it could not be written), counts unknown
 
     @classmethod
     def of(cls, junit: Path) -> Tally:
         try:
             root = ET.parse(junit).getroot() if junit.is_file() else None
-        except ET.ParseError:
+        except (ET.ParseError, OSError):
             root = None
         if root is None:
-            return cls(0, 0, {}, {})
+            return cls(0, 0, {}, {}, read=False)
         scenarios: dict[tuple[str, str], list[ET.Element]] = {}
         for case in root.iter("testcase"):
             if case.get("classname") != RUN_CLASS and case.get("name"):
@@ -266,39 +268,68 @@ def _shown(path: Path) -> str:
 
 
 def publish(pytest_args: list[str], forwarder: Forwarder, publishing: Publishing) -> int:
-    """Run the suite with every report into the reports folder, then `finish` them."""
+    """Run the suite with every report into the reports folder, then `finish` them. Folders that
+    cannot be written are refused before anything runs (exit 4), in one line."""
     reports = publishing.reports.resolve()
     try:
         issues = publishing.known_issues()
+        check_folders(reports, publishing)
         prepare(reports)
-    except (GateError, ReportsFolderError, OSError) as error:
+    except (GateError, ReportsFolderError) as error:
         print(f"lucs-acceptance: {error}", file=sys.stderr)
         return USAGE
+    except OSError as error:
+        where = f"reports folder {reports}: {why(error)}"
+        print(f"lucs-acceptance: {where}; choose another with --reports-dir", file=sys.stderr)
+        return USAGE
+    ignore_file_size_signal()
     code = run_suite([*report_args(reports), *pytest_args], forwarder)
     if (code in EARLY_ENDS or code > 128) and not (reports / JUNIT).is_file():  # pytest ended early
-        annotate(report_paths(reports), (code, MEANING.get(code, f"pytest was ended by signal {code - 128}")), {})
+        faults = ReportFaults()
+        verdict = (code, MEANING.get(code, f"pytest was ended by signal {code - 128}"))
+        annotate(report_paths(reports), verdict, {}, faults=faults)
+        say(faults)
     return finish(reports, code, publishing, issues, stopped=forwarder.count >= 2)
+
+
+def check_folders(reports: Path, publishing: Publishing) -> None:
+    """The reports folder and the history's must take files: a read-only or missing home, or a
+    file where a folder should be, is one line naming the folder and the option that moves it."""
+    unwritable = [(reports, "--reports-dir")]
+    if publishing.html and publishing.history is not None:
+        unwritable.append((publishing.history.resolve().parent, "--history FILE (or --no-history)"))
+    for folder, option in unwritable:
+        cause = cannot_write(folder)
+        if cause is not None:
+            raise ReportsFolderError(f"cannot write in {folder} ({cause}); choose another with {option}")
+
+
+def say(faults: ReportFaults) -> None:
+    for line in faults.lines("lucs-acceptance: "):
+        print(line, file=sys.stderr)
 
 
 def finish(reports: Path, code: int, publishing: Publishing, issues: list[KnownIssue], *, stopped: bool = False) -> int:
     """After the results, for a run and a merge alike: known failures marked, the HTML (with the
     trend of the history and the quality gate's tab), the gate's verdict, the summary line. A run
-    stopped a second time gets neither HTML nor gate. A run where no scenario ran did not pass."""
+    stopped a second time gets neither HTML nor gate. A run where no scenario ran did not pass. A
+    report that could not be written whole is gone, named in a line, and exit 12 where it passed."""
     paths = report_paths(reports)
     written = {"Allure results": paths.allure, "JUnit": paths.junit, "Cucumber": paths.cucumber}
     results = reports / RESULTS
     gate = publishing.gate
     tally = Tally.of(reports / JUNIT)
     code, meaning = judged(code, tally)
-    known = mark_known(results, issues) if issues and results.is_dir() else []
+    faults = ReportFaults()
+    known = (faults.attempt(ALLURE, results, lambda: mark_known(results, issues)) if issues else None) or []
     if stopped:
         print("lucs-acceptance: HTML report not written: stopped a second time", file=sys.stderr)
-    elif publishing.html and results.is_dir() and any(results.glob("*-result.json")):
-        try:
-            written = {"HTML": generate(results, reports / HTML, history=publishing.history, gate=gate), **written}
-        except (ReportError, KeyboardInterrupt) as error:
-            print(f"lucs-acceptance: HTML report not written: {error or 'stopped'}", file=sys.stderr)
-            code = code or REPORT_FAILED
+    elif publishing.html:
+        html = _html(reports, publishing, faults)
+        written = {"HTML": html, **written} if html is not None else written
+    say(faults)
+    if faults.code(code) != code:
+        code, meaning = faults.code(code), None
     if gate.wanted and code in (PASSED, FAILED) and not stopped:
         passed, words = evaluate(results, gate)
         code = PASSED if passed else QUALITY_GATE_FAILED
@@ -307,10 +338,28 @@ def finish(reports: Path, code: int, publishing: Publishing, issues: list[KnownI
     return code
 
 
+def _html(reports: Path, publishing: Publishing, faults: ReportFaults) -> Path | None:
+    """The HTML report from the Allure results, or None (and why, in `faults`): made only from
+    results that were written whole (the suite removes those it could not write)."""
+    results, target = reports / RESULTS, reports / HTML
+    if not results.is_dir():
+        faults.note(HTML_REPORT, target, "the Allure results were not written (see above)")
+        return None
+    if not any(results.glob("*-result.json")):
+        return None
+    try:
+        return faults.attempt(
+            HTML_REPORT, target, lambda: generate(results, target, history=publishing.history, gate=publishing.gate)
+        )
+    except (ReportError, KeyboardInterrupt) as error:
+        faults.note(HTML_REPORT, target, str(error) or "stopped")
+        return None
+
+
 def judged(code: int, tally: Tally) -> tuple[int, str | None]:
     """The run's code and, where the code alone would mislead, its meaning: a pass needs a scenario
     that ran and passed (every one skipped is exit 5), and says so when some did not run."""
-    if code != PASSED or tally.failed:
+    if code != PASSED or tally.failed or not tally.read:
         return code, None
     if tally.passed == 0:
         return (NOTHING_SELECTED, NONE_RAN) if tally.skipped else (PASSED, NOTHING_TO_RUN)
@@ -331,6 +380,8 @@ def summary_line(
     failed_notes = f" ({', '.join(notes)})" if notes else ""
     not_run = "".join(f", {count} not run: {why}" for why, count in sorted(tally.not_run.items(), key=_most_first))
     counts = f"{tally.passed} passed{flaky}, {tally.failed} failed{failed_notes}{not_run}"
+    if not tally.read:
+        counts = "scenario counts unknown (no JUnit report to count from)"
     verdict = f"exit {code} ({meaning or MEANING.get(code, 'error')}){not_restored}"
     return f"LUCS acceptance: {dry}{counts} -> {verdict}; reports: {paths_text or 'none'}"
 

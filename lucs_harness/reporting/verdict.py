@@ -11,10 +11,12 @@ import json
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from lucs_harness.reporting.faults import ALLURE, CUCUMBER, JUNIT, ReportFaults, write_whole
 
 if TYPE_CHECKING:  # the wrapper imports this module, and needs no pytest of its own
     import pytest
@@ -29,6 +31,7 @@ SHARD = "lucs.shard"  # which share of a sharded run a report holds ("2/3")
 LIST_SEPARATOR = " | "
 NOT_RUN_TYPE = "lucs.not_run"  # the `<skipped type>` of a selected scenario the run never reached
 ENDED_EARLY = "the run ended early"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,18 +59,27 @@ def annotate(
     verdict: tuple[int, str] | None,
     properties: Mapping[str, str],
     selected: Sequence[tuple[str, str]] = (),
+    faults: ReportFaults | None = None,
 ) -> None:
     """Add the run's verdict (exit code, reason) as an error entry, and `properties` to the JUnit
     file; each of the `selected` scenarios (classname, name) without a test case there gets one,
-    skipped as not run; a test case without a name goes."""
-    if paths.junit is not None and (verdict is not None or properties or selected):
-        _junit(paths.junit, verdict, properties, selected)
+    skipped as not run; a test case without a name goes. With `faults`, a report that is broken
+    already is left alone, and one that cannot be rewritten breaks instead of the caller."""
+    attempt = faults.attempt if faults is not None else _at_once
+    junit, cucumber, allure = paths.junit, paths.cucumber, paths.allure
+    if junit is not None and (verdict is not None or properties or selected):
+        attempt(JUNIT, junit, lambda: _junit(junit, verdict, properties, selected))
     if verdict is None:
         return
-    if paths.cucumber is not None:
-        _cucumber(paths.cucumber, *verdict)
-    if paths.allure is not None:
-        _allure(paths.allure, *verdict)
+    if cucumber is not None:
+        attempt(CUCUMBER, cucumber, lambda: _cucumber(cucumber, *verdict))
+    if allure is not None:
+        attempt(ALLURE, allure, lambda: _allure(allure, *verdict))
+
+
+def _at_once(name: str, path: Path | None, write: Callable[[], T]) -> T:
+    """A write whose failure is the caller's to handle."""
+    return write()
 
 
 def _message(code: int, reason: str) -> str:
@@ -108,7 +120,7 @@ def _junit(
         ET.SubElement(case, "error", message=_message(*verdict)).text = _message(*verdict)
         _count(suite, ("tests", "errors"), 1)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    write_whole(path, ET.tostring(root, encoding="utf-8", xml_declaration=True))
 
 
 def _not_run(suite: ET.Element, selected: Sequence[tuple[str, str]]) -> None:
@@ -144,7 +156,7 @@ def _cucumber(path: Path, code: int, reason: str) -> None:
         {"id": "run", "uri": RUN_CLASS, "keyword": "Feature", "name": RUN_NAME, "line": 1, "elements": [scenario]}
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(features, indent=2), encoding="utf-8")
+    write_whole(path, json.dumps(features, indent=2).encode("utf-8"))
 
 
 def _allure(folder: Path, code: int, reason: str) -> None:
@@ -162,4 +174,4 @@ def _allure(folder: Path, code: int, reason: str) -> None:
         "labels": [{"name": "suite", "value": RUN_NAME}, {"name": "severity", "value": "blocker"}],
     }
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{result['uuid']}-result.json").write_text(json.dumps(result), encoding="utf-8")
+    write_whole(folder / f"{result['uuid']}-result.json", json.dumps(result).encode("utf-8"))

@@ -23,12 +23,16 @@ from lucs_harness.client import Exchange
 from lucs_harness.contract import SCHEMAS_DIR
 from lucs_harness.redact import MASK, SECRET_KEYS, Redactor, keys_masked
 from lucs_harness.reporting.exchanges import (
+    AllureSink,
+    GuardedFileLogger,
     allure_listener,
     attachment,
     exchange_record,
     indented_json,
     write_new,
 )
+from lucs_harness.reporting.faults import ALLURE, ReportFaults
+from tests.support.faults import file_size_limit
 
 USERS = json.loads((SCHEMAS_DIR / "examples" / "user-list.json").read_text())
 
@@ -128,20 +132,22 @@ def test_large_integers_and_keys_that_are_not_strings_are_written_by_the_stdlib(
 
 @pytest.fixture
 def running_allure(tmp_path: Path) -> Iterator[tuple[AllureLifecycle, Path]]:
-    """Allure's lifecycle and file logger as allure-pytest-bdd registers them, one test open."""
+    """Allure's lifecycle and file logger as allure-pytest-bdd registers them and the harness guards
+    them, one test open."""
 
     class Api:  # what allure-pytest-bdd registers: a plugin holding the lifecycle
         def __init__(self, lifecycle: AllureLifecycle) -> None:
             self.lifecycle = lifecycle
 
-    lifecycle = AllureLifecycle()  # type: ignore[no-untyped-call]
-    api, logger = Api(lifecycle), AllureFileLogger(str(tmp_path))  # type: ignore[no-untyped-call]
+    lifecycle, folder = AllureLifecycle(), tmp_path / "allure-results"  # type: ignore[no-untyped-call]
+    api, logger = Api(lifecycle), AllureFileLogger(str(folder))  # type: ignore[no-untyped-call]
     allure_commons.plugin_manager.register(api)
     allure_commons.plugin_manager.register(logger)
+    GuardedFileLogger.take_over(ReportFaults())
     try:
         with lifecycle.schedule_test_case() as test:
             test.name = "a scenario"
-        yield lifecycle, tmp_path
+        yield lifecycle, folder
     finally:
         allure_commons.plugin_manager.unregister(api)
         allure_commons.plugin_manager.unregister(logger)
@@ -171,6 +177,28 @@ def test_every_attachment_is_listed_on_its_step_and_on_disk_before_the_result(
     for entry in attached:
         record = json.loads((folder / entry["source"]).read_text())
         assert record["response"]["body"] == [{"Name": MASK, "Token": MASK}]
+
+
+def test_an_attachment_past_a_file_size_limit_breaks_the_allure_results_not_the_scenario(
+    running_allure: tuple[AllureLifecycle, Path],
+) -> None:
+    """EFBIG (Python ignores SIGXFSZ): no exception reaches the step, the cut attachment and the
+    results folder go, and nothing more is written into it (not the test's result either)."""
+    lifecycle, folder = running_allure
+    sink = AllureSink.running()
+    assert sink is not None
+    listen = allure_listener(Redactor())
+    with lifecycle.start_step() as step:
+        step.name = "When I list the users"
+    listen(exchange([{"Name": "small"}]))
+    with file_size_limit(200):
+        listen(exchange(USERS))  # several kilobytes: cut at 200 bytes
+        listen(exchange([{"Name": "small"}]))
+        lifecycle.stop_step()  # type: ignore[no-untyped-call]
+        lifecycle.write_test_case()  # type: ignore[no-untyped-call]
+    assert not folder.exists()
+    assert sink.logger.faults.failed[ALLURE] == f"{folder}: [Errno 27] File too large"
+    assert len(step.attachments) == 1  # only the one written whole is listed
 
 
 def test_without_a_running_allure_the_listener_uses_allure_attach(monkeypatch: pytest.MonkeyPatch) -> None:
