@@ -170,6 +170,7 @@ class Exchange:
     media_type: str | None = None  # set when a body came back that is not JSON
     body_error: NotJson | None = field(default=None, repr=False)  # why; raised once the status is judged
     poll: int | None = None  # the exchange's number within a wait, if it was one of its polls
+    transport_error: bool = False  # no whole answer: none at all, or one cut short (its status may be set)
 
     @property
     def what(self) -> str:
@@ -718,6 +719,7 @@ class LucsClient:
                 response.close()  # a body left unread closes its connection: none goes back half-read
         except requests.RequestException as error:
             exchange.elapsed_ms = (time.perf_counter() - started) * 1000
+            exchange.transport_error = True
             raise self._transport_error(exchange, error, deadline) from None
         finally:
             _DEADLINE.reset(token)

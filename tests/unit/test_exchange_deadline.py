@@ -12,12 +12,16 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
-from lucs_harness.client import ExchangeTimeout, LucsClient, TransportError, Unreachable
+from lucs_harness.client import Exchange, ExchangeTimeout, LucsClient, TransportError, Unreachable
 from lucs_harness.config import SEED_SERVICE, LucsConfig
+from lucs_harness.exit_codes import UNREACHABLE
+from lucs_harness.plugin.fixtures import transport_watch
+from lucs_harness.plugin.session import RunState
 from lucs_harness.restore import RestoreRegistry, performer
 from tests.realtarget.misbehaving import body_trickler, header_trickler, silent_server, url_of
 from tests.realtarget.support import tls_files, wait_for
@@ -67,6 +71,8 @@ def test_a_trickled_answer_is_cut_at_the_exchange_deadline(trickling: tuple[str,
     assert f"-> {status}: transport error after" in str(error)
     assert f"the exchange deadline (exchange_timeout 0.5 s) passed while {phase} coming" in str(error)
     assert arrived(error) >= 2  # bytes did come: the read timeout alone would have waited on
+    assert client.last_exchange is not None
+    assert client.last_exchange.transport_error  # it counts toward `unreachable_after`, status or not
 
 
 def test_the_deadline_is_connect_plus_read_timeout_unless_set() -> None:
@@ -172,3 +178,15 @@ def test_a_within_block_bounds_its_own_thread_only() -> None:
     assert 1.0 <= took["plain"] < 1.0 + SLACK, took
     assert "the test's deadline passed" in failures["within"]
     assert "exchange_timeout 1 s" in failures["plain"]
+
+
+def test_an_answer_cut_after_its_status_counts_toward_unreachable() -> None:
+    run = RunState(session=cast(Any, SimpleNamespace(shouldstop=False)))
+    listen = transport_watch(run, limit=2)
+    cut = Exchange("list_users", "GET", "http://lucs/x", status=200, transport_error=True)
+    listen(cut)
+    listen(Exchange("list_users", "GET", "http://lucs/x", status=200))
+    listen(cut)
+    assert run.exit_code is None  # not two in a row
+    listen(cut)
+    assert run.exit_code == UNREACHABLE
