@@ -324,12 +324,8 @@ def nested_deeper_than(data: bytes, limit: int) -> bool:
 
 # ---- a deadline per exchange, however slowly the bytes come --------------------------------
 
-BEFORE_ANSWER = "before any answer"
-IN_HEAD = "while the status line and headers were coming"
-IN_BODY = "while the body was coming"
 
-
-@dataclass
+@dataclass(slots=True)
 class Deadline:
     """The wall-clock end of one exchange, from connect to the last byte of the body. A socket
     timeout bounds one wait and restarts with every byte, so each wait is cut to what is left."""
@@ -337,7 +333,6 @@ class Deadline:
     at: float  # time.monotonic()
     seconds: float  # from the start of the exchange, or of the `within` block it is in
     name: str = ""  # which deadline, in the message; "" for the exchange's own (`exchange_timeout`)
-    phase: str = BEFORE_ANSWER
     arrived: int = 0  # bytes of the answer received so far, as sent (before any decoding)
 
     def limit(self, timeout: float | None) -> float:
@@ -354,10 +349,11 @@ class Deadline:
         """Which deadline this is (made only for a message: an exchange that keeps to it pays nothing)."""
         return self.name or f"the exchange deadline (exchange_timeout {self.seconds:g} s)"
 
-    def why(self) -> str:
+    def why(self, headers_read: bool) -> str:
         """The end of the message of an exchange cut here."""
+        when = "while the body was coming" if headers_read else "before the status line and headers were complete"
         plural = "" if self.arrived == 1 else "s"
-        return f"{self.named()} passed {self.phase}; {self.arrived} byte{plural} of the answer had arrived"
+        return f"{self.named()} passed {when}; {self.arrived} byte{plural} of the answer had arrived"
 
 
 # the deadline of the exchange this thread (or task) is making: the connection classes below read it
@@ -371,7 +367,8 @@ def _timeout_of(value: object) -> float | None:
 
 class _DeadlineReader(io.RawIOBase):
     """The socket as http.client reads it (status line, headers, body), each wait on it cut to the
-    deadline, the bytes counted for the message."""
+    deadline, the bytes counted for the message. It stands in for the socket `HTTPResponse` is
+    given, which only makes a file of it."""
 
     def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
         super().__init__()
@@ -379,6 +376,9 @@ class _DeadlineReader(io.RawIOBase):
         self._raw = sock.makefile("rb", buffering=0)  # counted among the socket's open files, as http.client's
         self._timeout = sock.gettimeout()  # the read timeout urllib3 set for this answer
         self._deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(self)
 
     def readable(self) -> bool:
         return True
@@ -401,32 +401,16 @@ class _DeadlineReader(io.RawIOBase):
         super().close()
 
 
-class _DeadlineSocket:
-    """What `http.client.HTTPResponse` takes as its socket: it only makes a file of it."""
-
-    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
-        self._sock, self._deadline = sock, deadline
-
-    def makefile(self, mode: str) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
-
-
 class _DeadlineResponse(http.client.HTTPResponse):
     """http.client's response, reading through `_DeadlineReader` while an exchange has a deadline."""
 
     def __init__(
         self, sock: socket.socket, debuglevel: int = 0, method: str | None = None, url: str | None = None
     ) -> None:
-        self._deadline = _DEADLINE.get()
-        if self._deadline is not None:
-            self._deadline.phase = IN_HEAD
-            sock = cast(socket.socket, _DeadlineSocket(sock, self._deadline))
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            sock = cast(socket.socket, _DeadlineReader(sock, deadline))
         super().__init__(sock, debuglevel, method, url)
-
-    def begin(self) -> None:
-        super().begin()
-        if self._deadline is not None:
-            self._deadline.phase = IN_BODY
 
 
 class _DeadlineConnection(HTTPConnection):
@@ -447,7 +431,6 @@ class _DeadlineConnection(HTTPConnection):
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> None:
         deadline = _DEADLINE.get()
         if deadline is not None:
-            deadline.phase = BEFORE_ANSWER  # a proxy's answer to CONNECT is not the answer
             self.timeout = deadline.limit(_timeout_of(self.timeout))
         super().request(method, url, *args, **kwargs)
 
@@ -734,7 +717,7 @@ class LucsClient:
         library raised on the way, the message says which deadline and how much had arrived."""
         what = f"{exchange.what}: transport error after {exchange.elapsed_ms:.0f} ms"
         if deadline.passed():
-            return ExchangeTimeout(f"{what}: {deadline.why()}")
+            return ExchangeTimeout(f"{what}: {deadline.why(headers_read=exchange.status is not None)}")
         kind = Unreachable if _unreachable(error) else TransportError
         return kind(f"{what}: {type(error).__name__}: {error}")
 
