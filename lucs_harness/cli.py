@@ -47,8 +47,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "recording": ("record",),
     "waits": (
-        "connect_timeout", "read_timeout", "wait_timeout", "hold_time", "poll_interval", "get_retries",
-        "unreachable_after", "max_response_mb",
+        "connect_timeout", "read_timeout", "exchange_timeout", "wait_timeout", "hold_time", "poll_interval",
+        "get_retries", "unreachable_after", "max_response_mb",
     ),
 }  # fmt: skip
 

@@ -14,26 +14,37 @@ itself (`requests` would resend a custom API-key header, a `?api_key` parameter 
 whatever host a Location names). A 3xx fails its call as `RedirectRefused`, unless
 `allow_redirects = "same-origin"` lets the client follow it on the configured scheme, host and
 port, at most `MAX_REDIRECTS` hops, each hop an exchange of its own for the listeners.
+
+Every exchange ends by its deadline, from connect to the last byte of the body (`exchange_timeout`,
+or what is left of a `within` block, such as a restore): a socket timeout restarts with every byte,
+so every wait on the socket (connect, TLS handshake, send, status line, headers, body) is cut to
+the time left, and past it the exchange fails as `ExchangeTimeout`.
 """
 
 from __future__ import annotations
 
+import http.client
+import io
 import json
 import logging
 import math
+import socket
+import threading
 import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 from urllib.parse import quote, urljoin, urlsplit
 
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3 import BaseHTTPResponse
-from urllib3.connectionpool import ConnectionPool
+from urllib3 import BaseHTTPResponse, PoolManager, poolmanager
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import ConnectionPool, HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
@@ -41,6 +52,9 @@ from lucs_harness.auth import session_auth
 from lucs_harness.config import LucsConfig
 from lucs_harness.contract import EXCERPT_CHARS, Contract, SchemaViolation, default_contract
 from lucs_harness.operations import OPERATIONS, Operation
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 log = logging.getLogger("lucs")
 
@@ -65,6 +79,11 @@ class TransportError(LucsError):
 
 class Unreachable(TransportError):
     """No connection at all: refused, unresolvable host, connect timeout, TLS handshake failure."""
+
+
+class ExchangeTimeout(TransportError):
+    """The exchange did not end by its deadline (`exchange_timeout`, or a `within` block's, such as
+    the restore's), however its bytes came: the message says which deadline and how many had arrived."""
 
 
 def _unreachable(error: requests.RequestException) -> bool:
@@ -151,6 +170,7 @@ class Exchange:
     media_type: str | None = None  # set when a body came back that is not JSON
     body_error: NotJson | None = field(default=None, repr=False)  # why; raised once the status is judged
     poll: int | None = None  # the exchange's number within a wait, if it was one of its polls
+    transport_error: bool = False  # no whole answer: none at all, or one cut short (its status may be set)
 
     @property
     def what(self) -> str:
@@ -302,6 +322,153 @@ def nested_deeper_than(data: bytes, limit: int) -> bool:
     return bool(skeleton)
 
 
+# ---- a deadline per exchange, however slowly the bytes come --------------------------------
+
+
+@dataclass(slots=True)
+class Deadline:
+    """The wall-clock end of one exchange, from connect to the last byte of the body. A socket
+    timeout bounds one wait and restarts with every byte, so each wait is cut to what is left."""
+
+    at: float  # time.monotonic()
+    seconds: float  # from the start of the exchange, or of the `within` block it is in
+    name: str = ""  # which deadline, in the message; "" for the exchange's own (`exchange_timeout`)
+    arrived: int = 0  # bytes of the answer received so far, as sent (before any decoding)
+
+    def limit(self, timeout: float | None) -> float:
+        """`timeout`, or the time left when that is shorter; TimeoutError once none is left."""
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"{self.named()} passed")
+        return left if timeout is None or left < timeout else timeout
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+    def named(self) -> str:
+        """Which deadline this is (made only for a message: an exchange that keeps to it pays nothing)."""
+        return self.name or f"the exchange deadline (exchange_timeout {self.seconds:g} s)"
+
+    def why(self, headers_read: bool) -> str:
+        """The end of the message of an exchange cut here."""
+        when = "while the body was coming" if headers_read else "before the status line and headers were complete"
+        plural = "" if self.arrived == 1 else "s"
+        return f"{self.named()} passed {when}; {self.arrived} byte{plural} of the answer had arrived"
+
+
+# the deadline of the exchange this thread (or task) is making: the connection classes below read it
+_DEADLINE: ContextVar[Deadline | None] = ContextVar("lucs_exchange_deadline", default=None)
+
+
+def _timeout_of(value: object) -> float | None:
+    """A urllib3 connection's timeout as seconds (it may hold a sentinel for "the default")."""
+    return float(value) if isinstance(value, int | float) else None
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket as http.client reads it (status line, headers, body), each wait on it cut to the
+    deadline, the bytes counted for the message. It stands in for the socket `HTTPResponse` is
+    given, which only makes a file of it."""
+
+    def __init__(self, sock: socket.socket, deadline: Deadline) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)  # counted among the socket's open files, as http.client's
+        self._timeout = sock.gettimeout()  # the read timeout urllib3 set for this answer
+        self._deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(self)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int | None:
+        wait = self._deadline.limit(self._timeout)
+        if wait != self._timeout:  # the deadline comes first: a syscall only then
+            self._sock.settimeout(wait)
+        count = self._raw.readinto(buffer)
+        if count:
+            self._deadline.arrived += count
+        return count
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """http.client's response, reading through `_DeadlineReader` while an exchange has a deadline."""
+
+    def __init__(
+        self, sock: socket.socket, debuglevel: int = 0, method: str | None = None, url: str | None = None
+    ) -> None:
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            sock = cast(socket.socket, _DeadlineReader(sock, deadline))
+        super().__init__(sock, debuglevel, method, url)
+
+
+class _DeadlineConnection(HTTPConnection):
+    """urllib3's connection keeping to the exchange's deadline: connect, TLS handshake and send
+    get what is left of it, and the answer is read through `_DeadlineResponse`."""
+
+    response_class = _DeadlineResponse
+
+    def _new_conn(self) -> socket.socket:
+        deadline = _DEADLINE.get()
+        if deadline is None:
+            return super()._new_conn()
+        self.timeout = deadline.limit(_timeout_of(self.timeout))
+        sock = super()._new_conn()
+        sock.settimeout(deadline.limit(_timeout_of(self.timeout)))  # the TLS handshake gets what connect left
+        return sock
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> None:
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            self.timeout = deadline.limit(_timeout_of(self.timeout))
+        super().request(method, url, *args, **kwargs)
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnection, HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+_DEADLINE_POOLS = {"http": _DeadlineHTTPPool, "https": _DeadlineHTTPSPool}
+
+
+def _keep_deadlines(manager: PoolManager) -> PoolManager:
+    """`manager` making its connections as `_DeadlineConnection` (a SOCKS manager's are its own)."""
+    if manager.pool_classes_by_scheme is poolmanager.pool_classes_by_scheme:
+        manager.pool_classes_by_scheme = _DEADLINE_POOLS
+    return manager
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """requests' adapter whose connections keep to the exchange's deadline, directly or through
+    an HTTP(S) proxy."""
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        _keep_deadlines(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return _keep_deadlines(super().proxy_manager_for(proxy, **proxy_kwargs))
+
+
 class GetOnlyRetry(Retry):
     """urllib3 retries connect errors for every method (nothing was sent yet); the harness retries
     only idempotent GETs, so a POST or DELETE is sent at most once, whatever happens."""
@@ -316,9 +483,17 @@ class GetOnlyRetry(Retry):
         _stacktrace: TracebackType | None = None,
     ) -> Self:
         spent = self
-        if method is not None and method.upper() not in (self.allowed_methods or ()):
+        deadline = _DEADLINE.get()
+        late = deadline is not None and deadline.passed()
+        if late or (method is not None and method.upper() not in (self.allowed_methods or ())):
             spent = self.new(total=0, connect=0, read=0)  # exhausted: the next step raises MaxRetryError
         return Retry.increment(spent, method, url, response, error, _pool, _stacktrace)
+
+    def get_backoff_time(self) -> float:
+        """No backoff beyond the exchange's deadline."""
+        backoff = super().get_backoff_time()
+        deadline = _DEADLINE.get()
+        return backoff if deadline is None else max(0.0, min(backoff, deadline.at - time.monotonic()))
 
 
 class LucsClient:
@@ -331,7 +506,7 @@ class LucsClient:
         self.listeners: list[Listener] = []
         self.redactor = config.redactor()
         self.last_exchange: Exchange | None = None
-        self.time_cap: float | None = None  # see `within`
+        self._within = threading.local()  # `until`: the `Deadline` of this thread's `within` block
         self.session = NoRedirectSession()
         self.session.auth = session_auth(config)
         self.session.headers.update({"Accept": "application/json"})
@@ -356,7 +531,7 @@ class LucsClient:
             backoff_factor=0.1,
             raise_on_status=False,
         )
-        adapter = HTTPAdapter(max_retries=retry)
+        adapter = DeadlineAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -399,14 +574,18 @@ class LucsClient:
         return exchange
 
     @contextmanager
-    def within(self, seconds: float | None) -> Iterator[None]:
-        """Inside, no call waits longer than `seconds` to connect or for an answer: a restore that
-        must end by its deadline does not wait out the full read timeout of a silent server."""
-        self.time_cap = None if seconds is None else max(seconds, 0.001)
+    def within(self, seconds: float | None, name: str) -> Iterator[None]:
+        """Inside, every exchange ends within `seconds` from now, all of them together, or fails as
+        `ExchangeTimeout` naming `name`: a restore that must end by its deadline does not wait out
+        the exchange deadline of a silent or trickling server. Per thread; the earlier end wins."""
+        outer: Deadline | None = getattr(self._within, "until", None)
+        if seconds is not None:
+            until = Deadline(time.monotonic() + max(seconds, 0.0), seconds, name)
+            self._within.until = until if outer is None or until.at < outer.at else outer
         try:
             yield
         finally:
-            self.time_cap = None
+            self._within.until = outer
 
     @contextmanager
     def polling(self) -> Iterator[None]:
@@ -498,8 +677,20 @@ class LucsClient:
             return f"more than {MAX_REDIRECTS} redirects"
         return None
 
+    def _deadline(self) -> Deadline:
+        """This exchange's deadline: `exchange_timeout` from now, or the `within` block's if earlier."""
+        config = self.config
+        seconds = config.exchange_timeout or config.connect_timeout + config.read_timeout
+        at = time.monotonic() + seconds
+        until: Deadline | None = getattr(self._within, "until", None)
+        if until is not None and until.at < at:
+            return Deadline(until.at, until.seconds, until.name)
+        return Deadline(at, seconds)
+
     def _perform(self, exchange: Exchange, raw: bool = False) -> None:
         started = time.perf_counter()
+        deadline = self._deadline()
+        token = _DEADLINE.set(deadline)
         try:
             response = self._request(exchange, raw)
             try:
@@ -511,27 +702,36 @@ class LucsClient:
                 response.close()  # a body left unread closes its connection: none goes back half-read
         except requests.RequestException as error:
             exchange.elapsed_ms = (time.perf_counter() - started) * 1000
-            kind = Unreachable if _unreachable(error) else TransportError
-            raise kind(
-                f"{exchange.what}: transport error after {exchange.elapsed_ms:.0f} ms: {type(error).__name__}: {error}"
-            ) from None
+            exchange.transport_error = True
+            raise self._transport_error(exchange, error, deadline) from None
+        finally:
+            _DEADLINE.reset(token)
         exchange.elapsed_ms = (time.perf_counter() - started) * 1000
         if content is None:
             raise self._too_large(exchange.what)
         self._take_body(exchange, content, response)
 
+    @staticmethod
+    def _transport_error(exchange: Exchange, error: requests.RequestException, deadline: Deadline) -> TransportError:
+        """The failure of an exchange that got no whole answer: past its deadline, whatever the
+        library raised on the way, the message says which deadline and how much had arrived."""
+        what = f"{exchange.what}: transport error after {exchange.elapsed_ms:.0f} ms"
+        if deadline.passed():
+            return ExchangeTimeout(f"{what}: {deadline.why(headers_read=exchange.status is not None)}")
+        kind = Unreachable if _unreachable(error) else TransportError
+        return kind(f"{what}: {type(error).__name__}: {error}")
+
     def _request(self, exchange: Exchange, raw: bool) -> requests.Response:
-        """Send the request; the body is left to be read, capped (`stream=True`)."""
+        """Send the request; the body is left to be read, capped (`stream=True`), by the deadline."""
         payload: dict[str, Any] = (
             {"data": str(exchange.request_body).encode(), "headers": {"Content-Type": "application/json"}}
             if raw
             else {"json": exchange.request_body}
         )
-        cap = self.time_cap if self.time_cap is not None else math.inf
         return self.session.request(
             exchange.method,
             exchange.url,
-            timeout=(min(self.config.connect_timeout, cap), min(self.config.read_timeout, cap)),
+            timeout=(self.config.connect_timeout, self.config.read_timeout),  # each wait; `Deadline` bounds them all
             verify=self.verify,
             stream=True,
             allow_redirects=False,  # see NoRedirectSession: the client decides, in `_next_hop`

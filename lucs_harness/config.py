@@ -226,6 +226,12 @@ class LucsConfig(BaseModel):
     )
     connect_timeout: float = Field(3.05, gt=0, description="seconds to connect")
     read_timeout: float = Field(10.0, gt=0, description="seconds to wait for a response")
+    exchange_timeout: float | None = Field(
+        None,
+        gt=0,
+        description="seconds one exchange may take from connect to the last byte of the body, however slowly the "
+        "bytes come (a read timeout restarts with every byte); unset = connect_timeout + read_timeout",
+    )
     wait_timeout: float = Field(10.0, gt=0, description="deadline for states reached asynchronously")
     hold_time: float | None = Field(
         None,

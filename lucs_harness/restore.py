@@ -21,6 +21,7 @@ from lucs_harness.reporting.faults import why
 
 Perform = Callable[[Undo, float | None], Any]  # the undo, and the seconds left to the deadline
 KEPT = "kept in the restore journal for the next run"
+DEADLINE = "the restore deadline (restore_timeout)"  # what an undo's failure names when it passes
 CUT_SHORT = "cut short by a second interrupt"
 
 
@@ -43,7 +44,7 @@ def performer(client: LucsClient) -> Perform:
                 return
             params = params | {undo.lookup.param: found}
         success = OPERATIONS[undo.operation].success
-        with client.within(None if deadline is None else deadline - time.monotonic()):
+        with client.within(None if deadline is None else deadline - time.monotonic(), DEADLINE):
             client.send(undo.operation, params, undo.body, expect=(*success, *undo.gone), check_request=False)
 
     return perform
@@ -52,7 +53,7 @@ def performer(client: LucsClient) -> Perform:
 def _look_up(client: LucsClient, lookup: Lookup, gone: tuple[int, ...], seconds_left: float | None) -> str | None:
     """The value the undo needs, or None when the read answers one of `gone` (nothing to undo)."""
     success = OPERATIONS[lookup.operation].success
-    with client.within(seconds_left):
+    with client.within(seconds_left, DEADLINE):
         found = client.send(lookup.operation, lookup.params, expect=(*success, *gone))
     if found.status in gone:
         return None

@@ -129,7 +129,7 @@ def transport_watch(run: RunState, limit: int) -> Listener:
 
     def listen(exchange: Exchange) -> None:
         nonlocal streak
-        streak = streak + 1 if exchange.status is None else 0
+        streak = streak + 1 if exchange.status is None or exchange.transport_error else 0
         if streak >= limit and run.session is not None:
             reason = f"LUCS stopped answering: {streak} transport errors in a row, the last {exchange.what}"
             run.end(UNREACHABLE, reason)

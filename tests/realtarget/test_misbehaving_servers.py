@@ -1,14 +1,23 @@
 """Bounded whatever the server does: one that never answers, one that sends 50 MB, one that sends
-JSON nested 600 deep, one that dies mid-run. Each through `lucs-acceptance`, as a user runs it:
-wall time, exit code, terminal output and report sizes asserted."""
+JSON nested 600 deep, one that dies mid-run, one that starts answering a byte at a time mid-run.
+Each through `lucs-acceptance`, as a user runs it: wall time, exit code, terminal output and report
+sizes asserted."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from pathlib import Path
 
-from tests.realtarget.misbehaving import answering_server, huge_body, nested_body, silent_server, url_of
+from tests.realtarget.misbehaving import (
+    answering_server,
+    huge_body,
+    nested_body,
+    silent_server,
+    trickling_relay,
+    url_of,
+)
 from tests.realtarget.support import acceptance, agent_state, mock_server, wait_for
 
 FAST = ["--lucs-connect-timeout", "1", "--lucs-read-timeout", "1", "--lucs-wait-timeout", "1"]
@@ -79,3 +88,29 @@ def test_a_server_that_dies_mid_run_ends_it_as_unreachable_and_says_what_is_not_
     assert "LUCS stopped answering" in output
     assert "LUCS STATE NOT RESTORED" in output
     assert "unblock sip:smoky.cc@dev.local" in output
+
+
+def test_a_server_that_starts_trickling_mid_run_ends_it_as_unreachable_by_the_deadlines(tmp_path: Path) -> None:
+    """A byte every 50 ms never lets a 1 s read timeout fire: only the deadlines end the calls and
+    the restore (before them, each answer took its full length x 50 ms, and this run ended after
+    41 s with exit 1, never as unreachable). The restore's deadline comes before the exchange's, so
+    its undo names it; the undos after it are not attempted, and the later scenarios are skipped
+    (their agent was left changed): hence 2 transport errors in a row end the run."""
+    with mock_server("--latency", "0.1") as (base, _), trickling_relay(base) as relay:
+        process = acceptance(
+            "--reports-dir", str(tmp_path), "--no-html", "--", "--lucs-base-url", url_of(relay), *FAST,
+            "--lucs-exchange-timeout", "1", "--lucs-restore-timeout", "0.8", "--lucs-unreachable-after", "2",
+            "--lucs-allow-changes", "-k", "task_for_a_blocked or setting_the_presence or listed",
+        )  # fmt: skip
+        wait_for(lambda: agent_state(base)[0], "the agent to be blocked")
+        relay.trickle.set()
+        started = time.monotonic()
+        output, _ = process.communicate(timeout=120)
+        elapsed = time.monotonic() - started
+    assert process.returncode == 10, output[-3000:]
+    assert elapsed < 20, elapsed  # a step's call cut at 1 s, the restore at 0.8 s, the reports
+    assert "LUCS stopped answering: 2 transport errors in a row" in output  # the step's, then the first undo's
+    assert "the exchange deadline (exchange_timeout 1 s) passed " in output
+    assert "LUCS STATE NOT RESTORED" in output
+    assert "the restore deadline (restore_timeout) passed " in output
+    assert re.search(r"LUCS acceptance: .* -> exit 10 \(LUCS could not be reached\)", output), output[-3000:]
