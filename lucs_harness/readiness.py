@@ -1,4 +1,4 @@
-"""Is the target ready for the use case? One scenario's precondition (`World.require_ready`) and the
+"""Is the target ready for the use case? One scenario's precondition (`world.users.require_ready`) and the
 check of the whole pool before a run against a real LUCS share what is judged here: an agent left
 blocked, not Online, not selectable or holding open tasks would fail every scenario with the same
 finding, so the run names it once, with its repair, and starts nothing (exit 15). And an agent that a

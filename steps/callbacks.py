@@ -4,6 +4,7 @@ callbacks ("first", "unwanted"); each one calls the target user back for the con
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
@@ -11,6 +12,11 @@ from lucs_harness.expectations import assert_fields, expected_fields
 from lucs_harness.world import UNKNOWN_ID, World
 
 _QUOTED = re.compile(r'"([^"]+)"')
+
+
+def _body(world: World, **fields: Any) -> dict[str, Any]:
+    """A callback request to the target user (its SIP URI looked up where it was given as a GUID)."""
+    return world.callbacks.body_for(world.users.fetch_sip(None), **fields)
 
 
 def _names(text: str) -> list[str]:
@@ -24,13 +30,13 @@ def _names(text: str) -> list[str]:
 @given(parsers.parse('a callback "{name}" for the target user has been requested'))
 @when(parsers.parse('I request a callback "{name}" for the target user'))
 def request_callback(world: World, name: str) -> None:
-    world.request_callback(name, world.callback_for())
+    world.callbacks.request(name)
 
 
 @given(parsers.re(r"callbacks (?P<names>.+) for the target user have been requested in this order"))
 def request_callbacks(world: World, names: str) -> None:
     for name in _names(names):
-        world.request_callback(name, world.callback_for())
+        world.callbacks.request(name)
 
 
 @given(parsers.parse('a callback "{name}" for the target user that is due now has been requested'))
@@ -38,56 +44,55 @@ def request_due_callback(world: World, name: str) -> None:
     """Due at once: only the mock, whose clock the scenario drives, may get one (it would be dialled)."""
     if world.control is None:
         raise AssertionError("a callback due now would be dialled by a real LUCS; tag the scenario @mock-only")
-    world.request_callback(name, world.callback_for(due_now=True))
+    world.callbacks.request(name, due_now=True)
 
 
 @when(parsers.parse('I request a callback "{name}" for the target user naming the service by its SIP address "{sip}"'))
 def request_callback_by_service_sip(world: World, name: str, sip: str) -> None:
-    world.request_callback(name, world.callback_for(ServiceId=None, ServiceSip=sip))
+    world.callbacks.request(name, ServiceId=None, ServiceSip=sip)
 
 
 @given(parsers.parse('the callback "{name}" has been cancelled'))
 @when(parsers.parse('I cancel the callback "{name}"'))
 def cancel_callback(world: World, name: str) -> None:
-    world.cancel_callback(name)
+    world.callbacks.cancel(name)
 
 
 @when(parsers.parse('I try to cancel the callback "{name}" again'))
 def cancel_again(world: World, name: str) -> None:
-    world.try_cancel_callback(str(world.requested(name)["Id"]))
+    world.callbacks.try_cancel(str(world.callbacks.as_answered(name)["Id"]))
 
 
 @when("I try to cancel an unknown callback")
 def cancel_unknown(world: World) -> None:
-    world.try_cancel_callback(UNKNOWN_ID)
+    world.callbacks.try_cancel(UNKNOWN_ID)
 
 
 @when(parsers.parse('I read the callback "{name}" by its ExternalTaskId'))
 def read_callback(world: World, name: str) -> None:
-    world.read_callback_of(name)
+    world.callbacks.fetch(name)
 
 
 @when("I search the callbacks with no filter")
 def search_all(world: World) -> None:
     """`{}`: documented to find every callback."""
-    world.search_callbacks({})
+    world.callbacks.search({})
 
 
 @when("I search the callbacks of the configured service")
 def search_by_service(world: World) -> None:
-    world.search_callbacks({"ServiceId": world.config.service_id})
+    world.callbacks.search({"ServiceId": world.config.service_id})
 
 
 @when(parsers.parse('I search the callbacks by the ExternalTaskId of "{name}"'))
 def search_by_external_id(world: World, name: str) -> None:
-    world.requested(name)
-    world.search_callbacks({"ExternalTaskId": world.callback_requests[name]["ExternalTaskId"]})
+    world.callbacks.search({"ExternalTaskId": world.callbacks.external_id_of(name)})
 
 
 @when("I search the callbacks requested in this scenario with:")
 def search_own(world: World, datatable: list[list[str]]) -> None:
     """The table's filters, and the scenario's CallerId: other callbacks on the target stay out."""
-    world.search_own_callbacks(expected_fields(datatable))
+    world.callbacks.search_own(expected_fields(datatable))
 
 
 # ---- refused requests ----------------------------------------------------------------------
@@ -97,22 +102,22 @@ def _try_invalid(world: World, body: dict[str, object]) -> None:
     """The body must really break the request schema, or the scenario would prove nothing."""
     if not world.client.contract.check("callback-request.json", body).violations:
         raise AssertionError("this body is a valid callback request; a refusal scenario needs an invalid one")
-    world.try_request_callback(body)
+    world.callbacks.try_request(body)
 
 
 @when(parsers.parse('I try to request a callback for the target user with the priority "{priority}"'))
 def try_priority(world: World, priority: str) -> None:
-    _try_invalid(world, world.callback_for(Priority=priority))
+    _try_invalid(world, _body(world, Priority=priority))
 
 
 @when(parsers.parse("I try to request a callback for the target user with a description of {length:d} characters"))
 def try_description(world: World, length: int) -> None:
-    _try_invalid(world, world.callback_for(Description="d" * length))
+    _try_invalid(world, _body(world, Description="d" * length))
 
 
 @when("I try to request a callback for the target user without a Target")
 def try_without_target(world: World) -> None:
-    body = world.callback_for()
+    body = _body(world)
     del body["Target"]
     _try_invalid(world, body)
 
@@ -120,7 +125,7 @@ def try_without_target(world: World) -> None:
 @when(parsers.parse('I try to request a callback for the target user naming the service by its SIP address "{sip}"'))
 def try_service_sip(world: World, sip: str) -> None:
     """A valid body: the refusal, if any, comes from what LUCS knows of the service."""
-    world.try_request_callback(world.callback_for(ServiceId=None, ServiceSip=sip))
+    world.callbacks.try_request(_body(world, ServiceId=None, ServiceSip=sip))
 
 
 # ---- checks ------------------------------------------------------------------------------
@@ -128,42 +133,39 @@ def try_service_sip(world: World, sip: str) -> None:
 
 @then("the new callback has:")
 def new_callback_has(world: World, datatable: list[list[str]]) -> None:
-    assert_fields(world.newest_callback, expected_fields(datatable), what="the new callback as LUCS answered it")
+    assert_fields(world.callbacks.newest(), expected_fields(datatable), what="the new callback as LUCS answered it")
 
 
 @then("the new callback echoes what was requested")
 def new_callback_echoes(world: World) -> None:
     """Every field sent comes back as sent, but DueDate (LUCS may write a date-time its own way)
     and the service (see "belongs to the configured service")."""
-    sent = list(world.callback_requests.values())[-1]
+    sent = list(world.callbacks.sent.values())[-1]
     echoed = {k: v for k, v in sent.items() if k not in ("DueDate", "ServiceId", "ServiceSip")}
-    assert_fields(world.newest_callback, echoed, what="the new callback against the request")
+    assert_fields(world.callbacks.newest(), echoed, what="the new callback against the request")
 
 
 @then("the new callback belongs to the configured service")
 def new_callback_in_service(world: World) -> None:
     """The service by its GUID, whether the request named it by GUID or by SIP address."""
-    assert_fields(world.newest_callback, {"ServiceId": world.config.service_id}, what="the new callback")
+    assert_fields(world.callbacks.newest(), {"ServiceId": world.config.service_id}, what="the new callback")
 
 
 @then(parsers.parse('the callback read is "{name}"'))
 def callback_read_is(world: World, name: str) -> None:
-    if world.read_callback is None:
-        raise AssertionError("no callback was read in this scenario")
-    wanted = world.requested(name)
+    read = world.callbacks.as_read()
+    wanted = world.callbacks.as_answered(name)
     expected = {"Id": wanted["Id"], "ExternalTaskId": wanted["ExternalTaskId"]}
-    assert_fields(world.read_callback, expected, what=f"the callback read (expected {name!r})")
+    assert_fields(read, expected, what=f"the callback read (expected {name!r})")
 
 
 def _found(world: World) -> list[str]:
-    if world.found_callbacks is None:
-        raise AssertionError("no callback search was made in this scenario")
-    return world.callback_names(world.found_callbacks)
+    return world.callbacks.names_of(world.callbacks.as_found())
 
 
 @then(parsers.parse('the callbacks found include "{name}"'))
 def found_include(world: World, name: str) -> None:
-    world.requested(name)
+    world.callbacks.as_answered(name)
     found = _found(world)
     if name not in found:
         raise AssertionError(f"callback {name!r} is not among the {len(found)} callbacks found")
@@ -172,7 +174,7 @@ def found_include(world: World, name: str) -> None:
 @then(parsers.parse('the callbacks found do not include "{name}"'))
 def found_exclude(world: World, name: str) -> None:
     """A filter that leaves a callback out (a search by another state): fails where LUCS ignores it."""
-    world.requested(name)
+    world.callbacks.as_answered(name)
     found = _found(world)
     if name in found:
         raise AssertionError(
@@ -194,9 +196,7 @@ def _listed(names: list[str]) -> str:
 
 @then("every callback found belongs to the configured service")
 def found_in_service(world: World) -> None:
-    if world.found_callbacks is None:
-        raise AssertionError("no callback search was made in this scenario")
-    others = [c for c in world.found_callbacks if c.get("ServiceId") != world.config.service_id]
+    others = [c for c in world.callbacks.as_found() if c.get("ServiceId") != world.config.service_id]
     if others:
         listed = ", ".join(f"{c.get('Id')} (ServiceId {c.get('ServiceId')})" for c in others[:5])
         raise AssertionError(f"{len(others)} callbacks found belong to another service: {listed}")
@@ -205,11 +205,11 @@ def found_in_service(world: World) -> None:
 @then(parsers.parse('the callback "{name}" is no longer among the pending callbacks'))
 def not_pending(world: World, name: str) -> None:
     """Polls the pending callbacks up to the wait deadline: LUCS may take a moment."""
-    world.wait_until_not_pending(name)
+    world.callbacks.wait_until_not_pending(name)
 
 
 @then(parsers.parse('the callback "{name}" is in state "{state}"'))
 def callback_state(world: World, name: str, state: str) -> None:
     """Read by its ExternalTaskId. Documented names: Pending, Terminated; "In Queue" is spelled
     InQueue on the mock (its JSON spelling is not documented)."""
-    assert_fields(world.read_callback_of(name), {"State": state}, what=f"callback {name!r}")
+    assert_fields(world.callbacks.fetch(name), {"State": state}, what=f"callback {name!r}")

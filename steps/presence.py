@@ -11,16 +11,16 @@ from . import USER
 
 @when(parsers.re(rf'I set the presence of {USER} to "(?P<presence>[^"]+)"'))
 def set_presence(world: World, presence: str, user: str | None = None) -> None:
-    world.set_presence(user, presence)
+    world.users.set_presence(user, presence)
 
 
 @when(parsers.re(rf'I try to set the presence of {USER} to "(?P<presence>[^"]+)"'))
 def try_set_presence(world: World, presence: str, user: str | None = None) -> None:
     """Any answer is taken: the next step judges it."""
-    world.set_presence(user, presence, expect_error=True)
+    world.users.set_presence(user, presence, expect_error=True)
 
 
 @then(parsers.re(rf'{USER}\'s presence reads "(?P<presence>[^"]+)"'))
 def presence_reads(world: World, presence: str, user: str | None = None) -> None:
     """Polls the list up to the wait deadline for the new presence."""
-    world.wait_for_user(user, {"PresenceState": presence})
+    world.users.wait_for(user, {"PresenceState": presence})

@@ -66,9 +66,10 @@ def calibrate(config: LucsConfig, diagnosis: Diagnosis) -> None:
         diagnosis.add("fail", "calibrate", str(error))
         return
     with guarded(config, store, diagnosis) as world:
-        before = world.listed_user(None)
-        if world.not_ready(None):
-            diagnosis.add("fail", "calibrate", f"{config.user} is not ready: {'; '.join(world.not_ready(None))}")
+        before = world.users.fetch(None)
+        not_ready = world.users.fetch_why_not_ready(None)
+        if not_ready:
+            diagnosis.add("fail", "calibrate", f"{config.user} is not ready: {'; '.join(not_ready)}")
             return
         try:
             presence_field(world, before, diagnosis)
@@ -132,7 +133,7 @@ def _presence_after(world: World, sent: Exchange, was: str) -> str:
     deadline = time.monotonic() + (world.config.wait_timeout if accepted else 0)
     with world.client.polling():
         while True:
-            now = str(world.listed_user(None)["PresenceState"])
+            now = str(world.users.fetch(None)["PresenceState"])
             if now != was or time.monotonic() >= deadline:
                 return now
             time.sleep(world.config.poll_interval)
@@ -141,15 +142,14 @@ def _presence_after(world: World, sent: Exchange, was: str) -> str:
 def task_round(world: World, diagnosis: Diagnosis) -> None:
     """Block, post a task only the target user may take, unblock, watch it; then find the close call."""
     config = world.config
-    world.block(None)
-    task = world.task_for(None)
-    task_id = world.post_task(task)
-    external = str(task["ExternalTaskId"])
-    pending = world.task()
+    world.users.block(None)
+    task_id = world.tasks.post_for(None)
+    external = str(world.tasks.external_task_id)
+    pending = world.tasks.fetch()
     seen = [str(pending.get("State"))]
     if pending.get("ReservedUserObject") is not None:
         diagnosis.add("fail", "task", f"task {task_id} went to someone while its only agent was blocked")
-    world.unblock(None)
+    world.users.unblock(None)
     accepted = _watch_until_accepted(world, seen)
     if accepted is None:
         diagnosis.add(
@@ -179,10 +179,10 @@ def _watch_until_accepted(world: World, seen: list[str]) -> str | None:
     deadline = time.monotonic() + world.config.wait_timeout
     with world.client.polling():
         while time.monotonic() < deadline:
-            task = world.task()
+            task = world.tasks.fetch()
             if str(task.get("State")) != seen[-1]:
                 seen.append(str(task.get("State")))
-            user = world.listed_user(None)
+            user = world.users.fetch(None)
             if task.get("ReservedUserObject") is not None and user.get("NotSelectableReason") == ACCEPTED_REASON:
                 return str(task.get("State"))
             time.sleep(world.config.poll_interval)
@@ -206,7 +206,7 @@ def close_call(world: World, task_id: str, external: str, accepted: str, diagnos
         if state is None or state == accepted:
             tried.append(f"{route} by {by} -> {sent.status}")
             continue
-        world.closed_elsewhere()
+        world.tasks.closed_elsewhere()
         default = f"{OPERATIONS['close_task'].method} {OPERATIONS['close_task'].path}"
         evidence = f"{sent.what}; the task then {'gone' if state == 'gone' else f'in State {state!r}'}"
         diagnosis.add("ok", "close", f"a task is closed by {route} with its {by}: {evidence}")
@@ -227,7 +227,7 @@ def _state_after_close(world: World, sent: Exchange, accepted: str) -> str | Non
     deadline = time.monotonic() + world.config.wait_timeout
     with world.client.polling():
         while True:
-            read = world.client.send("get_task", {"taskIdentifier": str(world.task_id)}, expect=ANY_STATUS)
+            read = world.client.send("get_task", {"taskIdentifier": str(world.tasks.task_id)}, expect=ANY_STATUS)
             if read.status in TASK_GONE:
                 return "gone"
             body = read.response_body if isinstance(read.response_body, dict) else {}

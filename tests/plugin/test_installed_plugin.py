@@ -45,7 +45,7 @@ pytest_plugins = ["lucs_harness.plugin"]
 @then(parsers.parse("the service lists at least {count:d} users"))
 def at_least(world, count: int) -> None:
     assert Path(lucs_harness.__file__).is_relative_to(Path(__file__).parent / "site"), lucs_harness.__file__
-    assert len(world.listed) >= count, world.listed
+    assert len(world.users.listed) >= count, world.users.listed
 '''
 
 

@@ -270,13 +270,14 @@ def test_the_world_registers_a_cancel_for_every_callback_request_and_keeps_only_
     client = LucsClient(LucsConfig(), mock_target.base_url)
     registry = RestoreRegistry(performer(client))
     world = World(LucsConfig(), client, registry, "sip:smoky.cc@dev.local", control=mock_target.control)
-    world.try_request_callback(world.callback_for(Priority="Urgent"))  # refused: nothing to cancel
+    callbacks, target = world.callbacks, world.target_ref
+    callbacks.try_request(callbacks.body_for(target, Priority="Urgent"))  # refused: nothing to cancel
     assert registry.pending == []
-    world.request_callback("cancelled", world.callback_for())
-    world.cancel_callback("cancelled")  # cancelled by the scenario: nothing left to cancel
+    callbacks.request("cancelled")
+    callbacks.cancel("cancelled")  # cancelled by the scenario: nothing left to cancel
     assert registry.pending == []
-    world.try_request_callback(world.callback_for(Description="taken although a try"))
-    world.request_callback("kept", world.callback_for())
+    callbacks.try_request(callbacks.body_for(target, Description="taken although a try"))
+    callbacks.request("kept")
     assert [u.description.split(" ")[:2] for u in registry.pending] == [["cancel", "callback"]] * 2
     assert registry.restore_all() == []
     assert [c["State"] for c in mock_target.control.state()["callbacks"]] == ["Terminated"] * 3

@@ -83,7 +83,7 @@ def test_the_scenarios_precondition_judges_as_the_pool_check_does(mock_target: M
     client = _client(mock_target)
     client.block(_user_id(client, CC))
     world = World(LucsConfig(), client, RestoreRegistry(performer(client)), CC)
-    lines = world.not_ready(None)
+    lines = world.users.fetch_why_not_ready(None)
     [pool_finding] = check_pool(LucsConfig(), client, lambda agent: False, journal_left=False)
     assert lines[:2] == ["IsSelectable: expected true, got false", "IsBlockedByLuwareApi: expected false, got true"]
     assert lines[2:-1] == pool_finding.wrong

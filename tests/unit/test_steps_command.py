@@ -9,7 +9,7 @@ import inspect
 from pathlib import Path
 
 from lucs_harness.world import World
-from lucs_harness.world_api import attribute_docs, described, members
+from lucs_harness.world_api import attribute_docs, described, members, parts
 from tests.support.suite import ROOT, run_wrapper
 
 CONFTEST = '''\
@@ -26,7 +26,7 @@ def at_least(world, count: int) -> None:
 
     A second paragraph that the catalogue leaves out.
     """
-    assert len(world.listed) >= count
+    assert len(world.users.listed) >= count
 '''
 
 STEP_MODULE = '''\
@@ -115,29 +115,47 @@ def test_steps_help_is_usage_and_world_lists_the_world_api(tmp_path: Path) -> No
     world = run_wrapper("steps", "--world", cwd=tmp_path)
     assert world.returncode == 0, world.stderr
     assert world.stdout == described()
-    assert "  world.list_users() -> list[dict[str, Any]]\n        GET the configured service's users" in world.stdout
-    assert "  world.set_presence(user: str | None, presence: str, *, expect_error: bool = False) -> Exchange\n" in (
-        world.stdout
+    assert (
+        "  world.users.list_all() -> list[dict[str, Any]]\n        GET the configured service's users" in world.stdout
+    )
+    assert (
+        "  world.users.set_presence(user: str | None, presence: str, *, expect_error: bool = False) -> Exchange\n"
+        in world.stdout
     )
     assert "  world.last: Exchange | None\n" in world.stdout
+    assert "  world.users: Users\n" in world.stdout
+    assert "\nworld.callbacks (lucs_harness.world.callbacks.Callbacks):\n" in world.stdout
     assert "_user_call" not in world.stdout
+    assert "_core" not in world.stdout
 
 
-def test_every_public_member_of_world_is_documented() -> None:
-    """The `--world` text is read from the code: a new method or field without its docstring (or
-    its line in the class docstring's Attributes) fails here, and a stale attribute line too."""
-    fields = {f.name for f in dataclasses.fields(World) if not f.name.startswith("_")}
-    assert set(attribute_docs()) == fields
-    public = {name for name in vars(World) if not name.startswith("_")}
-    listed = {member.name for member in members()}
-    assert listed == public | fields
-    undocumented = [member.name for member in members() if not member.doc]
-    assert undocumented == []
+def test_every_public_member_of_world_and_its_facets_is_documented() -> None:
+    """The `--world` text is read from the code: a new method or field of `World` or of a facet
+    without its docstring (or its line in the class docstring's Attributes) fails here, and a stale
+    attribute line too."""
+    assert [owner for owner, _ in parts()] == [
+        "world",
+        "world.users",
+        "world.tasks",
+        "world.callbacks",
+        "world.services",
+    ]
+    for owner, cls in parts():
+        declared = (
+            {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set(cls.__annotations__)
+        )
+        fields = {name for name in declared if not name.startswith("_")}
+        public = {name for name in vars(cls) if not name.startswith("_")}
+        documented = {name for name, value in vars(cls).items() if isinstance(value, property)} | fields
+        assert set(attribute_docs(cls)) <= documented, owner  # no stale line
+        assert fields <= set(attribute_docs(cls)), owner  # every field has its line
+        assert {member.name for member in members(cls, owner)} == public | fields, owner
+        assert [member.name for member in members(cls, owner) if not member.doc] == [], owner
     assert "Attributes:" not in described()
     assert inspect.cleandoc(World.__doc__ or "").startswith("The `world` fixture")
     grep = described("callback")
-    assert "world.request_callback(" in grep
-    assert "world.list_users(" not in grep
+    assert "world.callbacks.request(" in grep
+    assert "world.users.list_all(" not in grep
 
 
 def test_the_readmes_world_example_is_what_steps_world_prints() -> None:
