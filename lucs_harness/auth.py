@@ -5,7 +5,8 @@ from __future__ import annotations
 from requests import PreparedRequest
 from requests.auth import AuthBase, HTTPBasicAuth
 
-from lucs_harness.config import ConfigError, LucsConfig, key_placement
+from lucs_harness.config import LucsConfig, key_placement
+from lucs_harness.errors import ConfigError
 
 
 class QueryAuth(AuthBase):

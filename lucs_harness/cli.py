@@ -25,10 +25,10 @@ import re
 import sys
 
 from lucs_harness.config import OTHER_OPTIONS, LucsConfig, cli_option, env_name, is_flag
+from lucs_harness.errors import GateError
 from lucs_harness.exit_codes import USAGE
 from lucs_harness.reporting.options import add_report_options, publishing
 from lucs_harness.reporting.publish import Forwarder, publish, run_suite
-from lucs_harness.reporting.quality_gate import GateError
 
 COMMANDS = ("run", "show-config", "restore", "steps", "init", "merge", "doctor", "install-allure")
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -166,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _install_allure() -> int:
     """Allure 3 for the HTML report and the quality gate, where no checkout's `make install` put it."""
-    from lucs_harness.reporting.allure_cli import AllureError, CacheUnwritable, install_allure
+    from lucs_harness.errors import AllureError, CacheUnwritable
+    from lucs_harness.reporting.allure_cli import install_allure
 
     try:
         print(f"lucs-acceptance: Allure 3 installed: {install_allure()}")

@@ -50,7 +50,20 @@ from urllib3.util.retry import Retry
 
 from lucs_harness.auth import session_auth
 from lucs_harness.config import LucsConfig
-from lucs_harness.contract import EXCERPT_CHARS, Contract, SchemaViolation, default_contract
+from lucs_harness.contract import EXCERPT_CHARS, Contract, default_contract
+from lucs_harness.errors import (
+    CredentialsRefused,
+    ExchangeTimeout,
+    JsonTooDeep,
+    LucsError,
+    NotJson,
+    RedirectRefused,
+    ResponseTooLarge,
+    SchemaViolation,
+    TransportError,
+    UnexpectedStatus,
+    Unreachable,
+)
 from lucs_harness.operations import OPERATIONS, Operation
 
 if TYPE_CHECKING:
@@ -69,23 +82,6 @@ KEEPS_METHOD = frozenset({307, 308})  # a client resends 301, 302 and 303 as GET
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class LucsError(AssertionError):
-    """Base of every failure the client reports."""
-
-
-class TransportError(LucsError):
-    """No HTTP answer: refused, timed out, TLS failure."""
-
-
-class Unreachable(TransportError):
-    """No connection at all: refused, unresolvable host, connect timeout, TLS handshake failure."""
-
-
-class ExchangeTimeout(TransportError):
-    """The exchange did not end by its deadline (`exchange_timeout`, or a `within` block's, such as
-    the restore's), however its bytes came: the message says which deadline and how many had arrived."""
-
-
 def _unreachable(error: requests.RequestException) -> bool:
     """True unless the server was reached and only the answer was late (its head or its body)."""
     if isinstance(error, requests.ReadTimeout):
@@ -94,39 +90,6 @@ def _unreachable(error: requests.RequestException) -> bool:
     reason = getattr(cause, "reason", None)
     late = isinstance(cause, ReadTimeoutError) or isinstance(reason, ReadTimeoutError)
     return isinstance(error, requests.ConnectionError) and not late
-
-
-class UnexpectedStatus(LucsError):
-    """An HTTP status the step did not expect."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class CredentialsRefused(UnexpectedStatus):
-    """401: the configured credentials were refused; no later call can succeed."""
-
-
-class NotJson(LucsError):
-    """A body that should be JSON but is not."""
-
-
-class JsonTooDeep(NotJson):
-    """JSON nested deeper than `MAX_JSON_DEPTH`: refused before anything walks it recursively."""
-
-
-class ResponseTooLarge(LucsError):
-    """A body larger than `max_response_mb`: the rest is not read and its connection is dropped."""
-
-
-class RedirectRefused(LucsError):
-    """A 3xx answer not followed: another origin, a downgrade to http, a method it would change,
-    too many hops, or redirects not allowed at all. Nothing was sent to its Location."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class NoRedirectSession(requests.Session):
@@ -568,7 +531,7 @@ class LucsClient:
                 self.contract.validate(f"{op.request}.json", body, what=f"request body of {method} {exchange.url}")
             exchange = self._exchange(exchange, raw)
             self._judge(exchange, op, op.success if expect is None else expect)
-        except AssertionError as failure:  # every message names the URL and may quote a body
+        except LucsError as failure:  # every message names the URL and may quote a body
             failure.args = (self.redactor.text(str(failure)),)
             raise
         return exchange

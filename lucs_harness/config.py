@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
+from lucs_harness.errors import ConfigError
 from lucs_harness.operations import DEFAULT_PATHS, OPERATIONS
 from lucs_harness.redact import Redactor
 
@@ -43,10 +44,6 @@ URL_FIELDS = ("base_url", "proxy", "coordination")
 FILE_FIELDS = ("ca_bundle", "client_cert", "client_key")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot be used; the message says which source and field."""
 
 
 def key_placement(spec: str) -> tuple[Literal["header", "query"], str, str]:

@@ -24,16 +24,14 @@ from typing import Any
 
 from jsonschema_rs import Draft202012Validator, Registry, ValidationErrorKind
 
+from lucs_harness.errors import SchemaViolation
+
 # the repository's schemas/ in a checkout; a wheel carries them inside the package
 _PACKAGED = Path(__file__).resolve().parent / "schemas"
 SCHEMAS_DIR = _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parent.parent / "schemas"
 BASE_URI = "https://lucs-harness.local/schemas/"
 EXCERPT_CHARS = 300  # how much of a body, or of a value in it, one failure message quotes
 LISTED_AT_MOST = 20  # violations one failure message lists; the rest are counted
-
-
-class SchemaViolation(AssertionError):
-    """A body broke the contract; the message names each JSON path and the reason."""
 
 
 @dataclass(frozen=True)

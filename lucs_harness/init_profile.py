@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 from typing import Literal, get_args, get_origin
 
-from lucs_harness.config import ConfigError, LucsConfig
+from lucs_harness.config import LucsConfig
 from lucs_harness.doctor.profile import GIVEN
+from lucs_harness.errors import ConfigError
 from lucs_harness.exit_codes import MEANING, PASSED
 
 FILL_IN = ("service_id", "user", "auth")  # what a profile of a real LUCS cannot do without

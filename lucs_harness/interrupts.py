@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
+from lucs_harness.errors import RunInterrupted
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 RELAYED = {signal.SIGUSR1: 1, signal.SIGUSR2: 2}
 CUT_SHORT = 2
@@ -34,12 +36,6 @@ SAME_REQUEST_SECONDS = 1.0
 def relay_signal(level: int) -> signal.Signals:
     """The relay signal that asks for stop level `level` (1 = stop, 2 and more = cut short)."""
     return next(sig for sig, lvl in RELAYED.items() if lvl == min(level, CUT_SHORT))
-
-
-class RunInterrupted(BaseException):
-    """Raised inside a scenario when the run is told to stop. A BaseException, so no `except
-    Exception` swallows it, and not a KeyboardInterrupt, so pytest reports it as the scenario's
-    outcome and runs its teardown (the restore) in order."""
 
 
 @dataclass

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lucs_harness.errors import Rejected
 from lucs_harness.operations import (
     OPERATIONS,
     PARAMETER_PATTERNS,
@@ -46,11 +47,6 @@ MAC = re.compile(r"[0-9a-f]{64}")
 RECORD_FIELDS = frozenset({"id", "operation", "params", "body", "gone", "lookup", "sip"})
 LOOKUP_FIELDS = frozenset({"operation", "params", "field", "param"})
 UNDO_OPERATIONS = tuple(name for name, op in OPERATIONS.items() if op.undo is not None)
-
-
-class Rejected(ValueError):
-    """An entry this run must not replay: no run holding the target's key wrote it, or it is no undo
-    of the operations table. The message says what is wrong, printable on one line."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lucs_harness.errors import JournalKeyError
 from lucs_harness.journal import Seal, target_digest
 
 if TYPE_CHECKING:
@@ -31,10 +32,6 @@ SECRETS = ("journal_key", "username", "password", "token", "api_key")  # what th
 ROUNDS = 200_000  # PBKDF2-HMAC-SHA256 rounds: about 0.07 s, once per process
 KEY_FILE = re.compile(r"[0-9a-f]{64}")
 _ADVICE = "set LUCS_JOURNAL_KEY (journal_key) instead"
-
-
-class JournalKeyError(RuntimeError):
-    """No key can be had: the key file cannot be made or is not one; the message says what to do."""
 
 
 def journal_seal(config: LucsConfig) -> Seal:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError, UnexpectedStatus
+from lucs_harness.client import LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.coordination import RUN_TOKEN, Coordination, Leftover
+from lucs_harness.errors import CredentialsRefused, LucsError, TransportError, UnexpectedStatus
 from lucs_harness.journal import Undo, printable
 from lucs_harness.operations import HARNESS_TASK_PREFIX, OPERATIONS
 from lucs_harness.operations import TASK_GONE as TASK_GONE
@@ -166,7 +167,7 @@ def undo_one(leftover: Leftover, undo: Undo, perform: Perform, seconds: float, f
     """One undo of a dead run, crossed out unless it may pass later (then False: keep the rest)."""
     try:
         perform(undo, seconds)
-    except AssertionError as error:  # every failure of a call: a status, a body, no answer
+    except LucsError as error:  # every failure of a call: a status, a body, no answer
         if may_pass_later(error):
             found.left(f"not undone, kept for the next run: {undo.description}: {error}")
             return False
@@ -190,7 +191,7 @@ def orphaned(external_task_id: str, age: float | None, config: LucsConfig, store
     return f"{age:.0f} s old"
 
 
-def may_pass_later(error: AssertionError) -> bool:
+def may_pass_later(error: LucsError) -> bool:
     """True for a failure a later try may not meet (no answer, refused credentials, a server error
     or a busy one); False for a refusal that will stand (a 4xx: the thing is gone, say)."""
     if isinstance(error, TransportError | CredentialsRefused):
@@ -270,7 +271,7 @@ def cancel_orphan_callbacks(config: LucsConfig, client: LucsClient, store: Coord
     found = Findings()
     try:
         pending = client.send("search_callbacks", body={"State": "Pending"}).response_body
-    except AssertionError as error:
+    except LucsError as error:
         found.left(f"could not look for callbacks an earlier run left pending: {error}")
         return found
     now = datetime.now(UTC)
@@ -283,7 +284,7 @@ def cancel_orphan_callbacks(config: LucsConfig, client: LucsClient, store: Coord
             continue
         try:
             client.send("cancel_callback", {"callbackId": str(callback.get("Id"))}, expect=(200, 204, 404))
-        except AssertionError as error:
+        except LucsError as error:
             found.left(f"could not cancel callback {external} that an earlier run left pending: {error}")
         else:
             found.settled(f"cancelled: callback {external} that an earlier run left pending ({why})")

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lucs_harness.client import LucsClient, LucsError
+from lucs_harness.client import LucsClient
 from lucs_harness.config import LucsConfig
+from lucs_harness.errors import LucsError
 from lucs_harness.leftovers import REPAIR_COMMAND, TASK_PREFIX, is_closed
 
 READY = {"IsSelectable": True, "IsBlockedByLuwareApi": False}  # what the use case starts from

@@ -14,8 +14,8 @@ from typing import Any
 
 from lucs_harness.client import LucsClient
 from lucs_harness.coordination.base import RunJournal
-from lucs_harness.interrupts import RunInterrupted
-from lucs_harness.journal import Lookup, Rejected, Undo, printable
+from lucs_harness.errors import JournalUnwritable, LucsError, Rejected, RunInterrupted
+from lucs_harness.journal import Lookup, Undo, printable
 from lucs_harness.operations import OPERATIONS, PARAMETER_PATTERNS, SIP_URI
 from lucs_harness.reporting.faults import why
 
@@ -23,12 +23,6 @@ Perform = Callable[[Undo, float | None], Any]  # the undo, and the seconds left 
 KEPT = "kept in the restore journal for the next run"
 DEADLINE = "the restore deadline (restore_timeout)"  # what an undo's failure names when it passes
 CUT_SHORT = "cut short by a second interrupt"
-
-
-class JournalUnwritable(AssertionError):
-    """The undo of a change could not be written to the restore journal (a full disk, a file-size
-    limit), so the change is not sent: the step fails with this one line. An AssertionError, so
-    the step's failure reads like any other step's."""
 
 
 def performer(client: LucsClient) -> Perform:
@@ -59,11 +53,11 @@ def _look_up(client: LucsClient, lookup: Lookup, gone: tuple[int, ...], seconds_
         return None
     body = found.response_body
     if not isinstance(body, dict) or body.get(lookup.field) is None:
-        raise AssertionError(f"{found.what}: the answer names no {lookup.field} to undo with")
+        raise LucsError(f"{found.what}: the answer names no {lookup.field} to undo with")
     value = str(body[lookup.field])
     pattern = PARAMETER_PATTERNS.get(lookup.param)
     if pattern is not None and not pattern.fullmatch(value):  # an answer is no more trusted than a journal
-        raise AssertionError(f"{found.what}: {lookup.field} {printable(value, 60)!r} is not an id {lookup.param} takes")
+        raise LucsError(f"{found.what}: {lookup.field} {printable(value, 60)!r} is not an id {lookup.param} takes")
     return value
 
 

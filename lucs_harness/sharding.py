@@ -29,13 +29,10 @@ from typing import Any
 import pytest
 
 from lucs_harness.config import LucsConfig
+from lucs_harness.errors import ShardError
 
 DURATIONS_KEY = "lucs/durations"  # pytest cache key: node id -> seconds
 SHARD_PATTERN = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
-
-
-class ShardError(ValueError):
-    """A shard option or agent pool that cannot work; the message is one line."""
 
 
 @dataclass(frozen=True)

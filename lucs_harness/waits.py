@@ -6,11 +6,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from lucs_harness.errors import StateNotReached
+
 T = TypeVar("T")
-
-
-class StateNotReached(AssertionError):
-    """The deadline passed; the message holds what was expected, the last value seen and the time."""
 
 
 def holds_for(

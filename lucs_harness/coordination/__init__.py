@@ -6,16 +6,8 @@ machine (the default) and PostgreSQL (`--lucs-coordination URL`) for runners on 
 from __future__ import annotations
 
 from lucs_harness.config import LucsConfig
-from lucs_harness.coordination.base import (
-    RUN_TOKEN,
-    Coordination,
-    CoordinationError,
-    Lease,
-    Leftover,
-    PoolExhausted,
-    RunJournal,
-    lease_agent,
-)
+from lucs_harness.coordination.base import RUN_TOKEN, Coordination, Lease, Leftover, RunJournal, lease_agent
+from lucs_harness.errors import CoordinationError, PoolExhausted
 
 __all__ = [
     "RUN_TOKEN",

@@ -8,9 +8,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
+from lucs_harness.errors import CoordinationError, JournalKeyError, PoolExhausted
 from lucs_harness.exit_codes import USAGE
 from lucs_harness.journal import Seal, Undo
-from lucs_harness.journal_key import JournalKeyError, journal_seal
+from lucs_harness.journal_key import journal_seal
 
 if TYPE_CHECKING:
     from lucs_harness.config import LucsConfig
@@ -19,18 +20,6 @@ if TYPE_CHECKING:
 # a later run can ask the store whether the run that made one is still alive
 RUN_TOKEN = uuid.uuid4().hex[:8]
 LEASE_POLL = 0.05  # seconds between two looks at a pool whose agents are all leased
-
-
-class PoolExhausted(RuntimeError):
-    """Every agent of the pool stayed leased by live runs for the whole lease wait."""
-
-
-class CoordinationError(RuntimeError):
-    """The coordination store cannot be used: `code` is the run's exit code (4 or 10)."""
-
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def store_seal(config: LucsConfig) -> Seal:

@@ -27,15 +27,12 @@ from typing import Any, BinaryIO
 
 from lucs_harness.config import LucsConfig
 from lucs_harness.coordination.base import RUN_TOKEN, store_seal
-from lucs_harness.journal import MAX_BYTES, REJECTED, SUFFIX, Rejected, Seal, Undo, printable, target_folder
+from lucs_harness.errors import Rejected, Unreadable
+from lucs_harness.journal import MAX_BYTES, REJECTED, SUFFIX, Seal, Undo, printable, target_folder
 from lucs_harness.leases import FileLease, is_leased, lease_folder
 
 _NO_FOLLOW = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 COMPACT_AT = MAX_BYTES // 4  # bytes past which a live journal is rewritten with its open undos alone
-
-
-class Unreadable(Exception):
-    """A journal file that is not read at all: not a regular file, or too large."""
 
 
 class Claim:

@@ -24,9 +24,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lucs_harness.coordination.base import RUN_TOKEN, CoordinationError, store_seal
+from lucs_harness.coordination.base import RUN_TOKEN, store_seal
+from lucs_harness.errors import CoordinationError, Rejected
 from lucs_harness.exit_codes import UNREACHABLE, USAGE
-from lucs_harness.journal import Rejected, Undo, printable, target_digest
+from lucs_harness.journal import Undo, printable, target_digest
 
 if TYPE_CHECKING:
     import psycopg

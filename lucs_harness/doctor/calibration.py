@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from lucs_harness.client import Exchange, LucsError
+from lucs_harness.client import Exchange
 from lucs_harness.config import LucsConfig
-from lucs_harness.coordination import Coordination, CoordinationError, open_store
+from lucs_harness.coordination import Coordination, open_store
 from lucs_harness.doctor.findings import Diagnosis
 from lucs_harness.doctor.probes import client_for, find_user
+from lucs_harness.errors import CoordinationError, LucsError
 from lucs_harness.leftovers import TASK_GONE
 from lucs_harness.operations import OPERATIONS
 from lucs_harness.restore import RestoreRegistry, performer

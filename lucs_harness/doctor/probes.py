@@ -16,9 +16,10 @@ from typing import Any
 
 import requests
 
-from lucs_harness.client import Exchange, LucsClient, LucsError, RedirectRefused, TransportError
+from lucs_harness.client import Exchange, LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.doctor.findings import Diagnosis, Origin
+from lucs_harness.errors import LucsError, RedirectRefused, TransportError
 from lucs_harness.exit_codes import FAILED, UNREACHABLE
 from lucs_harness.operations import OPERATIONS, PARAMETER
 from lucs_harness.world import ANY_STATUS

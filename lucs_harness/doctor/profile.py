@@ -14,17 +14,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lucs_harness.config import SECRET_FIELDS, ConfigError, LucsConfig, env_name, file_layer
+from lucs_harness.config import SECRET_FIELDS, LucsConfig, env_name, file_layer
 from lucs_harness.doctor.findings import Diagnosis, Value
+from lucs_harness.errors import ConfigError, ProfileError
 
 GIVEN = ("base_url", "service_id", "user", "agents", "username", "verify_tls", "ca_bundle", "client_cert", "client_key")
 ALWAYS = ("base_url", "service_id", "user")  # written even when not given: a profile names its target
 TABLES = ("paths", "task_states")
 PROFILE_NAME = re.compile(r"[A-Za-z0-9_-]+")
-
-
-class ProfileError(ValueError):
-    """The profile could not be written; one line says why."""
 
 
 def profile_values(config: LucsConfig, diagnosis: Diagnosis) -> dict[str, Value]:

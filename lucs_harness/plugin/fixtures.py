@@ -13,8 +13,9 @@ import pytest
 
 from lucs_harness.client import Exchange, Listener, LucsClient
 from lucs_harness.config import LucsConfig
-from lucs_harness.coordination import CoordinationError, PoolExhausted, RunJournal, lease_agent
+from lucs_harness.coordination import RunJournal, lease_agent
 from lucs_harness.dry_run import DryRunPlan
+from lucs_harness.errors import CoordinationError, PoolExhausted
 from lucs_harness.exit_codes import POOL_EXHAUSTED, UNREACHABLE, USAGE
 from lucs_harness.leftovers import repair
 from lucs_harness.plugin.session import (

@@ -18,10 +18,8 @@ from typing import Any
 import pytest
 from pytest_bdd.parser import Feature, Scenario, Step
 
-from lucs_harness.client import CredentialsRefused
 from lucs_harness.config import (
     OTHER_OPTIONS,
-    ConfigError,
     LucsConfig,
     add_field_options,
     cli_option,
@@ -29,8 +27,9 @@ from lucs_harness.config import (
     secrets_on_command_line,
 )
 from lucs_harness.contract import default_contract
+from lucs_harness.errors import ConfigError, CredentialsRefused, RunInterrupted
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, EARLY_ENDS, INTERRUPTED, USAGE
-from lucs_harness.interrupts import RunInterrupted, relay_signal
+from lucs_harness.interrupts import relay_signal
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
     FAULTS_KEY,
@@ -58,7 +57,7 @@ from lucs_harness.reporting.verdict import (
     annotate,
     junit_name,
 )
-from lucs_harness.sharding import Shard, ShardError, sharded
+from lucs_harness.sharding import Shard, sharded
 
 FAILED_AT_KEY = pytest.StashKey[str]()
 MESSAGE_LINES = 10  # of a failure's message on the terminal, by default
@@ -99,7 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[MOCK_SEED_KEY] = _mock_seed(config.getoption("--lucs-mock-data"))
         shard, lucs = sharded(config, lucs)  # once, here: everything downstream sees the shard's slice
         _check_pool_size(config, lucs, shard)
-    except (ConfigError, ShardError) as error:
+    except ConfigError as error:  # a ShardError too
         run.end(USAGE, str(error))
         raise pytest.UsageError(str(error)) from None
     config.stash[CONFIG_KEY], config.stash[SHARD_KEY] = lucs, shard

@@ -13,9 +13,7 @@ from __future__ import annotations
 import pytest
 from pytest_bdd.reporting import test_report_context_registry
 
-from lucs_harness.client import CredentialsRefused, Unreachable
-from lucs_harness.coordination import PoolExhausted
-from lucs_harness.interrupts import RunInterrupted
+from lucs_harness.errors import CredentialsRefused, PoolExhausted, RunInterrupted, Unreachable
 from lucs_harness.plugin.session import CONFIG_KEY, RUN_KEY, RunState, is_worker
 
 NEVER_RETRIED: tuple[type[BaseException], ...] = (RunInterrupted, CredentialsRefused, Unreachable, PoolExhausted)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from pytest_bdd.exceptions import GherkinParseError
 
+from lucs_harness.errors import SelectionError
 from lucs_harness.exit_codes import NOTHING_SELECTED, USAGE
 from lucs_harness.feature_lines import FeatureLines, Place
 from lucs_harness.plugin.definitions import EXAMPLE, feature_path, template_of
@@ -24,10 +25,6 @@ from lucs_harness.plugin.session import RUN_KEY
 CLOSEST = 3
 SELECTION_KEY = pytest.StashKey["Selection"]()
 LIKE, MARGIN = 0.5, 0.2  # how alike a title must be to be named beside the best one, and how near the best
-
-
-class SelectionError(ValueError):
-    """A name or line that cannot be read: a usage error (exit 4)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

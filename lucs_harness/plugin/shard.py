@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from lucs_harness.errors import ShardError
 from lucs_harness.exit_codes import USAGE
 from lucs_harness.plugin.session import CONFIG_KEY, RUN_KEY, SHARD_KEY, is_worker
 from lucs_harness.reporting.verdict import SHARD as SHARD_PROPERTY
 from lucs_harness.reporting.verdict import ReportPaths, annotate
-from lucs_harness.sharding import DURATIONS_KEY, ShardError, select, valid_durations
+from lucs_harness.sharding import DURATIONS_KEY, select, valid_durations
 
 DURATIONS_STASH = pytest.StashKey[dict[str, float]]()
 TALLY_KEY = pytest.StashKey[tuple[int, int]]()  # (kept by this shard, selected before sharding)

@@ -13,9 +13,10 @@ from typing import NoReturn
 
 import pytest
 
-from lucs_harness.client import CredentialsRefused, LucsClient, LucsError, TransportError
-from lucs_harness.coordination import Coordination, CoordinationError, RunJournal, open_store
+from lucs_harness.client import LucsClient
+from lucs_harness.coordination import Coordination, RunJournal, open_store
 from lucs_harness.coordination.files import FileCoordination
+from lucs_harness.errors import CoordinationError, CredentialsRefused, LucsError, TransportError
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, TARGET_NOT_READY, UNREACHABLE, USAGE
 from lucs_harness.leftovers import repair
 from lucs_harness.plugin.session import (

@@ -15,6 +15,7 @@ from pytest_bdd.parser import Feature, Scenario
 from pytest_bdd.reporting import StepReport, scenario_reports_registry
 
 from lucs_harness.dry_run import undefined_section
+from lucs_harness.errors import UndefinedSteps
 from lucs_harness.exit_codes import FAILED, UNDEFINED_STEPS
 from lucs_harness.plugin.definitions import feature_path, undefined_steps
 from lucs_harness.plugin.session import CONFIG_KEY
@@ -22,14 +23,6 @@ from lucs_harness.undefined import UndefinedStep, scenario_failure
 
 UNDEFINED_KEY = pytest.StashKey[list[UndefinedStep]]()
 REPORT_FIELD = "lucs_undefined"  # on a failed report: its undefined steps (JSON, through xdist too)
-
-
-class UndefinedSteps(Exception):
-    """A scenario uses steps that no definition matches: it stops before its first step."""
-
-    def __init__(self, message: str, steps: list[UndefinedStep]) -> None:
-        super().__init__(message)
-        self.steps = steps
 
 
 def undefined_of(item: pytest.Item) -> list[UndefinedStep]:

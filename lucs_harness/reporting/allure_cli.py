@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from lucs_harness.errors import AllureError, CacheUnwritable
 from lucs_harness.reporting.faults import cannot_write
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -27,14 +28,6 @@ CLI = Path("node_modules") / "allure" / "cli.js"
 TIMEOUT = 300  # seconds: a report of thousands of scenarios takes tens of seconds
 INSTALL_TIMEOUT = 600  # seconds: npm fetching some 150 packages
 NO_NODE = "install the harness with its html extra (pip install 'lucs-harness[html]') or put Node.js 20+ on PATH"
-
-
-class AllureError(RuntimeError):
-    """Allure could not be run, or said no."""
-
-
-class CacheUnwritable(AllureError):
-    """The user's cache folder, where `install-allure` puts Allure, takes no files (exit 4)."""
 
 
 def node() -> str:

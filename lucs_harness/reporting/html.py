@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lucs_harness.reporting.allure_cli import AllureError, run_allure
+from lucs_harness.errors import AllureError, ReportError
+from lucs_harness.reporting.allure_cli import run_allure
 from lucs_harness.reporting.faults import partial_name, write_whole
 from lucs_harness.reporting.quality_gate import QualityGate
 
@@ -29,10 +30,6 @@ CSP = (
     "img-src data: blob:; font-src data: blob:; connect-src data: blob:; media-src data: blob:; "
     'frame-src data: blob:; worker-src data: blob:">'
 )
-
-
-class ReportError(RuntimeError):
-    """The HTML report could not be generated or is not self-contained."""
 
 
 def make_offline(html: str) -> str:

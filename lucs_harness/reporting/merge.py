@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+from lucs_harness.errors import GateError, MergeError, ReportsFolderError
 from lucs_harness.exit_codes import FAILED, INTERRUPTED, PASSED, USAGE
 from lucs_harness.reporting.allure_results import ENVIRONMENT
 from lucs_harness.reporting.options import Publishing, add_report_options, publishing
-from lucs_harness.reporting.publish import CUCUMBER, JUNIT, RESULTS, ReportsFolderError, finish, prepare
-from lucs_harness.reporting.quality_gate import GateError
+from lucs_harness.reporting.publish import CUCUMBER, JUNIT, RESULTS, finish, prepare
 from lucs_harness.reporting.verdict import LIST_SEPARATOR, NOT_RESTORED, RUN_CLASS
 from lucs_harness.reporting.verdict import SHARD as SHARD_PROPERTY
 
@@ -39,10 +39,6 @@ PER_TEST = re.compile(r"-(result|container|attachment)(\.|$)")  # Allure's uuid-
 EXIT_IN_VERDICT = re.compile(r"\bexit (\d+):")
 NOTHING = "nothing"  # how the run's environment says "no such thing happened"
 SHOWN_PROBLEMS = 10  # of the reasons the shards do not add up, on the terminal
-
-
-class MergeError(ValueError):
-    """An input or output folder that cannot be merged; the message is one line."""
 
 
 @dataclass

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from lucs_harness.errors import GateError, ReportError, ReportsFolderError
 from lucs_harness.exit_codes import (
     EARLY_ENDS,
     FAILED,
@@ -49,9 +50,9 @@ from lucs_harness.interrupts import (
 )
 from lucs_harness.reporting.faults import ALLURE, ReportFaults, cannot_write, ignore_file_size_signal, why
 from lucs_harness.reporting.faults import HTML as HTML_REPORT
-from lucs_harness.reporting.html import ReportError, generate
+from lucs_harness.reporting.html import generate
 from lucs_harness.reporting.options import Publishing
-from lucs_harness.reporting.quality_gate import GateError, KnownIssue, evaluate, mark_known
+from lucs_harness.reporting.quality_gate import KnownIssue, evaluate, mark_known
 from lucs_harness.reporting.verdict import (
     DRY_RUN,
     FLAKY,
@@ -71,10 +72,6 @@ RESULTS, JUNIT, CUCUMBER, HTML = "allure-results", "junit.xml", "cucumber.json",
 OUTPUTS = (RESULTS, JUNIT, CUCUMBER, HTML, "allure-summary.json")  # what a run writes in the reports folder
 PR_SET_PDEATHSIG = 1
 REASON_CHARS = 70  # of a reason why scenarios did not run, in the summary line
-
-
-class ReportsFolderError(RuntimeError):
-    """The reports folder holds a file of the same name that an earlier run did not write."""
 
 
 @dataclass(frozen=True)

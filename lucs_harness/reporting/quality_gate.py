@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lucs_harness.reporting.allure_cli import AllureError, run_allure
+from lucs_harness.errors import AllureError, GateError
+from lucs_harness.reporting.allure_cli import run_allure
 from lucs_harness.reporting.allure_results import read_results
 
 GATE_ENV = "LUCS_ALLURE_QUALITY_GATE"  # read by allurerc.mjs
@@ -33,10 +34,6 @@ FAILED = ("failed", "broken")
 FRAMING = re.compile(
     r"^Quality Gate failed with|quality gate rules have been failed"
 )  # Allure's lines around the rules
-
-
-class GateError(ValueError):
-    """A gate option or the known-issues file is not usable; the message says which and why."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lucs_harness.client import Exchange, UnexpectedStatus
+from lucs_harness.client import Exchange
+from lucs_harness.errors import UnexpectedStatus
 from lucs_harness.journal import Lookup, Undo
 from lucs_harness.leftovers import harness_id
 from lucs_harness.operations import CALLBACK_GONE

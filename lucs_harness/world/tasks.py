@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lucs_harness.client import Exchange, UnexpectedStatus, task_id_of
+from lucs_harness.client import Exchange, task_id_of
 from lucs_harness.contract import capability_names
+from lucs_harness.errors import UnexpectedStatus
 from lucs_harness.expectations import mismatches
 from lucs_harness.journal import Lookup, Undo
 from lucs_harness.leftovers import TASK_GONE, harness_id

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lucs_harness.client import Exchange
+from lucs_harness.errors import LucsError
 from lucs_harness.expectations import mismatches
 from lucs_harness.readiness import READY, RESTORE_HINT, find_listed, held_by, problems
 from lucs_harness.waits import wait_until
@@ -109,7 +110,7 @@ class Users:
         config = self._core.config
         try:
             tasks = self._core.client.send("service_tasks", {"serviceId": config.service_id}).response_body
-        except AssertionError as error:
+        except LucsError as error:
             tasks, differ = [], [*differ, f"(the service's tasks could not be listed: {error})"]
         return [
             *differ,

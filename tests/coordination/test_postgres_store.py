@@ -8,8 +8,8 @@ import psycopg
 import pytest
 
 from lucs_harness.config import LucsConfig
-from lucs_harness.coordination import CoordinationError
 from lucs_harness.coordination.postgres import SCHEMA_VERSION, TABLES, PostgresCoordination
+from lucs_harness.errors import CoordinationError
 from lucs_harness.exit_codes import UNREACHABLE, USAGE
 from lucs_harness.journal import target_digest
 from tests.coordination.conftest import BASE_URL

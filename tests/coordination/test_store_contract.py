@@ -12,7 +12,8 @@ import threading
 import pytest
 
 from lucs_harness.config import LucsConfig
-from lucs_harness.coordination import PoolExhausted, lease_agent
+from lucs_harness.coordination import lease_agent
+from lucs_harness.errors import PoolExhausted
 from tests.coordination.conftest import Opener
 from tests.support.journals import SMOKY_CC, unblock
 

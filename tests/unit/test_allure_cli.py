@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from lucs_harness.errors import AllureError
 from lucs_harness.reporting import allure_cli
-from lucs_harness.reporting.allure_cli import AllureError, install_allure, npm, run_allure
+from lucs_harness.reporting.allure_cli import install_allure, npm, run_allure
 
 
 def test_a_node_that_is_not_there_is_named_with_what_to_install(

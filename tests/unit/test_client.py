@@ -9,18 +9,17 @@ from collections.abc import Iterator
 import pytest
 from requests.adapters import HTTPAdapter
 
-from lucs_harness.client import (
+from lucs_harness.client import Exchange, LucsClient, task_id_of
+from lucs_harness.config import LucsConfig
+from lucs_harness.contract import SCHEMAS_DIR
+from lucs_harness.errors import (
     CredentialsRefused,
-    Exchange,
-    LucsClient,
     NotJson,
+    SchemaViolation,
     TransportError,
     UnexpectedStatus,
     Unreachable,
-    task_id_of,
 )
-from lucs_harness.config import LucsConfig
-from lucs_harness.contract import SCHEMAS_DIR, SchemaViolation
 from lucs_harness.mock.auth import MockAuth
 from lucs_harness.mock.server import MockServer
 from tests.unit.conftest import MockTarget

@@ -19,22 +19,18 @@ from typing import Any
 import allure
 import pytest
 
-from lucs_harness.client import (
-    MAX_JSON_DEPTH,
-    MEGABYTE,
-    Exchange,
+from lucs_harness.client import MAX_JSON_DEPTH, MEGABYTE, Exchange, LucsClient, nested_deeper_than, parse_json
+from lucs_harness.config import SEED_SERVICE, LucsConfig
+from lucs_harness.contract import SCHEMAS_DIR
+from lucs_harness.errors import (
     JsonTooDeep,
-    LucsClient,
     LucsError,
     NotJson,
     ResponseTooLarge,
+    SchemaViolation,
     TransportError,
     Unreachable,
-    nested_deeper_than,
-    parse_json,
 )
-from lucs_harness.config import SEED_SERVICE, LucsConfig
-from lucs_harness.contract import SCHEMAS_DIR, SchemaViolation
 from lucs_harness.redact import MASK, Redactor
 from lucs_harness.reporting.exchanges import BODY_DISPLAY_LIMIT, allure_listener, exchange_record
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from lucs_harness.auth import session_auth
-from lucs_harness.config import SEED_SERVICE, SEED_USER, ConfigError, LucsConfig, load_config
+from lucs_harness.config import SEED_SERVICE, SEED_USER, LucsConfig, load_config
+from lucs_harness.errors import ConfigError
 
 
 def test_defaults_are_the_seed_and_the_mock(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from lucs_harness.config import ConfigError, LucsConfig, load_config, secrets_on_command_line
+from lucs_harness.config import LucsConfig, load_config, secrets_on_command_line
+from lucs_harness.errors import ConfigError
 from lucs_harness.redact import MASK, Redactor, scrub_files
 from tests.support.suite import ROOT, child_env, suite_command
 

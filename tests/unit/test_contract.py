@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from lucs_harness.contract import SCHEMAS_DIR, Contract, SchemaViolation, default_contract
+from lucs_harness.contract import SCHEMAS_DIR, Contract, default_contract
+from lucs_harness.errors import SchemaViolation
 
 EXAMPLES = SCHEMAS_DIR / "examples"
 

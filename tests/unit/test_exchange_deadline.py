@@ -17,8 +17,9 @@ from typing import Any, cast
 
 import pytest
 
-from lucs_harness.client import Exchange, ExchangeTimeout, LucsClient, TransportError, Unreachable
+from lucs_harness.client import Exchange, LucsClient
 from lucs_harness.config import SEED_SERVICE, LucsConfig
+from lucs_harness.errors import ExchangeTimeout, TransportError, Unreachable
 from lucs_harness.exit_codes import UNREACHABLE
 from lucs_harness.plugin.fixtures import transport_watch
 from lucs_harness.plugin.session import RunState

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from lucs_harness.interrupts import SAME_REQUEST_SECONDS, Interrupts, RunInterrupted
+from lucs_harness.errors import RunInterrupted
+from lucs_harness.interrupts import SAME_REQUEST_SECONDS, Interrupts
 
 
 def test_a_relay_right_behind_the_users_signal_is_one_request_and_raises_once() -> None:

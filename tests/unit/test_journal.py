@@ -16,8 +16,9 @@ import pytest
 from lucs_harness.config import LucsConfig
 from lucs_harness.coordination import files
 from lucs_harness.coordination.files import Journal, leftovers, read_journal
-from lucs_harness.journal import MAX_BYTES, Lookup, Rejected, Seal, Undo, check, describe, printable, record_of, undo_of
-from lucs_harness.journal_key import JournalKeyError, journal_seal, key_file, key_file_secret, target_key
+from lucs_harness.errors import JournalKeyError, Rejected
+from lucs_harness.journal import MAX_BYTES, Lookup, Seal, Undo, check, describe, printable, record_of, undo_of
+from lucs_harness.journal_key import journal_seal, key_file, key_file_secret, target_key
 from lucs_harness.leftovers import harness_id
 from lucs_harness.operations import OPERATIONS, PARAMETER_PATTERNS
 from lucs_harness.restore import RestoreRegistry

@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 
 from lucs_harness.coordination.files import Journal, read_journal
+from lucs_harness.errors import JournalUnwritable, ReportError, RunInterrupted
 from lucs_harness.exit_codes import FAILED, PASSED, REPORT_FAILED
-from lucs_harness.interrupts import RunInterrupted
 from lucs_harness.journal import Seal, Undo
 from lucs_harness.leftovers import harness_id
 from lucs_harness.reporting import publish
 from lucs_harness.reporting.faults import ALLURE, CUCUMBER, JUNIT, ReportFaults, cannot_write, write_whole
-from lucs_harness.reporting.html import ReportError, whole_page
+from lucs_harness.reporting.html import whole_page
 from lucs_harness.reporting.options import Publishing
 from lucs_harness.reporting.verdict import ReportPaths, annotate
-from lucs_harness.restore import CUT_SHORT, JournalUnwritable, RestoreRegistry
+from lucs_harness.restore import CUT_SHORT, RestoreRegistry
 from tests.support.faults import file_size_limit, uncreatable
 from tests.support.journals import SMOKY_CC, SMOKY_DD
 

@@ -7,7 +7,8 @@ import pytest
 from starlette.routing import Route
 
 from lucs_harness.client import LucsClient
-from lucs_harness.config import ConfigError, LucsConfig, load_config
+from lucs_harness.config import LucsConfig, load_config
+from lucs_harness.errors import ConfigError
 from lucs_harness.mock.app import create_app
 from lucs_harness.mock.domain import Lucs
 from lucs_harness.mock.openapi import ANY_REQUEST_ERRORS, COMPONENTS, build_openapi

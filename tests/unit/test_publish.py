@@ -11,17 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from lucs_harness.errors import ReportsFolderError
 from lucs_harness.interrupts import SAME_REQUEST_SECONDS
-from lucs_harness.reporting.publish import (
-    MANIFEST,
-    Forwarder,
-    ReportsFolderError,
-    Tally,
-    judged,
-    prepare,
-    remove_written,
-    summary_line,
-)
+from lucs_harness.reporting.publish import MANIFEST, Forwarder, Tally, judged, prepare, remove_written, summary_line
 from lucs_harness.reporting.verdict import ENDED_EARLY, RUN_CLASS, ReportPaths, annotate, junit_name
 
 CLASS = "tests.acceptance.test_features"

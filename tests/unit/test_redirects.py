@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from lucs_harness.client import MAX_REDIRECTS, Exchange, LucsClient, RedirectRefused
+from lucs_harness.client import MAX_REDIRECTS, Exchange, LucsClient
 from lucs_harness.config import SEED_SERVICE, LucsConfig
 from lucs_harness.contract import SCHEMAS_DIR
 from lucs_harness.doctor import main as doctor
+from lucs_harness.errors import RedirectRefused
 from lucs_harness.reporting.exchanges import attachment
 from tests.realtarget.misbehaving import capture_server, redirecting_server, url_of
 from tests.realtarget.support import tls_files

@@ -11,16 +11,8 @@ import pytest
 
 from lucs_harness.cli import joined
 from lucs_harness.config import LucsConfig
-from lucs_harness.sharding import (
-    Shard,
-    ShardError,
-    assign,
-    parse_shard,
-    select,
-    slice_pool,
-    unit_weights,
-    valid_durations,
-)
+from lucs_harness.errors import ShardError
+from lucs_harness.sharding import Shard, assign, parse_shard, select, slice_pool, unit_weights, valid_durations
 
 NODEIDS = [f"tests/acceptance/test_features.py::test_{i:02d}" for i in range(40)]
 REAL = "https://lucs.example.com"

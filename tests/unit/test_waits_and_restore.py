@@ -9,9 +9,10 @@ import pytest
 
 from lucs_harness.client import LucsClient
 from lucs_harness.config import LucsConfig
+from lucs_harness.errors import StateNotReached
 from lucs_harness.journal import Undo
 from lucs_harness.restore import RestoreRegistry, performer
-from lucs_harness.waits import StateNotReached, holds_for, wait_until
+from lucs_harness.waits import holds_for, wait_until
 from tests.realtarget.misbehaving import silent_server
 
 
