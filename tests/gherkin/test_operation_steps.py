@@ -84,6 +84,7 @@ def test_an_unknown_operation_fails_naming_the_closest_and_sends_nothing(pyteste
             "cancel_callback has no undo in the operations table: a call that cannot be undone is not sent",
         ),
     ],
+    ids=["close_task", "cancel_callback"],
 )
 def test_a_change_without_an_undo_in_the_table_is_refused_and_not_sent(
     pytester: pytest.Pytester, step: str, refusal: str
