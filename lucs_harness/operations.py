@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 # sent again on a connection error: reads only (a DELETE that reached LUCS would answer 404 the second time)
 RETRIED_METHODS = frozenset({"GET"})
@@ -59,13 +60,15 @@ class UndoRule:
     """What makes an operation an undo a later run may replay from a journal: the change it
     reverses, its body (None: no body; "presence": one presence field and name), the statuses that
     mean nothing is left to undo, the reads it may make first, and how it reads in messages
-    (`{user}`, `{presence}` and the parameters fill it in)."""
+    (`{user}`, `{presence}` and the parameters fill it in). A parameter the change has no path
+    parameter of its own for comes from a field of the change's body (`keys`: parameter, field)."""
 
     reverses: str
     describe: str
     body: str | None = None
     gone: tuple[int, ...] = ()
     lookups: tuple[LookupRule, ...] = ()
+    keys: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,13 @@ class Operation:
     success: tuple[int, ...] = (200,)  # the mock answers the first; a real LUCS may answer any
     errors: tuple[int, ...] = ()  # refusals in the error envelope (documented in the OpenAPI)
     undo: UndoRule | None = None  # None: no journal entry may name it (a later run never replays it)
+    changes: bool | None = None  # changes the target's state; None: every method but GET does
+    reaches: tuple[str, Any] | None = None  # the user field it sets: a user found so has nothing to undo
+
+    @property
+    def changes_state(self) -> bool:
+        """Guarded: a scenario that sends it is tagged @changes-state and journals its undo first."""
+        return self.method != "GET" if self.changes is None else self.changes
 
     @property
     def idempotent(self) -> bool:
@@ -122,10 +132,12 @@ OPERATIONS: dict[str, Operation] = {
         Operation(
             "block_user", "POST", "/v1.0/users/{userId}/block", "Block a user (takes them out of distribution)",
             response="user", errors=(404,), undo=UndoRule("unblock_user", "block {user} again"),
+            reaches=("IsBlockedByLuwareApi", True),
         ),
         Operation(
             "unblock_user", "POST", "/v1.0/users/{userId}/unblock", "Unblock a user (pending tasks may go to them)",
             response="user", errors=(404,), undo=UndoRule("block_user", "unblock {user}"),
+            reaches=("IsBlockedByLuwareApi", False),
         ),
         Operation(
             "set_presence", "POST", "/v1.0/users/{userId}/setpresence",
@@ -146,6 +158,7 @@ OPERATIONS: dict[str, Operation] = {
             undo=UndoRule(
                 "create_task", "close task {taskIdentifier}", gone=TASK_GONE,
                 lookups=(LookupRule("get_task", "Id", "taskIdentifier"),),  # close_by TaskId: by its ExternalTaskId
+                keys=(("taskIdentifier", "ExternalTaskId"),),
             ),
         ),
         Operation(
@@ -158,7 +171,7 @@ OPERATIONS: dict[str, Operation] = {
         ),
         Operation(
             "search_callbacks", "POST", "/v1.0/callbacks/search", "Search the callbacks; an empty body finds all",
-            request="callback-search", response="callback-list", errors=(400,),
+            request="callback-search", response="callback-list", errors=(400,), changes=False,
         ),
         Operation(
             "cancel_callback", "POST", "/v1.0/callbacks/{callbackId}/cancel",
@@ -166,6 +179,7 @@ OPERATIONS: dict[str, Operation] = {
             undo=UndoRule(
                 "create_callback", "cancel callback {externalTaskId}", gone=CALLBACK_GONE,
                 lookups=(LookupRule("get_callback", "Id", "callbackId"),),  # its GUID comes with the answer
+                keys=(("externalTaskId", "ExternalTaskId"),),
             ),
         ),
     )

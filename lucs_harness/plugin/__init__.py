@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from importlib.util import find_spec
 
-STEP_MODULES = ("users", "tasks", "presence", "responses", "clock", "callbacks", "services")
+STEP_MODULES = ("users", "tasks", "presence", "responses", "clock", "callbacks", "services", "operations")
 STEPS_PACKAGE = "lucs_harness.steps" if find_spec("lucs_harness.steps") else "steps"
 
 pytest_plugins = [
