@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from pytest_bdd import parsers, then, when
 
-from lucs_harness.client import Exchange, UnexpectedStatus
+from lucs_harness.client import Exchange
 from lucs_harness.config import LucsConfig
 from lucs_harness.contract import Contract
+from lucs_harness.errors import Rejected, UnexpectedStatus
 from lucs_harness.expectations import cell_value
-from lucs_harness.journal import Lookup, Rejected, Undo, check, describe
+from lucs_harness.journal import Lookup, Undo, check, describe
 from lucs_harness.leftovers import harness_id
 from lucs_harness.operations import OPERATIONS, LookupRule, Operation, UndoRule
 from lucs_harness.readiness import find_listed
@@ -63,7 +64,7 @@ def operation_named(name: str) -> Operation:
 
 def user_of(world: World, user: str | None) -> tuple[str, str]:
     """A step's user as (GUID, SIP URI), by the world's user lookup: the one place that names it."""
-    return world.user_id(user), world.sip(user)
+    return world.users.fetch_id(user), world.users.fetch_sip(user)
 
 
 def token_value(world: World, token: str) -> Any:
@@ -176,20 +177,14 @@ def call(
     undo = None if reversal is None else register_undo(world, op, reversal, parts)
     expect = ANY_STATUS if any_status else None
     try:
-        world.last = world.client.send(op.name, parts.params, parts.body, expect=expect, check_request=not any_status)
+        answered = world.send(op.name, parts.params, parts.body, expect=expect, check_request=not any_status)
     except UnexpectedStatus:
-        forget_if_refused(world, undo, world.client.last_exchange)
+        if undo is not None:
+            world.forget_if_refused(undo, world.client.last_exchange)
         raise
-    forget_if_refused(world, undo, world.last)
-    return world.last
-
-
-def forget_if_refused(world: World, undo: Undo | None, exchange: Exchange | None) -> None:
-    """A 4xx changed nothing, nor did a 307 or 308 (go elsewhere, not followed); after a 5xx or no
-    answer the change may have been made: the undo stays."""
-    status = exchange.status if exchange is not None else None
-    if undo is not None and status is not None and (400 <= status < 500 or status in (307, 308)):
-        world.restore.discard(undo)
+    if undo is not None:
+        world.forget_if_refused(undo, answered)
+    return answered
 
 
 # ---- a change: tagged, and its undo journaled before it is sent --------------------------------------

@@ -4,8 +4,11 @@ tasks, callbacks, services) around a small shared core."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from lucs_harness.client import Exchange, LucsClient
 from lucs_harness.config import LucsConfig
+from lucs_harness.journal import Undo
 from lucs_harness.restore import RestoreRegistry
 from lucs_harness.world.callbacks import Callbacks
 from lucs_harness.world.core import ANY_STATUS, TARGET, UNKNOWN_ID, Core, Simulation
@@ -104,6 +107,15 @@ class World:
     def last_call(self) -> str:
         """`METHOD URL -> status` of the scenario's last call, for messages."""
         return self._core.last_call
+
+    def send(self, operation: str, params: dict[str, str] | None = None, body: Any = None, **options: Any) -> Exchange:
+        """Sends: any operation of the table, checked as every call is, kept as `last` (the operation
+        steps call the table by name through it)."""
+        return self._core.send(operation, params, body, **options)
+
+    def forget_if_refused(self, undo: Undo, exchange: Exchange | None) -> None:
+        """Drop `undo` when `exchange` shows its change was not made (a 4xx, a 307 or 308)."""
+        self._core.forget_if_refused(undo, exchange)
 
     def ref(self, user: str | None) -> str:
         """A step's user reference: None or "target" mean the configured (or leased) target user.

@@ -142,17 +142,20 @@ def test_an_undo_a_later_run_would_refuse_is_refused_before_the_change() -> None
         undo_for(name, rule, {"externalTaskId": "../../users/x"}, None, None, LucsConfig())
 
 
+class _Users:
+    def fetch_id(self, user: str | None) -> str:
+        return SMOKY_CC
+
+    def fetch_sip(self, user: str | None) -> str:
+        return "sip:smoky.cc@dev.local"
+
+
 class _World:
     """What `filled` reads of a world: the configuration, the user lookup and the last call."""
 
     config = LucsConfig()
     last = Exchange("create_callback", "POST", "http://lucs/v1.0/callbacks", status=200, response_body=ANSWER)
-
-    def user_id(self, user: str | None) -> str:
-        return SMOKY_CC
-
-    def sip(self, user: str | None) -> str:
-        return "sip:smoky.cc@dev.local"
+    users = _Users()
 
 
 def test_a_value_alone_in_its_string_keeps_its_type_and_one_in_text_becomes_text() -> None:
