@@ -17,7 +17,7 @@ NPM := PATH="$(or $(NODE_DIR),$(abspath $(VENV))/bin):$$PATH" npm
 # pytest's assertion rewriting must be able to cache its bytecode, or start-up doubles
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: acceptance test check lint install lock mutation benchmark clean
+.PHONY: acceptance test check lint install lock mutation benchmark docs clean
 
 # uv installs the pinned dependencies: 13 s on a fresh machine where pip takes 44 s (measured)
 UV_VERSION := 0.13.9
@@ -67,6 +67,11 @@ check: lint
 test: lint $(NODE_STAMP)
 	$(PY) -m pytest -n auto --dist loadgroup -p no:lucs_harness.plugin -p tests.checkout_guard tests --ignore=tests/acceptance $(ARGS)
 
+# the documentation site in site/ (ignored by git): every page in the nav, no broken link or anchor, no warning;
+# tests/unit/test_docs.py builds it the same way, so `make test` and `make check` fail on what this would
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict -d site/
+
 mutation: $(STAMP)
 	$(PY) scripts/mutation_score.py
 
@@ -84,4 +89,4 @@ benchmark: $(STAMP) $(NODE_STAMP) $(PRISM)
 # the reports the wrapper wrote (its manifest lists them), never a file of the user's in reports/
 clean:
 	[ ! -x $(PY) ] || $(PY) -c 'import pathlib, lucs_harness.reporting.publish as p; p.remove_written(pathlib.Path("reports"))'
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache site

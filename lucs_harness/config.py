@@ -1,5 +1,5 @@
 """One typed configuration, layered: defaults < config file (or a profile in it) < environment
-(and `.env`) < command line. Every fact `../shared/lucs/api.md` marks *assumed* is a field here.
+(and `.env`) < command line. Every fact LUCS does not document (`docs/lucs-api.md`) is a field here.
 
 A field `foo_bar` is `foo_bar` in the file, `LUCS_FOO_BAR` in the environment and
 `--lucs-foo-bar` on the command line; lists are comma-separated outside the file, and path

@@ -1,4 +1,4 @@
-"""The exit codes of a run, each with the words the summary line uses (the README lists them)."""
+"""The exit codes of a run, each with the words the summary line uses (docs/exit-codes.md lists them)."""
 
 from __future__ import annotations
 

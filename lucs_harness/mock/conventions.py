@@ -1,4 +1,4 @@
-"""The mock's conventions: how it serves what `../shared/lucs/api.md` marks as assumed or undocumented.
+"""The mock's conventions: how it serves what LUCS leaves undocumented (`docs/lucs-api.md`).
 
 A team meeting its own LUCS has to find out where the API key goes, at which paths users and
 presence are, what the setpresence body calls its field, how (and whether) a task is closed, what
@@ -53,7 +53,7 @@ class Close(StrEnum):
 
 
 class TaskIdForm(StrEnum):
-    """The create-task answer: api.md says the harness accepts both."""
+    """The create-task answer: the harness accepts both forms (`docs/lucs-api.md`)."""
 
     STRING = "string"  # a bare JSON string
     OBJECT = "object"  # {"TaskId": "<guid>"}

@@ -2,7 +2,7 @@
 
 Users belong to services and have a presence; the Luware API can block them; external tasks wait
 in a queue and are distributed to selectable agents, who accept, answer late, decline or never
-answer (RONA). The documented transitions (`../shared/lucs/api.md`) are the contract:
+answer (RONA). The documented transitions (`docs/lucs-api.md`) are the contract:
 
 - block: `IsBlockedByLuwareApi` true, `NotSelectableReason` "InAServiceTask", not selectable,
   presence untouched;

@@ -23,7 +23,7 @@ from lucs_harness.operations import OPERATIONS
 from lucs_harness.redact import Redactor
 from lucs_harness.reporting.exchanges import indented_json
 
-# fields whose values api.md leaves open (the drift report lists every value seen)
+# fields whose values LUCS leaves open (docs/lucs-api.md) (the drift report lists every value seen)
 OPEN_VALUES = frozenset(
     {
         "State", "PresenceState", "NotSelectableReason", "NotReadyReason", "RetargetType",

@@ -1,4 +1,4 @@
-"""Across CI runners, as the README tells users: `lucs-acceptance --lucs-shard I/N` on each runner,
+"""Across CI runners, as docs/ci.md tells users: `lucs-acceptance --lucs-shard I/N` on each runner,
 then `lucs-acceptance merge` of their reports folders, makes the report of one run, each scenario
 once; against a real LUCS each shard drives only its own slice of the agent pool."""
 

@@ -1,5 +1,5 @@
 """The CI gate a team tunes (Allure's quality gate, known LUCS defects) and the history that the
-HTML's trend is drawn from, through the wrapper as the README shows them."""
+HTML's trend is drawn from, through the wrapper as docs/reports.md shows them."""
 
 from __future__ import annotations
 

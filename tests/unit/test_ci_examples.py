@@ -22,6 +22,7 @@ from lucs_harness.reporting.merge import parser as merge_parser
 from lucs_harness.reporting.options import DEFAULT_HISTORY
 from lucs_harness.reporting.publish import CUCUMBER, HTML, JUNIT, RESULTS
 from lucs_harness.reporting.quality_gate import load_known_issues
+from tests.support.docs import page
 from tests.support.suite import ROOT, run_wrapper
 
 CI = ROOT / "ci"
@@ -166,12 +167,15 @@ def minutes(duration: str) -> float:
     return int(match[1]) * {"s": 1 / 60, "": 1 / 60, "m": 1, "h": 60}[match[2]]
 
 
-def test_there_are_examples_for_gitlab_and_github_and_the_readme_points_to_them() -> None:
+def test_there_are_examples_for_gitlab_and_github_and_the_docs_point_to_them() -> None:
+    """docs/ci.md describes both (and the README names them where it tells the exit code is the gate)."""
     assert {path.name for path in EXAMPLES} == {"gitlab-ci.yml", "github-actions.yml"}
-    readme = (ROOT / "README.md").read_text()
+    ci_page, readme = page("ci.md"), (ROOT / "README.md").read_text()
     for path in EXAMPLES:
+        assert f"ci/{path.name}" in ci_page
         assert f"ci/{path.name}" in readme
         load(path)  # valid YAML
+    assert "`ci/known-issues.toml`" in page("reports.md")
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.name)

@@ -3,7 +3,9 @@ and the subcommands."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import subprocess
 import sys
 
@@ -12,6 +14,7 @@ import pytest
 from lucs_harness.catalogue import catalogue, render
 from lucs_harness.cli import GROUPS, joined, parser, split
 from lucs_harness.config import LucsConfig
+from tests.support.docs import hooks, page
 from tests.support.suite import ROOT, child_env
 
 
@@ -77,7 +80,18 @@ def test_option_values_are_joined_so_pytest_takes_none_for_a_path() -> None:
     ]  # fmt: skip
 
 
-def test_the_readme_shows_the_step_catalogue_as_the_code_has_it() -> None:
-    readme = (ROOT / "README.md").read_text()
-    shown = readme.split("<!-- steps -->\n```text\n", 1)[1].split("```\n<!-- /steps -->", 1)[0]
-    assert shown == render(catalogue()), "README.md's step catalogue is stale: paste `lucs-acceptance steps` into it"
+def test_the_step_reference_shows_the_step_catalogue_as_the_code_has_it() -> None:
+    """docs/reference/steps.md holds a marker that the docs' hook fills with the step catalogue, a
+    section per subject and an item per step: read back, it is what `lucs-acceptance steps` prints."""
+    source = page("reference/steps.md")
+    module = hooks()
+    assert source.count(module.STEPS) == 1
+    printed: list[str] = []
+    for line in module.on_page_markdown(source).splitlines():
+        if subject := re.fullmatch(r"## (\w+)", line):
+            printed += [*([""] if printed else []), f"{subject[1]}:"]
+        elif step := re.fullmatch(r"- `(\S+) (.+)`(?:<br>)?", line):
+            printed.append(f"  {step[1]:5} {step[2]}")
+        elif line.startswith("  ") and printed:
+            printed.append("        " + html.unescape(line.strip()).replace("\\*", "*"))
+    assert "\n".join(printed) + "\n" == render(catalogue())

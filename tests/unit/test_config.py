@@ -9,6 +9,7 @@ import pytest
 from lucs_harness.auth import session_auth
 from lucs_harness.config import SEED_SERVICE, SEED_USER, LucsConfig, load_config
 from lucs_harness.errors import ConfigError
+from tests.support.docs import page
 
 
 def test_defaults_are_the_seed_and_the_mock(tmp_path: Path) -> None:
@@ -78,11 +79,21 @@ def test_an_auth_mode_without_its_secret_is_a_config_error(tmp_path: Path) -> No
         session_auth(LucsConfig.model_construct(auth="bearer"))
 
 
-def test_the_readme_documents_every_option() -> None:
-    readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text()
-    for name in LucsConfig.model_fields:
-        assert f"`--lucs-{name.replace('_', '-')}`" in readme, name
-        assert f"`LUCS_{name.upper()}`" in readme, name
+def test_the_configuration_page_documents_every_option() -> None:
+    """docs/configuration.md's option table has a row per field: its option, variable and default."""
+    rows = {
+        line.split("|")[1].strip().split()[0]: line
+        for line in page("configuration.md").splitlines()
+        if line.startswith("| `--lucs-")
+    }
+    for name, field in LucsConfig.model_fields.items():
+        row = rows.get(f"`--lucs-{name.replace('_', '-')}`")
+        assert row is not None, name
+        assert f"`LUCS_{name.upper()}`" in row, name
+        default = field.get_default(call_default_factory=True)
+        if isinstance(default, bool | int | float | str) and default != "":
+            shown = row.split("|")[3].strip()
+            assert shown.strip("`") in {str(default), f"{default:g}" if isinstance(default, float) else ""}, name
 
 
 def test_a_profile_can_come_from_the_dotenv_file(tmp_path: Path) -> None:

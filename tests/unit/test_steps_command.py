@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from pathlib import Path
 
 from lucs_harness.world import World
 from lucs_harness.world_api import attribute_docs, described, members, parts
-from tests.support.suite import ROOT, run_wrapper
+from tests.support.docs import hooks, page
+from tests.support.suite import run_wrapper
 
 CONFTEST = '''\
 """The team's configuration."""
@@ -158,9 +160,25 @@ def test_every_public_member_of_world_and_its_facets_is_documented() -> None:
     assert "world.users.list_all(" not in grep
 
 
-def test_the_readmes_world_example_is_what_steps_world_prints() -> None:
-    readme = (ROOT / "README.md").read_text()
-    example = readme.split("sends and asserts, e.g.\n\n```text\n", 1)[1].split("```\n", 1)[0]
-    members = ["  world." + chunk for chunk in example.split("  world.")[1:]]
-    assert len(members) == 2
-    assert all(member in described() for member in members)
+def test_the_docs_world_example_is_what_steps_world_prints() -> None:
+    """docs/writing.md quotes two members as `steps --world` prints them."""
+    writing = page("writing.md")
+    example = writing.split("sends and asserts, e.g.\n\n```text\n", 1)[1].split("```\n", 1)[0]
+    quoted = ["  world." + chunk for chunk in example.split("  world.")[1:]]
+    assert len(quoted) == 2
+    assert all(member in described() for member in quoted)
+
+
+def test_the_world_api_page_lists_what_steps_world_prints() -> None:
+    """docs/reference/world.md holds a marker the docs' hook fills from `world_api`: the rules every
+    call follows, then every attribute and method, in the order `steps --world` prints them."""
+    module = hooks()
+    source = page("reference/world.md")
+    assert source.count(module.WORLD) == 1
+    shown = module.on_page_markdown(source)
+    assert inspect.cleandoc(World.__doc__ or "").split("\n\n", 1)[0] in shown
+    listed = re.findall(r"^- `world\.(.+)`", shown, flags=re.M)
+    everyone = members()
+    in_order = [m.shown for m in everyone if m.kind == "attribute"] + [m.shown for m in everyone if m.kind == "method"]
+    assert listed == in_order
+    assert all(member.doc in shown for member in everyone if not set("<>*") & set(member.doc))
