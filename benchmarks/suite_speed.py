@@ -29,7 +29,8 @@ from pathlib import Path
 
 from benchmarks.support import CLIENT_COST_ENV, OUTLINE_ENV, outline, timed
 from lucs_harness.reporting.exchanges import write_new
-from lucs_harness.reporting.publish import UNUSED_PLUGINS, pytest_command, report_args
+from lucs_harness.reporting.publish import report_args
+from lucs_harness.wrapper import UNUSED_PLUGINS, pytest_command
 from tests.support.suite import child_env, suite_command
 
 SECTIONS = ("suite", "client", "reports", "startup")

@@ -28,7 +28,8 @@ from lucs_harness.config import OTHER_OPTIONS, LucsConfig, cli_option, env_name,
 from lucs_harness.errors import GateError
 from lucs_harness.exit_codes import USAGE
 from lucs_harness.reporting.options import add_report_options, publishing
-from lucs_harness.reporting.publish import Forwarder, publish, run_suite
+from lucs_harness.reporting.publish import publish
+from lucs_harness.wrapper import Forwarder, run_suite
 
 COMMANDS = ("run", "show-config", "restore", "steps", "init", "merge", "doctor", "install-allure")
 GROUPS: dict[str, tuple[str, ...]] = {

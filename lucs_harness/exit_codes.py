@@ -29,7 +29,7 @@ MEANING = {
     TARGET_NOT_READY: "target not ready",
     UNDEFINED_STEPS: "undefined steps",
 }
-# the words of a code that the counts qualify (`reporting.publish.judged`): exit 0 says all passed only
+# the words of a code that the counts qualify (`reporting.summary.judged`): exit 0 says all passed only
 # when every selected scenario ran; a run where none ran did not pass (exit 5)
 PASSED_BUT_SOME_NOT_RUN = "the scenarios that ran passed"
 NONE_RAN = "no scenario ran"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pytest_bdd.steps import StepFunctionContext, step_function_context_registry
 
-from lucs_harness.reporting.publish import PLUGIN, UNUSED_PLUGINS
+from lucs_harness.wrapper import PLUGIN, UNUSED_PLUGINS
 
 COLLECTED = (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
 SHOWN_LINES = 30  # of pytest's output when the collection failed: the error, not the whole log

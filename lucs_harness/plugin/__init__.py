@@ -18,13 +18,13 @@ STEPS_PACKAGE = "lucs_harness.steps" if find_spec("lucs_harness.steps") else "st
 pytest_plugins = [
     "lucs_harness.plugin.hooks",
     "lucs_harness.plugin.fixtures",
-    "lucs_harness.reporting.allure_labels",
+    "lucs_harness.plugin.allure_labels",
     "lucs_harness.plugin.tags",
     "lucs_harness.plugin.selection",
     "lucs_harness.plugin.undefined",
     "lucs_harness.plugin.shard",
     "lucs_harness.plugin.reruns",
-    "lucs_harness.reporting.cucumber_xdist",
+    "lucs_harness.plugin.cucumber_xdist",
     "lucs_harness.plugin.report_writes",
     *(f"{STEPS_PACKAGE}.{module}" for module in STEP_MODULES),
 ]

@@ -13,7 +13,7 @@ import pytest
 from cucumber_tag_expressions import TagExpressionError, parse
 from pytest_bdd.scenario import scenario_wrapper_template_registry
 
-from lucs_harness.reporting.allure_labels import label_of
+from lucs_harness.plugin.allure_labels import label_of
 
 TAG = re.compile(r"(?<!\S)@([^\s@#]+)")
 SKIPPED_FOLDERS = frozenset({".git", ".venv", "node_modules", "__pycache__", "reports"})

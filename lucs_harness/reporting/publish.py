@@ -13,126 +13,42 @@ it changed and writes its reports; a second one (a second later or more) cuts th
 
 from __future__ import annotations
 
-import ctypes
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
-import xml.etree.ElementTree as ET
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 from lucs_harness.errors import GateError, ReportError, ReportsFolderError
 from lucs_harness.exit_codes import (
     EARLY_ENDS,
     FAILED,
-    INTERRUPTED,
     MEANING,
-    NONE_RAN,
-    NOTHING_SELECTED,
-    NOTHING_TO_RUN,
     PASSED,
-    PASSED_BUT_SOME_NOT_RUN,
     QUALITY_GATE_FAILED,
     USAGE,
-)
-from lucs_harness.interrupts import (
-    RELAYED,
-    SAME_REQUEST_SECONDS,
-    STOP_SIGNALS,
-    relay_signal,
-    silence_lost_terminal,
 )
 from lucs_harness.reporting.faults import ALLURE, ReportFaults, cannot_write, ignore_file_size_signal, why
 from lucs_harness.reporting.faults import HTML as HTML_REPORT
 from lucs_harness.reporting.html import generate
 from lucs_harness.reporting.options import Publishing
 from lucs_harness.reporting.quality_gate import KnownIssue, evaluate, mark_known
+from lucs_harness.reporting.summary import (
+    Tally,
+    judged,
+    summary_line,
+)
 from lucs_harness.reporting.verdict import (
-    DRY_RUN,
-    FLAKY,
-    LIST_SEPARATOR,
-    NOT_RESTORED,
-    RUN_CLASS,
     ReportPaths,
     annotate,
 )
+from lucs_harness.wrapper import (
+    Forwarder,
+    run_suite,
+)
 
-# pytest plugins some installations carry that a feature run never uses (schemathesis alone costs
-# half a second of start-up); blocking a plugin that is not installed is harmless
-UNUSED_PLUGINS = ("schemathesis", "anyio", "hypothesispytest")
-PLUGIN = "lucs_harness.plugin"  # what a project's conftest names in `pytest_plugins` to opt in
 MANIFEST = ".lucs-acceptance-manifest.json"
 RESULTS, JUNIT, CUCUMBER, HTML = "allure-results", "junit.xml", "cucumber.json", "report.html"
 OUTPUTS = (RESULTS, JUNIT, CUCUMBER, HTML, "allure-summary.json")  # what a run writes in the reports folder
-PR_SET_PDEATHSIG = 1
-REASON_CHARS = 70  # of a reason why scenarios did not run, in the summary line
-
-
-@dataclass(frozen=True)
-class Tally:
-    """Scenario counts as the JUnit XML tells them, each scenario once: pytest writes a second test
-    case for a scenario whose steps failed and whose restore errored too. The run's own verdict
-    entry is not a scenario; a scenario skipped or never reached is not run, counted by why."""
-
-    passed: int
-    failed: int  # steps failed, or setup or restore errored (pytest's failed and errors, once each)
-    not_run: dict[str, int]  # why -> how many
-    properties: dict[str, str]
-    errors: int = 0  # of the failed, those with an error outside their steps: pytest counts them apart
-    read: bool = True  # False: no JUnit report to count from (it could not be written), counts unknown
-
-    @classmethod
-    def of(cls, junit: Path) -> Tally:
-        try:
-            root = ET.parse(junit).getroot() if junit.is_file() else None
-        except (ET.ParseError, OSError):
-            root = None
-        if root is None:
-            return cls(0, 0, {}, {}, read=False)
-        scenarios: dict[tuple[str, str], list[ET.Element]] = {}
-        for case in root.iter("testcase"):
-            if case.get("classname") != RUN_CLASS and case.get("name"):
-                scenarios.setdefault((case.get("classname", ""), case.get("name", "")), []).append(case)
-        passed = failed = errors = 0
-        not_run: dict[str, int] = {}
-        for cases in scenarios.values():
-            errored = any(case.find("error") is not None for case in cases)
-            skips = [skip for case in cases if (skip := case.find("skipped")) is not None]
-            if errored or any(case.find("failure") is not None for case in cases):
-                failed, errors = failed + 1, errors + errored
-            elif skips:
-                why = not_run_reason(skips[0])
-                not_run[why] = not_run.get(why, 0) + 1
-            else:
-                passed += 1
-        properties = {p.get("name", ""): p.get("value", "") for p in root.iter("property")}
-        return cls(passed, failed, not_run, properties, errors)
-
-    @property
-    def flaky(self) -> int:
-        """Of the passed, how many passed only on a retry (`--lucs-reruns`)."""
-        names = self.properties.get(FLAKY)
-        return len(names.split(LIST_SEPARATOR)) if names else 0
-
-    @property
-    def ran(self) -> int:
-        return self.passed + self.failed
-
-    @property
-    def skipped(self) -> int:
-        return sum(self.not_run.values())
-
-
-def not_run_reason(skipped: ET.Element) -> str:
-    """Why a scenario did not run, in a few words: the skip's reason on one line, cut short."""
-    why = " ".join((skipped.get("message") or "skipped").split())
-    return why if len(why) <= REASON_CHARS else f"{why[: REASON_CHARS - 1]}…"
 
 
 def written_before(reports: Path) -> set[str]:
@@ -170,82 +86,6 @@ def prepare(reports: Path) -> None:
     (reports / MANIFEST).write_text(json.dumps({"written": list(OUTPUTS)}, indent=2) + "\n", encoding="utf-8")
 
 
-class Forwarder:
-    """Passes stop requests on to the running suite (in its own process group, so a Ctrl-C in the
-    terminal reaches it through here) as the relay signals, which count once however often they
-    arrive: a suite that also got the signal itself (a CI runner signalling every process) does not
-    take one stop request for two. Signals within SAME_REQUEST_SECONDS of the last one counted are
-    that request again (GNU timeout signals the wrapper, then its own process group, where the
-    wrapper is too). Once the suite is done, a signal stops the HTML."""
-
-    def __init__(self) -> None:
-        self.child: subprocess.Popen[bytes] | None = None
-        self.received: list[int] = []
-        self.suite_done = False
-        self._counted_at = -SAME_REQUEST_SECONDS
-
-    @property
-    def count(self) -> int:
-        """How many stop requests arrived (a burst of signals within a second is one)."""
-        return len(self.received)
-
-    def install(self) -> None:
-        for signum in STOP_SIGNALS:
-            signal.signal(signum, self)
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        if signum == signal.SIGHUP:
-            silence_lost_terminal()  # the summary line must not die on a terminal that is gone
-        now = time.monotonic()
-        if now - self._counted_at < SAME_REQUEST_SECONDS:
-            return
-        self._counted_at = now
-        self.received.append(signum)
-        if self.child is not None and self.child.poll() is None:
-            os.kill(self.child.pid, relay_signal(self.count))
-        elif self.suite_done:
-            raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    def start(self, process: subprocess.Popen[bytes]) -> None:
-        """Hand the suite what arrived while it was being started."""
-        self.child = process
-        if self.received:
-            os.kill(process.pid, relay_signal(self.count))
-
-
-def _die_with_parent() -> None:
-    """In the child: should the wrapper be killed outright, the suite gets SIGTERM and restores."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def pytest_command(*args: str) -> list[str]:
-    """`python -m pytest ARGS` with the harness's plugin (whether or not the project's conftest opts
-    in: loaded once either way) and without the plugins a feature run does not need."""
-    blocked = [option for name in UNUSED_PLUGINS for option in ("-p", f"no:{name}")]
-    return [sys.executable, "-m", "pytest", "-p", PLUGIN, *blocked, *args]
-
-
-def pytest_env(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """The environment of a child pytest: the run's own LUCS_* stay; PYTHONDONTWRITEBYTECODE goes,
-    because pytest must cache its rewritten bytecode, or start-up doubles."""
-    return {k: v for k, v in environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-def run_suite(pytest_args: list[str], forwarder: Forwarder) -> int:
-    """The suite in a child pytest of its own process group, in this folder (the project's, with its
-    features and pytest configuration); waits for it whatever happens here."""
-    process = subprocess.Popen(
-        pytest_command(*pytest_args), env=pytest_env(), process_group=0, preexec_fn=_die_with_parent
-    )
-    forwarder.start(process)
-    code = process.wait()
-    forwarder.suite_done = True
-    if -code in RELAYED:  # stopped by our relay before it took it: interrupted before any scenario ran
-        return INTERRUPTED
-    return 128 - code if code < 0 else code  # killed by a signal: the shell's convention
-
-
 def report_paths(reports: Path) -> ReportPaths:
     return ReportPaths(reports / JUNIT, reports / CUCUMBER, reports / RESULTS)
 
@@ -258,10 +98,6 @@ def report_args(reports: Path) -> list[str]:
         f"--cucumberjson={reports / CUCUMBER}",
         "-o", "junit_family=xunit2",
     ]  # fmt: skip
-
-
-def _shown(path: Path) -> str:
-    return str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
 
 
 def publish(pytest_args: list[str], forwarder: Forwarder, publishing: Publishing) -> int:
@@ -351,37 +187,3 @@ def _html(reports: Path, publishing: Publishing, faults: ReportFaults) -> Path |
     except (ReportError, KeyboardInterrupt) as error:
         faults.note(HTML_REPORT, target, str(error) or "stopped")
         return None
-
-
-def judged(code: int, tally: Tally) -> tuple[int, str | None]:
-    """The run's code and, where the code alone would mislead, its meaning: a pass needs a scenario
-    that ran and passed (every one skipped is exit 5), and says so when some did not run."""
-    if code != PASSED or tally.failed or not tally.read:
-        return code, None
-    if tally.passed == 0:
-        return (NOTHING_SELECTED, NONE_RAN) if tally.skipped else (PASSED, NOTHING_TO_RUN)
-    return code, PASSED_BUT_SOME_NOT_RUN if tally.skipped else None
-
-
-def summary_line(
-    code: int, tally: Tally, written: dict[str, Path | None], *, known: int = 0, meaning: str | None = None
-) -> str:
-    """`LUCS acceptance: 12 passed (1 flaky), 2 failed (1 error), 8 not run: mock-only (…) -> exit 1 (some
-    scenarios failed); reports: …`"""
-    paths_text = ", ".join(f"{name} {_shown(path)}" for name, path in written.items() if path and path.exists())
-    dry = "DRY RUN, nothing sent: " if DRY_RUN in tally.properties else ""
-    not_restored = "; LUCS STATE NOT RESTORED (see above)" if NOT_RESTORED in tally.properties else ""
-    flaky = f" ({tally.flaky} flaky)" if tally.flaky else ""
-    notes = [f"{tally.errors} error{'s' * (tally.errors != 1)}"] if tally.errors else []
-    notes += [f"{known} known"] if known else []
-    failed_notes = f" ({', '.join(notes)})" if notes else ""
-    not_run = "".join(f", {count} not run: {why}" for why, count in sorted(tally.not_run.items(), key=_most_first))
-    counts = f"{tally.passed} passed{flaky}, {tally.failed} failed{failed_notes}{not_run}"
-    if not tally.read:
-        counts = "scenario counts unknown (no JUnit report to count from)"
-    verdict = f"exit {code} ({meaning or MEANING.get(code, 'error')}){not_restored}"
-    return f"LUCS acceptance: {dry}{counts} -> {verdict}; reports: {paths_text or 'none'}"
-
-
-def _most_first(group: tuple[str, int]) -> tuple[int, str]:
-    return -group[1], group[0]

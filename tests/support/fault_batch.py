@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lucs_harness.reporting.publish import UNUSED_PLUGINS
+from lucs_harness.wrapper import UNUSED_PLUGINS
 
 
 def run_job(fault: str | None, args: list[str]) -> dict[str, object]:

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lucs_harness.reporting.publish import pytest_command, pytest_env
+from lucs_harness.wrapper import pytest_command, pytest_env
 
 ROOT = Path(__file__).resolve().parents[2]
 FEATURES = ROOT / "features"

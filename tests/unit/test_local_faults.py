@@ -16,7 +16,7 @@ from lucs_harness.errors import JournalUnwritable, ReportError, RunInterrupted
 from lucs_harness.exit_codes import FAILED, PASSED, REPORT_FAILED
 from lucs_harness.journal import Seal, Undo
 from lucs_harness.leftovers import harness_id
-from lucs_harness.reporting import publish
+from lucs_harness.reporting import publish, summary
 from lucs_harness.reporting.faults import ALLURE, CUCUMBER, JUNIT, ReportFaults, cannot_write, write_whole
 from lucs_harness.reporting.html import whole_page
 from lucs_harness.reporting.options import Publishing
@@ -187,17 +187,17 @@ def test_an_html_report_that_cannot_be_written_is_exit_12_and_left_out_of_the_su
 
 
 def test_without_a_junit_report_the_summary_says_the_counts_are_unknown(tmp_path: Path) -> None:
-    tally = publish.Tally.of(tmp_path / "junit.xml")
-    line = publish.summary_line(REPORT_FAILED, tally, {})
+    tally = summary.Tally.of(tmp_path / "junit.xml")
+    line = summary.summary_line(REPORT_FAILED, tally, {})
     assert line == (
         "LUCS acceptance: scenario counts unknown (no JUnit report to count from) -> exit 12 "
         "(report could not be written); reports: none"
     )
-    assert publish.judged(PASSED, tally) == (PASSED, None)  # not "no scenario ran"
+    assert summary.judged(PASSED, tally) == (PASSED, None)  # not "no scenario ran"
 
 
 def test_junit_written_by_pytest_is_counted(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     junit.write_text('<testsuites><testsuite><testcase classname="f" name="a"/></testsuite></testsuites>')
-    assert publish.Tally.of(junit).read
-    assert publish.Tally.of(junit).passed == 1
+    assert summary.Tally.of(junit).read
+    assert summary.Tally.of(junit).passed == 1

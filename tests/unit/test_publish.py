@@ -13,8 +13,10 @@ import pytest
 
 from lucs_harness.errors import ReportsFolderError
 from lucs_harness.interrupts import SAME_REQUEST_SECONDS
-from lucs_harness.reporting.publish import MANIFEST, Forwarder, Tally, judged, prepare, remove_written, summary_line
+from lucs_harness.reporting.publish import MANIFEST, prepare, remove_written
+from lucs_harness.reporting.summary import Tally, judged, summary_line
 from lucs_harness.reporting.verdict import ENDED_EARLY, RUN_CLASS, ReportPaths, annotate, junit_name
+from lucs_harness.wrapper import Forwarder
 
 CLASS = "tests.acceptance.test_features"
 CHANGES = "changes not allowed on this target (--lucs-allow-changes)"
