@@ -20,7 +20,7 @@ from typing import Any
 from lucs_harness.client import LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.coordination import RUN_TOKEN, Coordination, Leftover
-from lucs_harness.errors import CredentialsRefused, LucsError, TransportError, UnexpectedStatus
+from lucs_harness.errors import CredentialsRefused, ExchangeTimeout, LucsError, TransportError, UnexpectedStatus
 from lucs_harness.journal import Undo, printable
 from lucs_harness.operations import HARNESS_TASK_PREFIX, OPERATIONS
 from lucs_harness.operations import TASK_GONE as TASK_GONE
@@ -150,33 +150,45 @@ def replay(leftover: Leftover, perform: Perform, found: Findings, budget: Budget
     for count, undo in enumerate(todo):
         if budget.stop():
             return False
-        if time.monotonic() >= deadline:
+        if count and count % PROGRESS_EVERY == 0 and time.monotonic() < deadline:
+            budget.say(f"replayed {count} of {len(todo)} undos left by {leftover.name}")
+        outcome = LATE if time.monotonic() >= deadline else undo_one(leftover, undo, perform, deadline, found)
+        if outcome == LATE:
+            tried = count + 1 if found.lines and found.lines[-1].startswith(CUT_OFF) else count
             found.left(
-                f"not attempted: {len(todo) - count} undo(s) left by {leftover.name}: the replay took its "
+                f"not attempted: {len(todo) - tried} undo(s) left by {leftover.name}: the replay took its "
                 f"{budget.seconds:g} s (restore_timeout); kept for the next run"
             )
             return False
-        if count and count % PROGRESS_EVERY == 0:
-            budget.say(f"replayed {count} of {len(todo)} undos left by {leftover.name}")
-        if not undo_one(leftover, undo, perform, deadline - time.monotonic(), found):
+        if outcome == KEEP:
             return False
     return True
 
 
-def undo_one(leftover: Leftover, undo: Undo, perform: Perform, seconds: float, found: Findings) -> bool:
-    """One undo of a dead run, crossed out unless it may pass later (then False: keep the rest)."""
+CUT_OFF = "not undone, cut off by the replay's deadline, kept for the next run: "
+DONE, KEEP, LATE = "done", "keep", "late"  # an undo of a dead run: crossed out, kept (may pass later), out of time
+
+
+def undo_one(leftover: Leftover, undo: Undo, perform: Perform, deadline: float, found: Findings) -> str:
+    """One undo of a dead run: DONE (crossed out), KEEP (it may pass later: keep the rest), or LATE
+    (cut off by the replay's deadline: it and those after it are not attempted, and stay open)."""
     try:
-        perform(undo, seconds)
+        perform(undo, deadline - time.monotonic())
+    except ExchangeTimeout as error:
+        if time.monotonic() >= deadline:
+            found.left(f"{CUT_OFF}{undo.description}: {error}")
+            return LATE
+        raise
     except LucsError as error:  # every failure of a call: a status, a body, no answer
         if may_pass_later(error):
             found.left(f"not undone, kept for the next run: {undo.description}: {error}")
-            return False
+            return KEEP
         found.left(f"could not undo {undo.description}: {error}; {GONE_FOR_GOOD}")
     else:
         found.settled(f"undone: {undo.description} (left by {leftover.name})")
     with suppress(OSError):  # a full disk: the entry stays open, a later run repeats it harmlessly
         leftover.cross_out(undo)
-    return True
+    return DONE
 
 
 def orphaned(external_task_id: str, age: float | None, config: LucsConfig, store: Coordination) -> str | None:
