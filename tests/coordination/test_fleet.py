@@ -11,7 +11,15 @@ from pathlib import Path
 
 from lucs_harness.config import LucsConfig
 from lucs_harness.coordination.postgres import PostgresCoordination
-from tests.realtarget.support import acceptance, agent_state, mock_process, session_processes, signal_run, wait_for
+from tests.realtarget.support import (
+    acceptance,
+    agent_state,
+    free_port,
+    mock_process,
+    session_processes,
+    signal_run,
+    wait_for,
+)
 from tests.support.postgres import PostgresServer
 
 SCENARIOS = ["-k", "blocking_takes or task_for_a_blocked"]  # both block the one agent of the pool
@@ -163,3 +171,17 @@ def test_a_store_restarted_mid_run_ends_it_with_10_and_the_next_run_finishes_the
         assert nxt.returncode == 0, again[-3000:]
         assert "undone: unblock sip:smoky.cc@dev.local" in again  # the mark the lost store missed: done again
         assert agent_state(base) == before
+
+
+def test_a_store_nobody_answers_ends_the_run_with_10_before_lucs_hears_of_it(tmp_path: Path) -> None:
+    store = f"postgresql://lucs:s3cret@127.0.0.1:{free_port()}/lucs"
+    log = tmp_path / "mock.log"
+    with mock_process(log=log) as base:
+        run = runner("alone", tmp_path, store, base, *SCENARIOS)
+        output, _ = run.communicate(timeout=TIMEOUT)
+    assert run.returncode == 10, output[-3000:]
+    assert "coordination store postgresql://lucs@127.0.0.1:" in output
+    assert "cannot be reached" in output
+    assert "s3cret" not in output
+    assert "Traceback" not in output
+    assert "/v1.0/" not in log.read_text()  # nothing was sent to LUCS
