@@ -32,6 +32,7 @@ from lucs_harness.mock.auth import CONTROL_PREFIX, MockAuth, auth_middleware
 from lucs_harness.mock.conventions import CLOSE_TASK, Close, Conventions, reconcile
 from lucs_harness.mock.domain import Conflict, DomainError, Invalid, Lucs, NotFound, iso_utc
 from lucs_harness.mock.faults import Fault, Faults, UnknownFault, parse_faults
+from lucs_harness.mock.faulty import FaultyLucs
 from lucs_harness.mock.openapi import CONTROL_OPENAPI_PATH, MAX_ADVANCE, build_control_openapi, build_openapi
 from lucs_harness.operations import OPERATIONS, PARAMETER, Operation
 
@@ -166,12 +167,13 @@ def create_app(
     """The ASGI app serving `lucs`; `auth` makes it demand credentials like a real installation,
     `latency` (seconds) delays every LUCS answer like a server across a network (it costs no CPU),
     `max_body` (bytes) is the largest request body read, `conventions` how it serves what LUCS does
-    not document (the task State names are `lucs`'s, so they must agree)."""
+    not document (the task State names are `lucs`'s, so they must agree). A `FaultyLucs` (as
+    `MockServer` builds) has its faults switched at `/_mock/faults`; a `Lucs` is served faithful."""
     contract = contract or default_contract()
     auth, conventions = reconcile(auth, conventions or Conventions())
     if lucs.state_names != conventions.task_states:
         raise ValueError(f"the domain names task states {lucs.state_names}, the conventions {conventions.task_states}")
-    faults = lucs.faults
+    faults = lucs.faults if isinstance(lucs, FaultyLucs) else Faults()
     operations = conventions.operations()
     wire = conventions.contract(contract)  # what request bodies are checked against
     document = build_openapi(contract, auth, lucs.seed, max_body, conventions)
@@ -249,12 +251,17 @@ def create_app(
         lucs.cancel_callback(parameter(request, "callbackId"))
         return Response(status_code=200)
 
+    def state() -> dict[str, Any]:
+        """The domain's state and the faults on."""
+        snapshot = lucs.snapshot()
+        return {"now": snapshot.pop("now"), "faults": sorted(f.value for f in faults.active), **snapshot}
+
     async def control_reset(request: Request) -> Response:
         lucs.reset()
-        return Json(lucs.snapshot())
+        return Json(state())
 
     async def control_state(request: Request) -> Response:
-        return Json(lucs.snapshot())
+        return Json(state())
 
     async def control_conventions(request: Request) -> Response:
         return Json(conventions.as_dict())
@@ -265,9 +272,12 @@ def create_app(
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 raise Invalid("InvalidArgument", "expected a JSON array of fault names")
             try:
-                faults.set(parse_faults(names))
+                chosen = parse_faults(names)
             except UnknownFault as bad:
                 raise Invalid("InvalidArgument", str(bad)) from None
+            if chosen and not isinstance(lucs, FaultyLucs):
+                raise Invalid("InvalidArgument", "this mock serves the faithful rules (a Lucs): no fault can be on")
+            faults.set(chosen)
         return Json(sorted(f.value for f in faults.active))
 
     async def control_clock(request: Request) -> Response:
