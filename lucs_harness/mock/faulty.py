@@ -1,12 +1,15 @@
 """The mock's faults made: the faithful LUCS (`domain.Lucs`) broken on purpose, one documented
 behaviour per fault (`faults.Fault`), while that fault is on (`Faults`, switchable at run time).
 
-`FaultyLucs` makes those of what LUCS does or reports: a `Lucs` whose overrides alter an operation
-from outside (its input, its answer, an effect added after it or undone, with distribution held
-meanwhile where the effect counts for it) or, where the fault acts inside a rule, one of the rules'
-extension points (`_offerable`, `_rona_deadline`, `_next_callback_step`, `_task_by_external_id`,
-`_dto`). With no fault on, each override is the rule it overrides. (The faults of how an answer is
-sent, its status, form or timing, are the HTTP layer's, `app.py`.)
+Every fault is made in one of two places, and only there:
+
+- `FaultyLucs`, for what LUCS does or reports: a `Lucs` whose overrides alter an operation from
+  outside (its input, its answer, an effect added after it or undone, with distribution held
+  meanwhile where the effect counts for it) or, where the fault acts inside a rule, one of the
+  rules' extension points (`_offerable`, `_rona_deadline`, `_next_callback_step`,
+  `_task_by_external_id`, `_dto`). With no fault on, each override is the rule it overrides.
+- `WIRE`, for how an answer is sent (its status, its form, its timing): each such fault wraps the
+  HTTP handlers of the operations it breaks (`Wire.wrap`, used by `app.create_app`).
 
 A new fault: its name and description in `faults.py`, its making here, and the scenario that kills
 it in `tests/support/mutation.py` (the self-test and `make mutation` prove it is caught).
@@ -14,10 +17,15 @@ it in `tests/support/mutation.py` (the self-test and `make mutation` prove it is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
 
 from lucs_harness.mock.clock import Entry, SimulatedClock
 from lucs_harness.mock.domain import CALLBACK_GIVEN, TASK_STATES, Agent, Lucs, Task
@@ -186,3 +194,103 @@ class FaultyLucs(Lucs):
             yield
         finally:
             self._held = False
+
+
+# ---- on the wire ---------------------------------------------------------------------------------
+
+Handler = Callable[[Request], Awaitable[Response]]
+WireFault = Callable[["Wire", Request, Handler], Awaitable[Response]]  # (the wire, the request, the rest)
+SLOW_SECONDS = 12.0  # beyond the client's default read timeout (10 s)
+
+
+def _json(content: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+
+def _envelope(status: int, code: str, message: str) -> Response:
+    return _json({"Error": {"Code": code, "Message": message}}, status)
+
+
+def _users(answer: Response, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+    """A user DTO, or a list of them, each changed."""
+    content = orjson.loads(answer.body)
+    changed = [change(user) for user in content] if isinstance(content, list) else change(content)
+    return _json(changed, answer.status_code)
+
+
+async def _slow(wire: Wire, request: Request, rest: Handler) -> Response:
+    await asyncio.sleep(SLOW_SECONDS)
+    return await rest(request)
+
+
+async def _status_500(wire: Wire, request: Request, rest: Handler) -> Response:
+    return _envelope(500, "NotInitialized", "the service is not initialized")
+
+
+async def _html(wire: Wire, request: Request, rest: Handler) -> Response:
+    await rest(request)
+    return Response("<html><body>Runtime Error</body></html>", media_type="text/html")
+
+
+async def _fails_once(wire: Wire, request: Request, rest: Handler) -> Response:
+    if wire.faults.strikes_once(Fault.UNBLOCK_FAILS_ONCE):
+        return _envelope(503, "ServiceUnavailable", "the service is temporarily unavailable")
+    return await rest(request)
+
+
+async def _selectable_as_string(wire: Wire, request: Request, rest: Handler) -> Response:
+    return _users(await rest(request), lambda user: user | {"IsSelectable": str(user["IsSelectable"]).lower()})
+
+
+async def _no_presence_state(wire: Wire, request: Request, rest: Handler) -> Response:
+    return _users(await rest(request), lambda user: {k: v for k, v in user.items() if k != "PresenceState"})
+
+
+async def _presence_echoed(wire: Wire, request: Request, rest: Handler) -> Response:
+    await rest(request)
+    return _json({wire.presence_field: request.state.body[wire.presence_field]})
+
+
+async def _status_202(wire: Wire, request: Request, rest: Handler) -> Response:
+    answer = await rest(request)
+    answer.status_code = 202
+    return answer
+
+
+USER_ANSWERS = frozenset({"list_users", "block_user", "unblock_user"})  # the operations answering user DTOs
+WIRE: dict[Fault, tuple[frozenset[str], WireFault]] = {
+    Fault.SLOW_RESPONSE: (frozenset({"list_users"}), _slow),
+    Fault.LIST_500: (frozenset({"list_users"}), _status_500),
+    Fault.NOT_JSON: (frozenset({"list_users"}), _html),
+    Fault.UNBLOCK_FAILS_ONCE: (frozenset({"unblock_user"}), _fails_once),
+    Fault.WRONG_TYPE: (USER_ANSWERS, _selectable_as_string),
+    Fault.MISSING_FIELD: (USER_ANSWERS, _no_presence_state),
+    Fault.PRESENCE_RETURNS_BODY: (frozenset({"set_presence"}), _presence_echoed),
+    Fault.PRESENCE_WRONG_STATUS: (frozenset({"set_presence"}), _status_202),
+}  # fault -> the operations it breaks and how; in this order, each wraps those after it (first: outermost)
+
+
+class Wire:
+    """The faults on the wire of one app: `faults` the switch, `presence_field` the setpresence
+    body's field (`Conventions.presence_field`), which `presence-returns-body` echoes."""
+
+    def __init__(self, faults: Faults, presence_field: str) -> None:
+        self.faults, self.presence_field = faults, presence_field
+
+    def wrap(self, operation: str, handler: Handler) -> Handler:
+        """`handler` of `operation` wrapped, at each request, by the faults on that break it."""
+        breaking = [(fault, wrap) for fault, (operations, wrap) in WIRE.items() if operation in operations]
+        if not breaking:
+            return handler
+
+        async def run(request: Request) -> Response:
+            if not self.faults.active:
+                return await handler(request)
+            return await self._through([wrap for fault, wrap in breaking if fault in self.faults], request, handler)
+
+        return run
+
+    async def _through(self, wraps: list[WireFault], request: Request, handler: Handler) -> Response:
+        if not wraps:
+            return await handler(request)
+        return await wraps[0](self, request, lambda inner: self._through(wraps[1:], inner, handler))
