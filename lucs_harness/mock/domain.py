@@ -269,6 +269,131 @@ class Callback:
         return bool(self.dto["State"] != TERMINATED)
 
 
+class Callbacks:
+    """The callbacks requested and their rules: the documented defaults, reading by ExternalTaskId,
+    search, cancel, and their states on the clock. Indexed by ExternalTaskId, by State and on a
+    timeline; not thread-safe (`Lucs` holds its lock around every call)."""
+
+    def __init__(self, clock: SimulatedClock) -> None:
+        self.clock = clock
+        self.all: dict[str, Callback] = {}  # by Id, oldest first
+        self._of: dict[Any, list[Callback]] = {}  # ExternalTaskId -> callbacks, oldest first
+        self._in: dict[str, dict[str, Callback]] = {}  # State -> callbacks
+        self._times = Timeline()
+
+    def create(self, request: dict[str, Any], service_id: str) -> Callback:
+        """A new callback of the service (the body already passed the schema): the documented
+        defaults filled, ServiceSip answered as null, Pending until it is due."""
+        now = self.clock.now()
+        due = moment_of(request.get("DueDate"), "DueDate") or now
+        given = {name: int(request[name]) for name in CALLBACK_GIVEN if request.get(name) is not None}
+        dto = {
+            "Id": str(uuid.uuid4()),
+            **{name: request.get(name) for name in ECHOED},
+            "SecondsBetweenRetries": int(request["SecondsBetweenRetries"]),
+            **CALLBACK_DEFAULTS,
+            **given,
+            "ServiceId": service_id,
+            "ServiceSip": None,
+            "DueDate": iso_utc(due),
+            "Creator": CALLBACK_CREATOR,
+            "State": PENDING,
+            "InitiatingSessionId": None,
+            "Initiator": None,
+            "AppPoolId": None,
+        }
+        callback = Callback(dto, due, len(self.all), next_at=due)
+        callback.history.append(f"{iso_utc(now)} requested, due {iso_utc(due)}")
+        self.all[callback.id] = callback
+        self._of.setdefault(dto["ExternalTaskId"], []).append(callback)
+        self.set_state(callback, PENDING, due)
+        return callback
+
+    def of(self, external_id: str) -> Callback:
+        """The callback of an ExternalTaskId: the open one first, else the newest (ids can be reused)."""
+        matches = self._of.get(external_id, [])
+        if not matches:
+            raise NotFound("CallbackNotFound", f"no callback with ExternalTaskId {external_id!r}")
+        return next((c for c in reversed(matches) if c.open), matches[-1])
+
+    def search(self, query: dict[str, Any], services_at: Callable[[str], list[dict[str, Any]]]) -> list[Callback]:
+        """The callbacks matching every filter given (absent or null: any), ordered, then paged;
+        `services_at` finds the services of a SIP address."""
+        start, end = moment_of(query.get("StartDate"), "StartDate"), moment_of(query.get("EndDate"), "EndDate")
+        found = [
+            c
+            for c in self._searched(query)
+            if self._matches(c, query, services_at)
+            and (start is None or c.due >= start)
+            and (end is None or c.due <= end)
+        ]
+        return self._page(self._ordered(found, query), query)
+
+    def cancel(self, callback_id: str) -> None:
+        """Cancel a callback that is not done; a second cancel, like an unknown id, finds nothing."""
+        callback = self.all.get(callback_id)
+        if callback is None or not callback.open:
+            raise NotFound("CallbackNotFound", f"no open callback with id {callback_id!r} (unknown, cancelled or done)")
+        callback.history.append(f"{iso_utc(self.clock.now())} cancelled")
+        self.set_state(callback, TERMINATED, None)
+
+    def next_step(self) -> Entry | None:
+        """When a callback's state next changes on the clock, and which one."""
+        return self._times.first()
+
+    def step(self, callback: Callback) -> None:
+        """A callback's next state: queued once due, then taken by an agent, then done."""
+        state, lasts = CALLBACK_NEXT[callback.dto["State"]]
+        now = self.clock.now()
+        self.set_state(callback, state, None if lasts is None else _after(now, lasts))
+        callback.history.append(f"{iso_utc(now)} {state}")
+
+    def set_state(self, callback: Callback, state: str, next_at: datetime | None) -> None:
+        """Every change of a callback's state and next step, so the indexes follow."""
+        self._in.get(callback.dto["State"], {}).pop(callback.id, None)
+        callback.dto["State"], callback.next_at = state, next_at
+        self._in.setdefault(state, {})[callback.id] = callback
+        self._times.set(callback.id, (next_at,), f"{callback.order:012d}")
+
+    def _searched(self, query: dict[str, Any]) -> Iterable[Callback]:
+        """The callbacks a search needs to look at: those of the ExternalTaskId or the State asked for
+        (the indexed filters), else all."""
+        external, state = query.get("ExternalTaskId"), query.get("State")
+        if isinstance(external, str):
+            return self._of.get(external, [])
+        if isinstance(state, str):
+            return self._in.get(state, {}).values()
+        return self.all.values()
+
+    @staticmethod
+    def _matches(callback: Callback, query: dict[str, Any], services_at: Callable[[str], list[dict[str, Any]]]) -> bool:
+        if any(query.get(name) is not None and callback.dto.get(name) != query[name] for name in SEARCHED_EXACTLY):
+            return False
+        sip = query.get("ServiceSip")
+        return sip is None or callback.dto["ServiceId"] in {s["Id"] for s in services_at(sip)}
+
+    @staticmethod
+    def _ordered(found: list[Callback], query: dict[str, Any]) -> list[Callback]:
+        """By OrderBy (a CallbackDto field, DueDate when absent; nulls first), ties in the order made."""
+        name = query.get("OrderBy") or "DueDate"
+        if name not in CALLBACK_FIELDS:
+            known = ", ".join(CALLBACK_FIELDS)
+            raise Invalid("InvalidArgument", f"OrderBy {name!r} names no callback field; known: {known}")
+        descending = query.get("SortOrder") == "Descending"
+
+        def key(callback: Callback) -> tuple[bool, Any, int]:
+            value = callback.due if name == "DueDate" else callback.dto.get(name)
+            return (value is not None, 0 if value is None else value, callback.order)
+
+        return sorted(found, key=key, reverse=descending)
+
+    @staticmethod
+    def _page(ordered: list[Callback], query: dict[str, Any]) -> list[Callback]:
+        # JSON Schema counts 2.0 as an integer: the schema let it through, so it is read as one
+        offset, limit = int(query.get("Offset") or 0), query.get("Limit")
+        return ordered[offset:] if limit is None else ordered[offset : offset + int(limit)]
+
+
 class Lucs:
     """The mock LUCS's whole state under the faithful rules; every public method is atomic under one lock."""
 
@@ -331,10 +456,7 @@ class Lucs:
             self._woken: set[str] = set()  # agents changed since the last distribution
             self._fresh: set[int] = set()  # tasks queued since the last distribution
             self._task_times = Timeline()
-            self.callbacks: dict[str, Callback] = {}
-            self._callbacks_of: dict[Any, list[Callback]] = {}  # ExternalTaskId -> callbacks, oldest first
-            self._callbacks_in: dict[str, dict[str, Callback]] = {}  # State -> callbacks
-            self._callback_times = Timeline()
+            self.callbacks = Callbacks(self.clock)
 
     def _as_seeded(self, agent: Agent, user: dict[str, Any]) -> None:
         """A seed user's `IsSelectable` and `NotSelectableReason` (a capture of a real LUCS shows
@@ -420,7 +542,7 @@ class Lucs:
                         "State": c.dto["State"],
                         "History": list(c.history),
                     }
-                    for c in self.callbacks.values()
+                    for c in self.callbacks.all.values()
                 ],
             }
 
@@ -486,84 +608,24 @@ class Lucs:
             self.clock.advance((target - self.clock.now()).total_seconds())
             return self.clock.now()
 
-    # ---- callbacks -------------------------------------------------------------------------
+    # ---- callbacks (their rules: `Callbacks`) ------------------------------------------------
 
     def create_callback(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A new callback (the body already passed the schema): the documented defaults filled, its
-        service resolved to a ServiceId (ServiceSip answered as null), Pending until it is due."""
+        """A new callback (`Callbacks.create`) of its service, resolved to a ServiceId."""
         with self._lock:
-            service = self._callback_service(request)
-            now = self.clock.now()
-            due = moment_of(request.get("DueDate"), "DueDate") or now
-            given = {name: int(request[name]) for name in CALLBACK_GIVEN if request.get(name) is not None}
-            dto = {
-                "Id": str(uuid.uuid4()),
-                **{name: request.get(name) for name in ECHOED},
-                "SecondsBetweenRetries": int(request["SecondsBetweenRetries"]),
-                **CALLBACK_DEFAULTS,
-                **given,
-                "ServiceId": service["Id"],
-                "ServiceSip": None,
-                "DueDate": iso_utc(due),
-                "Creator": CALLBACK_CREATOR,
-                "State": PENDING,
-                "InitiatingSessionId": None,
-                "Initiator": None,
-                "AppPoolId": None,
-            }
-            callback = Callback(dto, due, len(self.callbacks), next_at=due)
-            callback.history.append(f"{iso_utc(now)} requested, due {iso_utc(due)}")
-            self.callbacks[callback.id] = callback
-            self._callbacks_of.setdefault(dto["ExternalTaskId"], []).append(callback)
-            self._set_callback_state(callback, PENDING, due)
-            return dict(dto)
+            return dict(self.callbacks.create(request, self._callback_service(request)["Id"]).dto)
 
     def callback(self, external_id: str) -> dict[str, Any]:
-        """The callback of an ExternalTaskId: the open one first, else the newest (ids can be reused)."""
         with self._lock:
-            matches = self._callbacks_of.get(external_id, [])
-            if not matches:
-                raise NotFound("CallbackNotFound", f"no callback with ExternalTaskId {external_id!r}")
-            return dict(next((c for c in reversed(matches) if c.open), matches[-1]).dto)
+            return dict(self.callbacks.of(external_id).dto)
 
     def search_callbacks(self, query: dict[str, Any]) -> list[dict[str, Any]]:
-        """The callbacks matching every filter given (absent or null: any), ordered, then paged."""
         with self._lock:
-            start, end = moment_of(query.get("StartDate"), "StartDate"), moment_of(query.get("EndDate"), "EndDate")
-            found = [
-                c
-                for c in self._searched(query)
-                if self._matches(c, query) and (start is None or c.due >= start) and (end is None or c.due <= end)
-            ]
-            return [dict(c.dto) for c in self._page(self._ordered(found, query), query)]
+            return [dict(c.dto) for c in self.callbacks.search(query, self._services_at)]
 
     def cancel_callback(self, callback_id: str) -> None:
-        """Cancel a callback that is not done; a second cancel, like an unknown id, finds nothing."""
         with self._lock:
-            callback = self.callbacks.get(callback_id)
-            if callback is None or not callback.open:
-                raise NotFound(
-                    "CallbackNotFound", f"no open callback with id {callback_id!r} (unknown, cancelled or done)"
-                )
-            callback.history.append(f"{iso_utc(self.clock.now())} cancelled")
-            self._set_callback_state(callback, TERMINATED, None)
-
-    def _set_callback_state(self, callback: Callback, state: str, next_at: datetime | None) -> None:
-        """Every change of a callback's state and next step, so its indexes follow."""
-        self._callbacks_in.get(callback.dto["State"], {}).pop(callback.id, None)
-        callback.dto["State"], callback.next_at = state, next_at
-        self._callbacks_in.setdefault(state, {})[callback.id] = callback
-        self._callback_times.set(callback.id, (next_at,), f"{callback.order:012d}")
-
-    def _searched(self, query: dict[str, Any]) -> Iterable[Callback]:
-        """The callbacks a search needs to look at: those of the ExternalTaskId or the State asked for
-        (the indexed filters), else all."""
-        external, state = query.get("ExternalTaskId"), query.get("State")
-        if isinstance(external, str):
-            return self._callbacks_of.get(external, [])
-        if isinstance(state, str):
-            return self._callbacks_in.get(state, {}).values()
-        return self.callbacks.values()
+            self.callbacks.cancel(callback_id)
 
     def _callback_service(self, request: dict[str, Any]) -> dict[str, Any]:
         """The service by ServiceId, else by ServiceSip (documented: used only without a valid
@@ -587,38 +649,13 @@ class Lucs:
     def _services_at(self, sip: str) -> list[dict[str, Any]]:
         return self._services_by_sip.get(sip.lower(), [])
 
-    def _matches(self, callback: Callback, query: dict[str, Any]) -> bool:
-        if any(query.get(name) is not None and callback.dto.get(name) != query[name] for name in SEARCHED_EXACTLY):
-            return False
-        sip = query.get("ServiceSip")
-        return sip is None or callback.dto["ServiceId"] in {s["Id"] for s in self._services_at(sip)}
-
-    def _ordered(self, found: list[Callback], query: dict[str, Any]) -> list[Callback]:
-        """By OrderBy (a CallbackDto field, DueDate when absent; nulls first), ties in the order made."""
-        name = query.get("OrderBy") or "DueDate"
-        if name not in CALLBACK_FIELDS:
-            known = ", ".join(CALLBACK_FIELDS)
-            raise Invalid("InvalidArgument", f"OrderBy {name!r} names no callback field; known: {known}")
-        descending = query.get("SortOrder") == "Descending"
-
-        def key(callback: Callback) -> tuple[bool, Any, int]:
-            value = callback.due if name == "DueDate" else callback.dto.get(name)
-            return (value is not None, 0 if value is None else value, callback.order)
-
-        return sorted(found, key=key, reverse=descending)
-
-    def _page(self, ordered: list[Callback], query: dict[str, Any]) -> list[Callback]:
-        # JSON Schema counts 2.0 as an integer: the schema let it through, so it is read as one
-        offset, limit = int(query.get("Offset") or 0), query.get("Limit")
-        return ordered[offset:] if limit is None else ordered[offset : offset + int(limit)]
-
     def _next_event(self, target: datetime) -> tuple[datetime, Callable[[], None]] | None:
         """The earliest answer, RONA timeout or callback step due by `target` (tasks first on a tie)."""
         events: list[tuple[datetime, int, str, Callable[[], None]]] = []
         if (task := self._task_times.first()) is not None:
             events.append((task[0], 0, task[1], partial(self._fire, self.tasks[task[2]])))
         if (callback := self._next_callback_step()) is not None:
-            events.append((callback[0], 1, callback[1], partial(self._step, self.callbacks[callback[2]])))
+            events.append((callback[0], 1, callback[1], partial(self.callbacks.step, self.callbacks.all[callback[2]])))
         events = [event for event in events if event[0] <= target]
         if not events:
             return None
@@ -627,14 +664,7 @@ class Lucs:
 
     def _next_callback_step(self) -> Entry | None:
         """Extension point: when a callback's state next changes on the clock, and which one."""
-        return self._callback_times.first()
-
-    def _step(self, callback: Callback) -> None:
-        """A callback's next state: queued once due, then taken by an agent, then done."""
-        state, lasts = CALLBACK_NEXT[callback.dto["State"]]
-        now = self.clock.now()
-        self._set_callback_state(callback, state, None if lasts is None else _after(now, lasts))
-        callback.history.append(f"{iso_utc(now)} {state}")
+        return self.callbacks.next_step()
 
     # ---- rules -----------------------------------------------------------------------------
 

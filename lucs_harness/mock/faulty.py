@@ -78,8 +78,8 @@ class FaultyLucs(Lucs):
 
     def callback(self, external_id: str) -> dict[str, Any]:
         with self._lock:
-            if Fault.CALLBACK_BY_EXTERNAL_ID_WRONG in self.faults and self.callbacks:
-                return dict(next(iter(self.callbacks.values())).dto)  # the oldest, whatever the id
+            if Fault.CALLBACK_BY_EXTERNAL_ID_WRONG in self.faults and self.callbacks.all:
+                return dict(next(iter(self.callbacks.all.values())).dto)  # the oldest, whatever the id
             return super().callback(external_id)
 
     def _dto(self, agent: Agent) -> dict[str, Any]:
@@ -143,19 +143,19 @@ class FaultyLucs(Lucs):
         if Fault.CALLBACK_NO_DEFAULTS not in self.faults:
             return super().create_callback(request)
         with self._lock:
-            dto = self.callbacks[super().create_callback(request)["Id"]].dto
+            dto = self.callbacks.all[super().create_callback(request)["Id"]].dto
             given = {name for name in CALLBACK_GIVEN if request.get(name) is not None}
             dto.update({name: value for name, value in UNFILLED_DEFAULTS.items() if name not in given})
             return dict(dto)
 
     def cancel_callback(self, callback_id: str) -> None:
         with self._lock:
-            callback = self.callbacks.get(callback_id)
+            callback = self.callbacks.all.get(callback_id)
             if Fault.CALLBACK_CANCEL_KEEPS_PENDING not in self.faults or callback is None:
                 return super().cancel_callback(callback_id)
             state, next_at = callback.dto["State"], callback.next_at
             super().cancel_callback(callback_id)  # refuses one already done
-            self._set_callback_state(callback, state, next_at)
+            self.callbacks.set_state(callback, state, next_at)
 
     # ---- the rules' extension points -------------------------------------------------------
 

@@ -82,14 +82,14 @@ class Scanning(Lucs):
             if moment is not None and moment <= target
         ]
         if (step := self._next_callback_step()) is not None and step[0] <= target:
-            events.append((step[0], 1, step[1], partial(self._step, self.callbacks[step[2]])))
+            events.append((step[0], 1, step[1], partial(self.callbacks.step, self.callbacks.all[step[2]])))
         if not events:
             return None
         moment, _, _, fire = min(events, key=lambda event: event[:3])
         return moment, fire
 
     def _next_callback_step(self) -> Entry | None:
-        steps = [(c.next_at, f"{c.order:012d}", c.id) for c in self.callbacks.values() if c.next_at is not None]
+        steps = [(c.next_at, f"{c.order:012d}", c.id) for c in self.callbacks.all.values() if c.next_at is not None]
         return min(steps, default=None)
 
     def _task_by_external_id(self, external_id: str) -> Task | None:
@@ -97,14 +97,22 @@ class Scanning(Lucs):
         return next(iter(sorted(by_age, key=lambda t: t.state == CLOSED)), None)
 
     def callback(self, external_id: str) -> dict[str, Any]:
-        by_age = (c for c in reversed(self.callbacks.values()) if c.dto["ExternalTaskId"] == external_id)
+        by_age = (c for c in reversed(self.callbacks.all.values()) if c.dto["ExternalTaskId"] == external_id)
         found = next(iter(sorted(by_age, key=lambda c: not c.open)), None)
         if found is None:
             raise NotFound("CallbackNotFound", f"no callback with ExternalTaskId {external_id!r}")
         return dict(found.dto)
 
+    def reset(self) -> None:
+        super().reset()
+        self.callbacks = ScanningCallbacks(self.clock)
+
+
+class ScanningCallbacks(domain.Callbacks):
+    """The callbacks with every search looking at all of them."""
+
     def _searched(self, query: dict[str, Any]) -> Iterable[domain.Callback]:
-        return self.callbacks.values()
+        return self.all.values()
 
 
 class FaultyScanning(FaultyLucs, Scanning):
