@@ -7,7 +7,7 @@ Every fault is made in one of two places, and only there:
   outside (its input, its answer, an effect added after it or undone, with distribution held
   meanwhile where the effect counts for it) or, where the fault acts inside a rule, one of the
   rules' extension points (`_offerable`, `_rona_deadline`, `_next_callback_step`,
-  `_task_by_external_id`, `_dto`). With no fault on, each override is the rule it overrides.
+  `_task_by_external_id`). With no fault on, each override is the rule it overrides.
 - `WIRE`, for how an answer is sent (its status, its form, its timing): each such fault wraps the
   HTTP handlers of the operations it breaks (`Wire.wrap`, used by `app.create_app`).
 
@@ -33,6 +33,9 @@ from lucs_harness.mock.faults import Fault, Faults
 from lucs_harness.mock.seed import Seed
 
 UNFILLED_DEFAULTS: dict[str, Any] = {"MaxRetries": 0, "RetryType": None, "RetryCount": 0, "LeftInQueueTimeInSeconds": 0}
+USER_FIELD_FAULTS = frozenset(
+    {Fault.BLOCK_NO_FLAG, Fault.BLOCK_STAYS_SELECTABLE, Fault.BLOCK_WRONG_REASON, Fault.ACCEPT_NO_REASON}
+)  # the faults that break a field of the user DTOs answered
 SEARCH_IGNORES: dict[Fault, tuple[str, ...]] = {
     Fault.CALLBACK_SEARCH_IGNORES_STATE: ("State",),
     Fault.CALLBACK_SEARCH_IGNORES_PAGING: ("Limit", "Offset"),
@@ -66,11 +69,16 @@ class FaultyLucs(Lucs):
         return services[1:] if Fault.SERVICES_OMIT_FIRST in self.faults else services
 
     def users_of(self, service_id: str) -> list[dict[str, Any]]:
-        users = super().users_of(service_id)
+        with self._lock:
+            users = self._broken(super().users_of(service_id))
         if Fault.LIST_OMITS_USER in self.faults:
             first = self.seed.users[0]["Id"]
             return [user for user in users if user["Id"] != first]
         return users
+
+    def user(self, user_id: str) -> dict[str, Any]:
+        with self._lock:
+            return self._broken([super().user(user_id)])[0]
 
     def tasks_of(self, service_id: str) -> list[dict[str, Any]]:
         tasks = super().tasks_of(service_id)
@@ -82,20 +90,23 @@ class FaultyLucs(Lucs):
                 return dict(next(iter(self.callbacks.all.values())).dto)  # the oldest, whatever the id
             return super().callback(external_id)
 
-    def _dto(self, agent: Agent) -> dict[str, Any]:
-        dto = super()._dto(agent)
-        if not self.faults.active:
-            return dto
-        if agent.blocked:
-            if Fault.BLOCK_NO_FLAG in self.faults:
-                dto["IsBlockedByLuwareApi"] = False
-            if Fault.BLOCK_STAYS_SELECTABLE in self.faults:
-                dto["IsSelectable"] = True
-            if Fault.BLOCK_WRONG_REASON in self.faults:
-                dto["NotSelectableReason"] = "Busy"
-        elif agent.task_id is not None and Fault.ACCEPT_NO_REASON in self.faults:
-            dto["NotSelectableReason"] = None
-        return dto
+    def _broken(self, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """User DTOs (new dicts) with the faults that break their fields, as their agents stand now
+        (the caller holds the lock): a blocked agent's flag, selectability or reason, a busy one's reason."""
+        if not self.faults.active & USER_FIELD_FAULTS:
+            return users
+        for user in users:
+            agent = self.agents[str(user["Id"])]
+            if agent.blocked:
+                if Fault.BLOCK_NO_FLAG in self.faults:
+                    user["IsBlockedByLuwareApi"] = False
+                if Fault.BLOCK_STAYS_SELECTABLE in self.faults:
+                    user["IsSelectable"] = True
+                if Fault.BLOCK_WRONG_REASON in self.faults:
+                    user["NotSelectableReason"] = "Busy"
+            elif agent.task_id is not None and Fault.ACCEPT_NO_REASON in self.faults:
+                user["NotSelectableReason"] = None
+        return users
 
     # ---- input altered ---------------------------------------------------------------------
 
@@ -108,16 +119,16 @@ class FaultyLucs(Lucs):
     def block(self, user_id: str) -> dict[str, Any]:
         with self._lock:
             answer = super().block(user_id)
-            if Fault.BLOCK_CHANGES_PRESENCE not in self.faults:
-                return answer
-            agent = self.agents[user_id]
-            agent.presence = "DoNotDisturb"
-            return self._dto(agent)
+            if Fault.BLOCK_CHANGES_PRESENCE in self.faults:
+                self.agents[user_id].presence = "DoNotDisturb"
+                answer = super().user(user_id)
+            return self._broken([answer])[0]
 
     def unblock(self, user_id: str) -> dict[str, Any]:
         keeps, waits = Fault.UNBLOCK_KEEPS_BLOCKED in self.faults, Fault.UNBLOCK_NO_DISTRIBUTION in self.faults
         if not (keeps or waits):
-            return super().unblock(user_id)
+            with self._lock:
+                return self._broken([super().unblock(user_id)])[0]
         with self._lock:
             blocked = self._agent(user_id).blocked
             with self._distribution_held():
@@ -127,7 +138,7 @@ class FaultyLucs(Lucs):
                 agent.blocked = blocked
             if not waits:  # else the agent waits, woken, for the next distribution
                 self._distribute()
-            return self._dto(agent)
+            return self._broken([super().user(user_id)])[0]
 
     def set_presence(self, user_id: str, presence: str) -> None:
         if Fault.PRESENCE_IGNORED not in self.faults:
