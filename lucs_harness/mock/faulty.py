@@ -70,7 +70,7 @@ class FaultyLucs(Lucs):
 
     def users_of(self, service_id: str) -> list[dict[str, Any]]:
         with self._lock:
-            users = self._broken(super().users_of(service_id))
+            users = self._with_broken_fields(super().users_of(service_id))
         if Fault.LIST_OMITS_USER in self.faults:
             first = self.seed.users[0]["Id"]
             return [user for user in users if user["Id"] != first]
@@ -78,7 +78,7 @@ class FaultyLucs(Lucs):
 
     def user(self, user_id: str) -> dict[str, Any]:
         with self._lock:
-            return self._broken([super().user(user_id)])[0]
+            return self._with_broken_fields([super().user(user_id)])[0]
 
     def tasks_of(self, service_id: str) -> list[dict[str, Any]]:
         tasks = super().tasks_of(service_id)
@@ -90,9 +90,9 @@ class FaultyLucs(Lucs):
                 return dict(next(iter(self.callbacks.all.values())).dto)  # the oldest, whatever the id
             return super().callback(external_id)
 
-    def _broken(self, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _with_broken_fields(self, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """User DTOs (new dicts) with the faults that break their fields, as their agents stand now
-        (the caller holds the lock): a blocked agent's flag, selectability or reason, a busy one's reason."""
+        (the caller holds the lock): a blocked agent's flag, selectability or reason; the reason of one in a task."""
         if not self.faults.active & USER_FIELD_FAULTS:
             return users
         for user in users:
@@ -122,13 +122,13 @@ class FaultyLucs(Lucs):
             if Fault.BLOCK_CHANGES_PRESENCE in self.faults:
                 self.agents[user_id].presence = "DoNotDisturb"
                 answer = super().user(user_id)
-            return self._broken([answer])[0]
+            return self._with_broken_fields([answer])[0]
 
     def unblock(self, user_id: str) -> dict[str, Any]:
         keeps, waits = Fault.UNBLOCK_KEEPS_BLOCKED in self.faults, Fault.UNBLOCK_NO_DISTRIBUTION in self.faults
         if not (keeps or waits):
             with self._lock:
-                return self._broken([super().unblock(user_id)])[0]
+                return self._with_broken_fields([super().unblock(user_id)])[0]
         with self._lock:
             blocked = self._agent(user_id).blocked
             with self._distribution_held():
@@ -138,7 +138,7 @@ class FaultyLucs(Lucs):
                 agent.blocked = blocked
             if not waits:  # else the agent waits, woken, for the next distribution
                 self._distribute()
-            return self._broken([super().user(user_id)])[0]
+            return self._with_broken_fields([super().user(user_id)])[0]
 
     def set_presence(self, user_id: str, presence: str) -> None:
         if Fault.PRESENCE_IGNORED not in self.faults:
