@@ -2,8 +2,9 @@
 
 A thin Starlette app over `Lucs`: it parses and schema-checks bodies, maps each kind of
 `DomainError` to its status (`STATUS`) in LUCS's envelope `{"Error": {"Code", "Message"}}`, and
-applies the faults that live on the wire (500, not JSON, slow, extra body, wrong status, a user DTO
-with a field of the wrong type or missing). Mock-only endpoints live under `/_mock/`. Its
+lets the faults that live on the wire (`faulty.WIRE`: 500, not JSON, slow, extra body, wrong status,
+a user DTO with a field of the wrong type or missing) wrap the handlers they break. Mock-only
+endpoints live under `/_mock/`. Its
 `Conventions` say how it serves what LUCS does not document (paths, the close call, the presence
 field, the task id's form, where the API key goes).
 
@@ -31,7 +32,8 @@ from lucs_harness.contract import Contract, default_contract
 from lucs_harness.mock.auth import CONTROL_PREFIX, MockAuth, auth_middleware
 from lucs_harness.mock.conventions import CLOSE_TASK, Close, Conventions, reconcile
 from lucs_harness.mock.domain import Conflict, DomainError, Invalid, Lucs, NotFound, iso_utc
-from lucs_harness.mock.faults import Fault, Faults, UnknownFault, parse_faults
+from lucs_harness.mock.faults import Faults, UnknownFault, parse_faults
+from lucs_harness.mock.faulty import FaultyLucs, Wire
 from lucs_harness.mock.openapi import CONTROL_OPENAPI_PATH, MAX_ADVANCE, build_control_openapi, build_openapi
 from lucs_harness.operations import OPERATIONS, PARAMETER, Operation
 
@@ -45,7 +47,6 @@ class Json(JSONResponse):
         return orjson.dumps(content)
 
 
-SLOW_SECONDS = 12.0  # beyond the client's default read timeout (10 s)
 MAX_BODY = 1024 * 1024  # bytes (1 MiB): LUCS bodies are a few hundred bytes; this bounds a request's memory
 MAX_DEPTH = 32  # nesting levels: LUCS bodies nest 6 at most; the schema validator recurses and gives up at 256
 
@@ -113,20 +114,13 @@ async def _json(request: Request, limit: int) -> Any:
 
 
 async def _body(request: Request, contract: Contract, schema: str, limit: int) -> Any:
+    """The body, checked against `schema`; kept as `request.state.body` (a wire fault may echo it)."""
     body = await _json(request, limit)
     verdict = contract.check(schema, body)
     if verdict.violations:
         raise Invalid("InvalidArgument", "; ".join(verdict.violations))
+    request.state.body = body
     return body
-
-
-def on_the_wire(user: dict[str, Any], faults: Faults) -> dict[str, Any]:
-    """A user DTO as serialised: the faults that break only its form (a type, a required field)."""
-    if Fault.WRONG_TYPE in faults:
-        user = user | {"IsSelectable": str(user["IsSelectable"]).lower()}
-    if Fault.MISSING_FIELD in faults:
-        user = {k: v for k, v in user.items() if k != "PresenceState"}
-    return user
 
 
 def lucs_routes(handlers: Mapping[str, Handler], operations: Mapping[str, Operation] = OPERATIONS) -> list[Route]:
@@ -166,12 +160,14 @@ def create_app(
     """The ASGI app serving `lucs`; `auth` makes it demand credentials like a real installation,
     `latency` (seconds) delays every LUCS answer like a server across a network (it costs no CPU),
     `max_body` (bytes) is the largest request body read, `conventions` how it serves what LUCS does
-    not document (the task State names are `lucs`'s, so they must agree)."""
+    not document (the task State names are `lucs`'s, so they must agree). A `FaultyLucs` (as
+    `MockServer` builds) has its faults switched at `/_mock/faults`; a `Lucs` is served faithful."""
     contract = contract or default_contract()
     auth, conventions = reconcile(auth, conventions or Conventions())
     if lucs.state_names != conventions.task_states:
         raise ValueError(f"the domain names task states {lucs.state_names}, the conventions {conventions.task_states}")
-    faults = lucs.faults
+    faults = lucs.faults if isinstance(lucs, FaultyLucs) else Faults()
+    on_the_wire = Wire(faults, conventions.presence_field)
     operations = conventions.operations()
     wire = conventions.contract(contract)  # what request bodies are checked against
     document = build_openapi(contract, auth, lucs.seed, max_body, conventions)
@@ -197,33 +193,21 @@ def create_app(
         return Json(lucs.services_list())
 
     async def users(request: Request) -> Response:
-        if Fault.SLOW_RESPONSE in faults:
-            await asyncio.sleep(SLOW_SECONDS)
-        if Fault.LIST_500 in faults:
-            return error(500, "NotInitialized", "the service is not initialized")
-        listed = lucs.users_of(parameter(request, "serviceId"))
-        if Fault.NOT_JSON in faults:
-            return Response("<html><body>Runtime Error</body></html>", media_type="text/html")
-        return Json([on_the_wire(user, faults) for user in listed])
+        return Json(lucs.users_of(parameter(request, "serviceId")))
 
     async def service_tasks(request: Request) -> Response:
         return Json(lucs.tasks_of(parameter(request, "serviceId")))
 
     async def block(request: Request) -> Response:
-        return Json(on_the_wire(lucs.block(parameter(request, "userId")), faults))
+        return Json(lucs.block(parameter(request, "userId")))
 
     async def unblock(request: Request) -> Response:
-        if faults.strikes_once(Fault.UNBLOCK_FAILS_ONCE):
-            return error(503, "ServiceUnavailable", "the service is temporarily unavailable")
-        return Json(on_the_wire(lucs.unblock(parameter(request, "userId")), faults))
+        return Json(lucs.unblock(parameter(request, "userId")))
 
     async def set_presence(request: Request) -> Response:
         body = await _body(request, wire, "presence-request.json", max_body)
-        presence = body[conventions.presence_field]
-        lucs.set_presence(parameter(request, "userId"), presence)
-        if Fault.PRESENCE_RETURNS_BODY in faults:
-            return Json({conventions.presence_field: presence})
-        return Response(status_code=202 if Fault.PRESENCE_WRONG_STATUS in faults else 200)
+        lucs.set_presence(parameter(request, "userId"), body[conventions.presence_field])
+        return Response(status_code=200)
 
     async def create_task(request: Request) -> Response:
         body = await _body(request, wire, "task-request.json", max_body)
@@ -251,12 +235,17 @@ def create_app(
         lucs.cancel_callback(parameter(request, "callbackId"))
         return Response(status_code=200)
 
+    def state() -> dict[str, Any]:
+        """The domain's state and the faults on."""
+        snapshot = lucs.snapshot()
+        return {"now": snapshot.pop("now"), "faults": sorted(f.value for f in faults.active), **snapshot}
+
     async def control_reset(request: Request) -> Response:
         lucs.reset()
-        return Json(lucs.snapshot())
+        return Json(state())
 
     async def control_state(request: Request) -> Response:
-        return Json(lucs.snapshot())
+        return Json(state())
 
     async def control_conventions(request: Request) -> Response:
         return Json(conventions.as_dict())
@@ -267,9 +256,12 @@ def create_app(
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 raise Invalid("InvalidArgument", "expected a JSON array of fault names")
             try:
-                faults.set(parse_faults(names))
+                chosen = parse_faults(names)
             except UnknownFault as bad:
                 raise Invalid("InvalidArgument", str(bad)) from None
+            if chosen and not isinstance(lucs, FaultyLucs):
+                raise Invalid("InvalidArgument", "this mock serves the faithful rules (a Lucs): no fault can be on")
+            faults.set(chosen)
         return Json(sorted(f.value for f in faults.active))
 
     async def control_clock(request: Request) -> Response:
@@ -305,7 +297,7 @@ def create_app(
         "cancel_callback": cancel_callback,
     }
     routes = [
-        *lucs_routes({name: guarded(handler) for name, handler in handlers.items()}, operations),
+        *lucs_routes({name: guarded(on_the_wire.wrap(name, answer)) for name, answer in handlers.items()}, operations),
         Route("/_mock/reset", guarded(control_reset), methods=["POST"]),
         Route("/_mock/state", guarded(control_state), methods=["GET"]),
         Route("/_mock/faults", guarded(control_faults), methods=["GET", "PUT"]),

@@ -15,7 +15,10 @@ answer (RONA). The documented transitions (`docs/lucs-api.md`) are the contract:
   Processing and Terminated on the clock (`QUEUE_SECONDS`, `CALL_SECONDS`: the mock's choice, no
   agent is reserved for it); cancelled, it is Terminated and a second cancel finds nothing (404).
 
-Time is a `SimulatedClock`; every fault mode is one check against `Faults`.
+Time is a `SimulatedClock`. These are the faithful rules: they know no fault. `mock/faulty.py`
+breaks them on purpose from outside (`FaultyLucs`): an operation's input or answer altered, an
+effect added or undone after it, and, where a fault acts inside a rule, one of the few methods
+marked "Extension point" below overridden.
 """
 
 from __future__ import annotations
@@ -32,8 +35,7 @@ from itertools import chain
 from typing import Any
 
 from lucs_harness.contract import capability_names, default_contract
-from lucs_harness.mock.clock import SimulatedClock, Timeline
-from lucs_harness.mock.faults import Fault, Faults
+from lucs_harness.mock.clock import Entry, SimulatedClock, Timeline
 from lucs_harness.mock.seed import Seed, starting_dto
 
 PRESENCES = ("Online", "Busy", "DoNotDisturb", "BeRightBack", "Away", "Offline")
@@ -65,7 +67,7 @@ CALLBACK_DEFAULTS: dict[str, Any] = {
     "RetryCount": 0,
     "LeftInQueueTimeInSeconds": 3600,
 }
-UNFILLED_DEFAULTS: dict[str, Any] = {"MaxRetries": 0, "RetryType": None, "RetryCount": 0, "LeftInQueueTimeInSeconds": 0}
+CALLBACK_GIVEN = ("MaxRetries",)  # the defaults a request may give instead
 ECHOED = (
     "Target", "AlternativeTarget", "IncomingServiceSipUri", "Priority", "ContextUrl", "Supervisor", "Description",
     "ExternalTaskId", "CallerId",
@@ -264,21 +266,145 @@ class Callback:
         return bool(self.dto["State"] != TERMINATED)
 
 
+class Callbacks:
+    """The callbacks requested and their rules: the documented defaults, reading by ExternalTaskId,
+    search, cancel, and their states on the clock. Indexed by ExternalTaskId, by State and on a
+    timeline; not thread-safe (`Lucs` holds its lock around every call)."""
+
+    def __init__(self, clock: SimulatedClock) -> None:
+        self.clock = clock
+        self.all: dict[str, Callback] = {}  # by Id, oldest first
+        self._of: dict[Any, list[Callback]] = {}  # ExternalTaskId -> callbacks, oldest first
+        self._in: dict[str, dict[str, Callback]] = {}  # State -> callbacks
+        self._times = Timeline()
+
+    def create(self, request: dict[str, Any], service_id: str) -> Callback:
+        """A new callback of the service (the body already passed the schema): the documented
+        defaults filled, ServiceSip answered as null, Pending until it is due."""
+        now = self.clock.now()
+        due = moment_of(request.get("DueDate"), "DueDate") or now
+        given = {name: int(request[name]) for name in CALLBACK_GIVEN if request.get(name) is not None}
+        dto = {
+            "Id": str(uuid.uuid4()),
+            **{name: request.get(name) for name in ECHOED},
+            "SecondsBetweenRetries": int(request["SecondsBetweenRetries"]),
+            **CALLBACK_DEFAULTS,
+            **given,
+            "ServiceId": service_id,
+            "ServiceSip": None,
+            "DueDate": iso_utc(due),
+            "Creator": CALLBACK_CREATOR,
+            "State": PENDING,
+            "InitiatingSessionId": None,
+            "Initiator": None,
+            "AppPoolId": None,
+        }
+        callback = Callback(dto, due, len(self.all), next_at=due)
+        callback.history.append(f"{iso_utc(now)} requested, due {iso_utc(due)}")
+        self.all[callback.id] = callback
+        self._of.setdefault(dto["ExternalTaskId"], []).append(callback)
+        self.set_state(callback, PENDING, due)
+        return callback
+
+    def of(self, external_id: str) -> Callback:
+        """The callback of an ExternalTaskId: the open one first, else the newest (ids can be reused)."""
+        matches = self._of.get(external_id, [])
+        if not matches:
+            raise NotFound("CallbackNotFound", f"no callback with ExternalTaskId {external_id!r}")
+        return next((c for c in reversed(matches) if c.open), matches[-1])
+
+    def search(self, query: dict[str, Any], services_at: Callable[[str], list[dict[str, Any]]]) -> list[Callback]:
+        """The callbacks matching every filter given (absent or null: any), ordered, then paged;
+        `services_at` finds the services of a SIP address."""
+        start, end = moment_of(query.get("StartDate"), "StartDate"), moment_of(query.get("EndDate"), "EndDate")
+        found = [
+            c
+            for c in self._searched(query)
+            if self._matches(c, query, services_at)
+            and (start is None or c.due >= start)
+            and (end is None or c.due <= end)
+        ]
+        return self._page(self._ordered(found, query), query)
+
+    def cancel(self, callback_id: str) -> None:
+        """Cancel a callback that is not done; a second cancel, like an unknown id, finds nothing."""
+        callback = self.all.get(callback_id)
+        if callback is None or not callback.open:
+            raise NotFound("CallbackNotFound", f"no open callback with id {callback_id!r} (unknown, cancelled or done)")
+        callback.history.append(f"{iso_utc(self.clock.now())} cancelled")
+        self.set_state(callback, TERMINATED, None)
+
+    def next_step(self) -> Entry | None:
+        """When a callback's state next changes on the clock, and which one."""
+        return self._times.first()
+
+    def step(self, callback: Callback) -> None:
+        """A callback's next state: queued once due, then taken by an agent, then done."""
+        state, lasts = CALLBACK_NEXT[callback.dto["State"]]
+        now = self.clock.now()
+        self.set_state(callback, state, None if lasts is None else _after(now, lasts))
+        callback.history.append(f"{iso_utc(now)} {state}")
+
+    def set_state(self, callback: Callback, state: str, next_at: datetime | None) -> None:
+        """Every change of a callback's state and next step, so the indexes follow."""
+        self._in.get(callback.dto["State"], {}).pop(callback.id, None)
+        callback.dto["State"], callback.next_at = state, next_at
+        self._in.setdefault(state, {})[callback.id] = callback
+        self._times.set(callback.id, (next_at,), f"{callback.order:012d}")
+
+    def _searched(self, query: dict[str, Any]) -> Iterable[Callback]:
+        """The callbacks a search needs to look at: those of the ExternalTaskId or the State asked for
+        (the indexed filters), else all."""
+        external, state = query.get("ExternalTaskId"), query.get("State")
+        if isinstance(external, str):
+            return self._of.get(external, [])
+        if isinstance(state, str):
+            return self._in.get(state, {}).values()
+        return self.all.values()
+
+    @staticmethod
+    def _matches(callback: Callback, query: dict[str, Any], services_at: Callable[[str], list[dict[str, Any]]]) -> bool:
+        if any(query.get(name) is not None and callback.dto.get(name) != query[name] for name in SEARCHED_EXACTLY):
+            return False
+        sip = query.get("ServiceSip")
+        return sip is None or callback.dto["ServiceId"] in {s["Id"] for s in services_at(sip)}
+
+    @staticmethod
+    def _ordered(found: list[Callback], query: dict[str, Any]) -> list[Callback]:
+        """By OrderBy (a CallbackDto field, DueDate when absent; nulls first), ties in the order made."""
+        name = query.get("OrderBy") or "DueDate"
+        if name not in CALLBACK_FIELDS:
+            known = ", ".join(CALLBACK_FIELDS)
+            raise Invalid("InvalidArgument", f"OrderBy {name!r} names no callback field; known: {known}")
+        descending = query.get("SortOrder") == "Descending"
+
+        def key(callback: Callback) -> tuple[bool, Any, int]:
+            value = callback.due if name == "DueDate" else callback.dto.get(name)
+            return (value is not None, 0 if value is None else value, callback.order)
+
+        return sorted(found, key=key, reverse=descending)
+
+    @staticmethod
+    def _page(ordered: list[Callback], query: dict[str, Any]) -> list[Callback]:
+        # JSON Schema counts 2.0 as an integer: the schema let it through, so it is read as one
+        offset, limit = int(query.get("Offset") or 0), query.get("Limit")
+        return ordered[offset:] if limit is None else ordered[offset : offset + int(limit)]
+
+
 class Lucs:
-    """The mock LUCS's whole state; every public method is atomic under one lock."""
+    """The mock LUCS's whole state under the faithful rules; every public method is atomic under one lock."""
 
     def __init__(
         self,
         seed: Seed,
         clock: SimulatedClock | None = None,
-        faults: Faults | None = None,
         state_names: tuple[str, ...] = TASK_STATES,
     ) -> None:
         """`state_names` are the task State names answered, in the order of `TASK_STATES` (LUCS
-        documents none, so an installation may use others; only the names change)."""
+        documents none, so an installation may use others; only the names change). A `Lucs` has no
+        fault: `mock.faulty.FaultyLucs` is the mock as served, faults switchable at run time."""
         self.seed = seed
         self.clock = clock or SimulatedClock()
-        self.faults = faults or Faults()
         if len(state_names) != len(TASK_STATES):
             raise ValueError(f"expected {len(TASK_STATES)} task State names, got {state_names!r}")
         self.state_names = tuple(state_names)
@@ -315,12 +441,8 @@ class Lucs:
             self._waiting = Waiting()
             self._woken: set[str] = set()  # agents changed since the last distribution
             self._fresh: set[int] = set()  # tasks queued since the last distribution
-            self._faults_seen = self.faults.active
             self._task_times = Timeline()
-            self.callbacks: dict[str, Callback] = {}
-            self._callbacks_of: dict[Any, list[Callback]] = {}  # ExternalTaskId -> callbacks, oldest first
-            self._callbacks_in: dict[str, dict[str, Callback]] = {}  # State -> callbacks
-            self._callback_times = Timeline()
+            self.callbacks = Callbacks(self.clock)
 
     def _as_seeded(self, agent: Agent, user: dict[str, Any]) -> None:
         """A seed user's `IsSelectable` and `NotSelectableReason` (a capture of a real LUCS shows
@@ -351,20 +473,13 @@ class Lucs:
 
     def services_list(self) -> list[dict[str, Any]]:
         with self._lock:
-            services = list(self.services.values())
-            if Fault.SERVICES_OMIT_FIRST in self.faults:
-                services = services[1:]
-            return [{k: v for k, v in s.items() if k not in SERVICE_SETTINGS} for s in services]
+            return [{k: v for k, v in s.items() if k not in SERVICE_SETTINGS} for s in self.services.values()]
 
     def users_of(self, service_id: str) -> list[dict[str, Any]]:
         """The service's users as DTOs (all of them, selectable or not)."""
         with self._lock:
             self._service(service_id)
-            members = self._members.get(service_id, [])
-            if Fault.LIST_OMITS_USER in self.faults:
-                first = self.seed.users[0]["Id"]
-                members = [a for a in members if a.id != first]
-            return [self._dto(a) for a in members]
+            return [self._dto(a) for a in self._members.get(service_id, [])]
 
     def user(self, user_id: str) -> dict[str, Any]:
         with self._lock:
@@ -378,17 +493,13 @@ class Lucs:
     def tasks_of(self, service_id: str) -> list[dict[str, Any]]:
         with self._lock:
             self._service(service_id)
-            tasks = self._of_service.get(service_id, [])
-            if Fault.TASKS_OMIT_NEWEST in self.faults:
-                tasks = tasks[:-1]
-            return [self._task_dto(t) for t in tasks]
+            return [self._task_dto(t) for t in self._of_service.get(service_id, [])]
 
     def snapshot(self) -> dict[str, Any]:
         """The raw state, for the mock-only control endpoint and tests."""
         with self._lock:
             return {
                 "now": iso_utc(self.clock.now()),
-                "faults": sorted(f.value for f in self.faults.active),
                 "users": [
                     {
                         "Id": a.id,
@@ -417,7 +528,7 @@ class Lucs:
                         "State": c.dto["State"],
                         "History": list(c.history),
                     }
-                    for c in self.callbacks.values()
+                    for c in self.callbacks.all.values()
                 ],
             }
 
@@ -427,18 +538,14 @@ class Lucs:
         with self._lock:
             agent = self._agent(user_id)
             agent.blocked = True
-            if Fault.BLOCK_CHANGES_PRESENCE in self.faults:
-                agent.presence = "DoNotDisturb"
             return self._dto(agent)
 
     def unblock(self, user_id: str) -> dict[str, Any]:
         with self._lock:
             agent = self._agent(user_id)
-            if Fault.UNBLOCK_KEEPS_BLOCKED not in self.faults:
-                agent.blocked = False
+            agent.blocked = False
             self._woken.add(agent.id)
-            if Fault.UNBLOCK_NO_DISTRIBUTION not in self.faults:
-                self._distribute()
+            self._distribute()
             return self._dto(agent)
 
     def set_presence(self, user_id: str, presence: str) -> None:
@@ -446,8 +553,7 @@ class Lucs:
             agent = self._agent(user_id)
             if presence not in PRESENCES:
                 raise Invalid("InvalidPresence", f"unknown presence {presence!r}; known: {', '.join(PRESENCES)}")
-            if Fault.PRESENCE_IGNORED not in self.faults:
-                agent.presence = presence
+            agent.presence = presence
             self._woken.add(agent.id)
             self._distribute()
 
@@ -488,88 +594,24 @@ class Lucs:
             self.clock.advance((target - self.clock.now()).total_seconds())
             return self.clock.now()
 
-    # ---- callbacks -------------------------------------------------------------------------
+    # ---- callbacks (their rules: `Callbacks`) ------------------------------------------------
 
     def create_callback(self, request: dict[str, Any]) -> dict[str, Any]:
-        """A new callback (the body already passed the schema): the documented defaults filled, its
-        service resolved to a ServiceId (ServiceSip answered as null), Pending until it is due."""
+        """A new callback (`Callbacks.create`) of its service, resolved to a ServiceId."""
         with self._lock:
-            service = self._callback_service(request)
-            now = self.clock.now()
-            due = moment_of(request.get("DueDate"), "DueDate") or now
-            defaults = UNFILLED_DEFAULTS if Fault.CALLBACK_NO_DEFAULTS in self.faults else CALLBACK_DEFAULTS
-            given = {name: int(request[name]) for name in ("MaxRetries",) if request.get(name) is not None}
-            dto = {
-                "Id": str(uuid.uuid4()),
-                **{name: request.get(name) for name in ECHOED},
-                "SecondsBetweenRetries": int(request["SecondsBetweenRetries"]),
-                **defaults,
-                **given,
-                "ServiceId": service["Id"],
-                "ServiceSip": None,
-                "DueDate": iso_utc(due),
-                "Creator": CALLBACK_CREATOR,
-                "State": PENDING,
-                "InitiatingSessionId": None,
-                "Initiator": None,
-                "AppPoolId": None,
-            }
-            callback = Callback(dto, due, len(self.callbacks), next_at=due)
-            callback.history.append(f"{iso_utc(now)} requested, due {iso_utc(due)}")
-            self.callbacks[callback.id] = callback
-            self._callbacks_of.setdefault(dto["ExternalTaskId"], []).append(callback)
-            self._set_callback_state(callback, PENDING, due)
-            return dict(dto)
+            return dict(self.callbacks.create(request, self._callback_service(request)["Id"]).dto)
 
     def callback(self, external_id: str) -> dict[str, Any]:
-        """The callback of an ExternalTaskId: the open one first, else the newest (ids can be reused)."""
         with self._lock:
-            if Fault.CALLBACK_BY_EXTERNAL_ID_WRONG in self.faults and self.callbacks:
-                return dict(next(iter(self.callbacks.values())).dto)
-            matches = self._callbacks_of.get(external_id, [])
-            if not matches:
-                raise NotFound("CallbackNotFound", f"no callback with ExternalTaskId {external_id!r}")
-            return dict(next((c for c in reversed(matches) if c.open), matches[-1]).dto)
+            return dict(self.callbacks.of(external_id).dto)
 
     def search_callbacks(self, query: dict[str, Any]) -> list[dict[str, Any]]:
-        """The callbacks matching every filter given (absent or null: any), ordered, then paged."""
         with self._lock:
-            start, end = moment_of(query.get("StartDate"), "StartDate"), moment_of(query.get("EndDate"), "EndDate")
-            found = [
-                c
-                for c in self._searched(query)
-                if self._matches(c, query) and (start is None or c.due >= start) and (end is None or c.due <= end)
-            ]
-            return [dict(c.dto) for c in self._page(self._ordered(found, query), query)]
+            return [dict(c.dto) for c in self.callbacks.search(query, self._services_at)]
 
     def cancel_callback(self, callback_id: str) -> None:
-        """Cancel a callback that is not done; a second cancel, like an unknown id, finds nothing."""
         with self._lock:
-            callback = self.callbacks.get(callback_id)
-            if callback is None or not callback.open:
-                raise NotFound(
-                    "CallbackNotFound", f"no open callback with id {callback_id!r} (unknown, cancelled or done)"
-                )
-            callback.history.append(f"{iso_utc(self.clock.now())} cancelled")
-            if Fault.CALLBACK_CANCEL_KEEPS_PENDING not in self.faults:
-                self._set_callback_state(callback, TERMINATED, None)
-
-    def _set_callback_state(self, callback: Callback, state: str, next_at: datetime | None) -> None:
-        """Every change of a callback's state and next step, so its indexes follow."""
-        self._callbacks_in.get(callback.dto["State"], {}).pop(callback.id, None)
-        callback.dto["State"], callback.next_at = state, next_at
-        self._callbacks_in.setdefault(state, {})[callback.id] = callback
-        self._callback_times.set(callback.id, (next_at,), f"{callback.order:012d}")
-
-    def _searched(self, query: dict[str, Any]) -> Iterable[Callback]:
-        """The callbacks a search needs to look at: those of the ExternalTaskId or the State asked for
-        (the indexed filters), else all."""
-        external, state = query.get("ExternalTaskId"), query.get("State")
-        if isinstance(external, str):
-            return self._callbacks_of.get(external, [])
-        if isinstance(state, str) and Fault.CALLBACK_SEARCH_IGNORES_STATE not in self.faults:
-            return self._callbacks_in.get(state, {}).values()
-        return self.callbacks.values()
+            self.callbacks.cancel(callback_id)
 
     def _callback_service(self, request: dict[str, Any]) -> dict[str, Any]:
         """The service by ServiceId, else by ServiceSip (documented: used only without a valid
@@ -593,57 +635,22 @@ class Lucs:
     def _services_at(self, sip: str) -> list[dict[str, Any]]:
         return self._services_by_sip.get(sip.lower(), [])
 
-    def _matches(self, callback: Callback, query: dict[str, Any]) -> bool:
-        exact = [name for name in SEARCHED_EXACTLY if query.get(name) is not None]
-        if Fault.CALLBACK_SEARCH_IGNORES_STATE in self.faults:
-            exact = [name for name in exact if name != "State"]
-        if any(callback.dto.get(name) != query[name] for name in exact):
-            return False
-        sip = query.get("ServiceSip")
-        return sip is None or callback.dto["ServiceId"] in {s["Id"] for s in self._services_at(sip)}
-
-    def _ordered(self, found: list[Callback], query: dict[str, Any]) -> list[Callback]:
-        """By OrderBy (a CallbackDto field, DueDate when absent; nulls first), ties in the order made."""
-        name = query.get("OrderBy") or "DueDate"
-        if name not in CALLBACK_FIELDS:
-            known = ", ".join(CALLBACK_FIELDS)
-            raise Invalid("InvalidArgument", f"OrderBy {name!r} names no callback field; known: {known}")
-        descending = query.get("SortOrder") == "Descending"
-        if Fault.CALLBACK_SEARCH_IGNORES_SORT_ORDER in self.faults:
-            descending = False
-
-        def key(callback: Callback) -> tuple[bool, Any, int]:
-            value = callback.due if name == "DueDate" else callback.dto.get(name)
-            return (value is not None, 0 if value is None else value, callback.order)
-
-        return sorted(found, key=key, reverse=descending)
-
-    def _page(self, ordered: list[Callback], query: dict[str, Any]) -> list[Callback]:
-        if Fault.CALLBACK_SEARCH_IGNORES_PAGING in self.faults:
-            return ordered
-        # JSON Schema counts 2.0 as an integer: the schema let it through, so it is read as one
-        offset, limit = int(query.get("Offset") or 0), query.get("Limit")
-        return ordered[offset:] if limit is None else ordered[offset : offset + int(limit)]
-
     def _next_event(self, target: datetime) -> tuple[datetime, Callable[[], None]] | None:
         """The earliest answer, RONA timeout or callback step due by `target` (tasks first on a tie)."""
         events: list[tuple[datetime, int, str, Callable[[], None]]] = []
         if (task := self._task_times.first()) is not None:
             events.append((task[0], 0, task[1], partial(self._fire, self.tasks[task[2]])))
-        if (callback := self._callback_times.first()) is not None and Fault.CALLBACK_NEVER_QUEUED not in self.faults:
-            events.append((callback[0], 1, callback[1], partial(self._step, self.callbacks[callback[2]])))
+        if (callback := self._next_callback_step()) is not None:
+            events.append((callback[0], 1, callback[1], partial(self.callbacks.step, self.callbacks.all[callback[2]])))
         events = [event for event in events if event[0] <= target]
         if not events:
             return None
         moment, _, _, fire = min(events, key=lambda event: event[:3])
         return moment, fire
 
-    def _step(self, callback: Callback) -> None:
-        """A callback's next state: queued once due, then taken by an agent, then done."""
-        state, lasts = CALLBACK_NEXT[callback.dto["State"]]
-        now = self.clock.now()
-        self._set_callback_state(callback, state, None if lasts is None else _after(now, lasts))
-        callback.history.append(f"{iso_utc(now)} {state}")
+    def _next_callback_step(self) -> Entry | None:
+        """Extension point: when a callback's state next changes on the clock, and which one."""
+        return self.callbacks.next_step()
 
     # ---- rules -----------------------------------------------------------------------------
 
@@ -652,18 +659,21 @@ class Lucs:
             return True
         return agent.presence == "Busy" and bool(agent.dto.get("IsBusySelectable"))
 
-    def _selectable(self, agent: Agent, *, for_distribution: bool = False) -> bool:
-        ignore_block = for_distribution and Fault.DISTRIBUTES_TO_BLOCKED in self.faults
+    def _selectable(self, agent: Agent) -> bool:
+        return not agent.blocked and self._available(agent)
+
+    def _available(self, agent: Agent) -> bool:
+        """Selectable but for a block: no task, not held, ready, in a presence that allows it."""
         return (
-            (ignore_block or not agent.blocked)
-            and agent.task_id is None
-            and not agent.held
-            and agent.not_ready_reason is None
-            and self._presence_allows(agent)
+            agent.task_id is None and not agent.held and agent.not_ready_reason is None and self._presence_allows(agent)
         )
 
+    def _offerable(self, agent: Agent) -> bool:
+        """Extension point: whether distribution may offer the agent a task (when it is selectable)."""
+        return self._selectable(agent)
+
     def _cause(self, agent: Agent) -> str | None:
-        """Why the agent is not selectable by the mock's rules (no fault), as the mock names it."""
+        """Why the agent is not selectable, as the mock names it."""
         if agent.blocked:
             return BLOCKED_REASON
         if agent.task_id is not None:
@@ -675,26 +685,20 @@ class Lucs:
         return None if self._presence_allows(agent) else PRESENCE_REASON
 
     def _reason(self, agent: Agent) -> str | None:
-        """The `NotSelectableReason` answered: the cause's name (as the seed showed it), or a fault's."""
+        """The `NotSelectableReason` answered: the cause's name (as the seed showed it)."""
         cause = self._cause(agent)
-        if cause == BLOCKED_REASON and Fault.BLOCK_WRONG_REASON in self.faults:
-            return "Busy"
-        if cause == TASK_REASON and Fault.ACCEPT_NO_REASON in self.faults:
-            return None
         if cause == HELD_REASON:
             return agent.held_reason
         return None if cause is None else agent.reason_names.get(cause, cause)
 
     def _dto(self, agent: Agent) -> dict[str, Any]:
-        selectable = self._selectable(agent)
-        if agent.blocked and Fault.BLOCK_STAYS_SELECTABLE in self.faults:
-            selectable = True
+        """The user DTO answered (a new dict: its top-level keys may be changed)."""
         # shallow: only top-level keys change, and every caller serialises the DTO at once
         return agent.dto | {
-            "IsBlockedByLuwareApi": agent.blocked and Fault.BLOCK_NO_FLAG not in self.faults,
+            "IsBlockedByLuwareApi": agent.blocked,
             "NotReadyReason": agent.not_ready_reason,
             "NotSelectableReason": self._reason(agent),
-            "IsSelectable": selectable,
+            "IsSelectable": self._selectable(agent),
             "PresenceState": agent.presence,
         }
 
@@ -741,7 +745,7 @@ class Lucs:
         service, required = task.service, task.required
         for agent in chain(preferred, rest):
             capable = required <= agent.capabilities
-            if service in agent.services and capable and self._selectable(agent, for_distribution=True):
+            if service in agent.services and capable and self._offerable(agent):
                 yield agent
 
     def _distribute(self) -> None:
@@ -749,10 +753,7 @@ class Lucs:
         candidate goes to its first candidate, as if every pending task were checked in queue order
         after every change. A pending task gains a candidate only when it is new to the queue
         (`_fresh`, checked against every agent) or an agent changed (`_woken`, checked against the
-        queues it may take from), so only those are looked at; new faults make every pending task new once."""
-        if self.faults.active != self._faults_seen:
-            self._faults_seen = self.faults.active
-            self._fresh = {t.seq for t in self._in_order if t.state == PENDING}
+        queues it may take from), so only those are looked at (`_rules_changed`: every pending task)."""
         while (offer := self._next_offer()) is not None:
             self._offer(*offer)
         self._woken.clear()
@@ -761,7 +762,7 @@ class Lucs:
     def _next_offer(self) -> tuple[Task, Agent] | None:
         """The earliest pending task with a candidate, and its first candidate."""
         woken = sorted(
-            (a for a in map(self.agents.__getitem__, self._woken) if self._selectable(a, for_distribution=True)),
+            (a for a in map(self.agents.__getitem__, self._woken) if self._offerable(a)),
             key=lambda a: a.order,
         )
         self._woken = {a.id for a in woken}
@@ -773,6 +774,11 @@ class Lucs:
         # a task queued before the last change had no candidate then: only a changed agent can be one now
         pool = self._members.get(task.service, []) if seq in self._fresh else woken
         return task, next(self._candidates(task, pool))
+
+    def _rules_changed(self) -> None:
+        """Who may take a task changed without any agent changing (`mock/faulty.py` switched a fault):
+        every pending task is looked at anew at the next distribution, as if new to the queue."""
+        self._fresh = {t.seq for t in self._in_order if t.state == PENDING}
 
     def _first_fresh(self) -> int | None:
         """The earliest task new to the queue that has a candidate; those before it have none, and
@@ -786,9 +792,7 @@ class Lucs:
 
     def _offer(self, task: Task, agent: Agent) -> None:
         now = self.clock.now()
-        rona_at, answer_at = _after(now, task.rona_seconds), _after(now, agent.answer_seconds)
-        if Fault.RONA_NEVER_FIRES in self.faults:
-            rona_at = None
+        rona_at, answer_at = self._rona_deadline(task, now), _after(now, agent.answer_seconds)
         self._set_state(task, OFFERED)
         task.agent_id, task.rona_at = agent.id, rona_at
         agent.task_id = task.id
@@ -800,6 +804,10 @@ class Lucs:
         elif agent.answer == "after":
             task.answer_at = answer_at
         self._schedule(task)
+
+    def _rona_deadline(self, task: Task, offered: datetime) -> datetime | None:
+        """Extension point: when an offer made at `offered` times out unanswered (None: never)."""
+        return _after(offered, task.rona_seconds)
 
     def _fire(self, task: Task) -> None:
         agent = self.agents[str(task.agent_id)]
@@ -884,10 +892,12 @@ class Lucs:
         return task
 
     def _task(self, identifier: str) -> Task:
-        task = self.tasks.get(identifier)
-        if task is None and Fault.TASK_BY_EXTERNAL_ID_MISSING not in self.faults:
-            # the open one first, else the newest (ids can be reused once a task is closed)
-            task = self._open.get(identifier) or self._newest.get(identifier)
+        task = self.tasks.get(identifier) or self._task_by_external_id(identifier)
         if task is None:
             raise NotFound("TaskNotFound", f"no task with id or ExternalTaskId {identifier!r}")
         return task
+
+    def _task_by_external_id(self, external_id: str) -> Task | None:
+        """Extension point: the task of an ExternalTaskId, the open one first, else the newest (ids
+        can be reused once a task is closed)."""
+        return self._open.get(external_id) or self._newest.get(external_id)

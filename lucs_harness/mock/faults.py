@@ -1,8 +1,9 @@
 """Fault modes: each breaks exactly one documented LUCS behaviour, to prove the suite notices.
 
-The domain and the HTTP layer consult one `Faults` switch; nothing else changes behaviour. A fault
-that breaks what LUCS does or reports lives in the domain; one that breaks only how an answer is
-sent (its status, its form: a field's type, a field missing, not JSON, too slow) lives in the HTTP layer.
+This module names them (`Fault`, `DESCRIPTIONS`) and holds the switch of those on (`Faults`);
+`faulty.py` makes them: one that breaks what LUCS does or reports in `FaultyLucs`, over the faithful
+rules (`domain.Lucs`, which know none); one that breaks only how an answer is sent (its status, its
+form: a field's type, a field missing, not JSON, too slow) in `WIRE`, around the HTTP handlers.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ from lucs_harness.mock.app import MAX_BODY, create_app
 from lucs_harness.mock.auth import MockAuth
 from lucs_harness.mock.capture import load_data
 from lucs_harness.mock.conventions import Conventions, reconcile
-from lucs_harness.mock.domain import Lucs
 from lucs_harness.mock.faults import Fault, Faults
+from lucs_harness.mock.faulty import FaultyLucs
 from lucs_harness.mock.limits import Limits, Room, guarded_protocol, listen_deeper
 from lucs_harness.mock.seed import DEFAULT_SEED, Seed
 from lucs_harness.redact import MASK, Redactor, secret_key
@@ -93,7 +93,7 @@ class MockServer:
     max_body: int = MAX_BODY
     conventions: Conventions = field(default_factory=Conventions)
     limits: Limits = field(default_factory=Limits)
-    lucs: Lucs = field(init=False)
+    lucs: FaultyLucs = field(init=False)
     _server: uvicorn.Server | None = field(default=None, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
 
@@ -106,7 +106,7 @@ class MockServer:
             raise ValueError("a TLS key needs its certificate (--certfile)")
         self.auth, self.conventions = reconcile(self.auth, self.conventions)
         seed = self.seed if isinstance(self.seed, Seed) else load_data(self.seed)
-        self.lucs = Lucs(seed, faults=Faults(self.faults), state_names=self.conventions.task_states)
+        self.lucs = FaultyLucs(seed, faults=Faults(self.faults), state_names=self.conventions.task_states)
 
     def config(self, log_level: str = "warning", access_log: bool = False, room: Room | None = None) -> uvicorn.Config:
         """The uvicorn configuration of this mock (no lifespan, as little overhead as possible), its

@@ -18,6 +18,7 @@ from lucs_harness.journal import Lookup, Seal, Undo
 from lucs_harness.leftovers import harness_id
 from lucs_harness.mock.domain import CALL_SECONDS, QUEUE_SECONDS, DomainError, Invalid, Lucs, NotFound
 from lucs_harness.mock.faults import Fault, Faults
+from lucs_harness.mock.faulty import FaultyLucs
 from lucs_harness.mock.seed import load_seed
 from lucs_harness.plugin.session import Target
 from lucs_harness.restore import RestoreRegistry, performer
@@ -204,7 +205,7 @@ def _still_pending_after_cancel(lucs: Lucs) -> bool:
     ],
 )
 def test_each_callback_fault_breaks_its_behaviour_and_only_with_it(fault: Fault, broken: Any) -> None:
-    assert broken(Lucs(load_seed(), faults=Faults(frozenset({fault}))))
+    assert broken(FaultyLucs(load_seed(), faults=Faults(frozenset({fault}))))
     assert not broken(Lucs(load_seed()))
 
 

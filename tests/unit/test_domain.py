@@ -10,6 +10,7 @@ import pytest
 from lucs_harness.contract import SCHEMAS_DIR, default_contract
 from lucs_harness.mock.domain import Conflict, DomainError, Invalid, Lucs, NotFound
 from lucs_harness.mock.faults import Fault, Faults
+from lucs_harness.mock.faulty import FaultyLucs
 from lucs_harness.mock.seed import load_seed
 
 SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
@@ -191,5 +192,5 @@ def test_reset_returns_to_the_seed(lucs: Lucs) -> None:
 
 
 def test_a_domain_fault_breaks_exactly_its_behaviour() -> None:
-    lucs = Lucs(load_seed(), faults=Faults(frozenset({Fault.BLOCK_WRONG_REASON})))
+    lucs = FaultyLucs(load_seed(), faults=Faults(frozenset({Fault.BLOCK_WRONG_REASON})))
     assert fields(lucs.block(CURT)) == (True, "Busy", False, "Online")

@@ -23,6 +23,7 @@ from lucs_harness.mock.app import MAX_BODY, MAX_DEPTH, create_app, nested_deeper
 from lucs_harness.mock.auth import MODES, MockAuth
 from lucs_harness.mock.control import MockControl
 from lucs_harness.mock.domain import Lucs
+from lucs_harness.mock.faulty import FaultyLucs
 from lucs_harness.mock.seed import load_seed
 from lucs_harness.mock.server import MockServer, StartError
 from tests.realtarget.support import mock_process, tls_files
@@ -55,6 +56,7 @@ def roomy() -> Iterator[MockServer]:
 
 
 def _reset(mock: MockServer) -> MockServer:
+    assert isinstance(mock.lucs, FaultyLucs)
     mock.lucs.faults.set(frozenset())
     mock.lucs.reset()
     return mock

@@ -2,7 +2,8 @@
 
 `Scanning` is the mock as it was before the indexes: every distribution walks every task in queue
 order and asks every agent, every clock event is searched among all tasks and callbacks, every
-lookup scans. Both run the same random operations (users blocked, unblocked, set to any presence,
+lookup scans; `FaultyScanning` is it with the fault layer over it, as `FaultyLucs` is over `Lucs`.
+Both run the same random operations (users blocked, unblocked, set to any presence,
 tasks with random preferred agents, capabilities and services created and closed, the clock moved,
 faults switched on and off, callbacks created, cancelled and searched) with the same ids, and must
 agree on every answer and every state.
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 
 from lucs_harness.mock import domain
+from lucs_harness.mock.clock import Entry
 from lucs_harness.mock.domain import (
     CAPABILITIES,
     CLOSED,
@@ -36,6 +38,7 @@ from lucs_harness.mock.domain import (
     Task,
 )
 from lucs_harness.mock.faults import Fault, Faults
+from lucs_harness.mock.faulty import FaultyLucs
 from lucs_harness.mock.seed import Seed, load_seed
 
 SEEDS = range(40)
@@ -63,7 +66,7 @@ class Scanning(Lucs):
         required = task.request.get("Required") or {}
         for agent in ordered:
             capable = all(agent.dto["Capabilities"].get(c, False) for c in CAPABILITIES if required.get(c))
-            if task.service in agent.services and capable and self._selectable(agent, for_distribution=True):
+            if task.service in agent.services and capable and self._offerable(agent):
                 yield agent
 
     def _rona(self, task: Task, agent: Agent, how: str) -> None:
@@ -78,33 +81,42 @@ class Scanning(Lucs):
             for moment in (task.answer_at, task.rona_at)
             if moment is not None and moment <= target
         ]
-        if Fault.CALLBACK_NEVER_QUEUED not in self.faults:
-            events += [
-                (c.next_at, 1, f"{c.order:012d}", partial(self._step, c))
-                for c in self.callbacks.values()
-                if c.next_at is not None and c.next_at <= target
-            ]
+        if (step := self._next_callback_step()) is not None and step[0] <= target:
+            events.append((step[0], 1, step[1], partial(self.callbacks.step, self.callbacks.all[step[2]])))
         if not events:
             return None
         moment, _, _, fire = min(events, key=lambda event: event[:3])
         return moment, fire
 
-    def _task(self, identifier: str) -> Task:
-        by_age = (t for t in reversed(self.tasks.values()) if t.external_id == identifier)
-        found = self.tasks.get(identifier) or next(iter(sorted(by_age, key=lambda t: t.state == CLOSED)), None)
-        if found is None:
-            raise NotFound("TaskNotFound", f"no task with id or ExternalTaskId {identifier!r}")
-        return found
+    def _next_callback_step(self) -> Entry | None:
+        steps = [(c.next_at, f"{c.order:012d}", c.id) for c in self.callbacks.all.values() if c.next_at is not None]
+        return min(steps, default=None)
+
+    def _task_by_external_id(self, external_id: str) -> Task | None:
+        by_age = (t for t in reversed(self.tasks.values()) if t.external_id == external_id)
+        return next(iter(sorted(by_age, key=lambda t: t.state == CLOSED)), None)
 
     def callback(self, external_id: str) -> dict[str, Any]:
-        by_age = (c for c in reversed(self.callbacks.values()) if c.dto["ExternalTaskId"] == external_id)
+        by_age = (c for c in reversed(self.callbacks.all.values()) if c.dto["ExternalTaskId"] == external_id)
         found = next(iter(sorted(by_age, key=lambda c: not c.open)), None)
         if found is None:
             raise NotFound("CallbackNotFound", f"no callback with ExternalTaskId {external_id!r}")
         return dict(found.dto)
 
+    def reset(self) -> None:
+        super().reset()
+        self.callbacks = ScanningCallbacks(self.clock)
+
+
+class ScanningCallbacks(domain.Callbacks):
+    """The callbacks with every search looking at all of them."""
+
     def _searched(self, query: dict[str, Any]) -> Iterable[domain.Callback]:
-        return self.callbacks.values()
+        return self.all.values()
+
+
+class FaultyScanning(FaultyLucs, Scanning):
+    """The fault layer over the scanning mock."""
 
 
 def busy_seed(rng: random.Random) -> Seed:
@@ -189,7 +201,7 @@ def operations(seed: int) -> list[Call]:
     return calls
 
 
-def call(lucs: Lucs, name: str, arguments: tuple[Any, ...]) -> Any:
+def call(lucs: FaultyLucs, name: str, arguments: tuple[Any, ...]) -> Any:
     """The answer to one call, or its refusal."""
     try:
         if name == "set_faults":
@@ -199,7 +211,7 @@ def call(lucs: Lucs, name: str, arguments: tuple[Any, ...]) -> Any:
         return (type(refused).__name__, refused.code, refused.message)
 
 
-def run(model: type[Lucs], seed: int, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+def run(model: type[FaultyLucs], seed: int, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Every answer (or refusal) and the whole state after each call."""
     monkeypatch.setattr(domain, "uuid", SimpleNamespace(uuid4=Ids().uuid4))
     lucs = model(busy_seed(random.Random(seed)), faults=Faults())
@@ -214,7 +226,7 @@ def run(model: type[Lucs], seed: int, monkeypatch: pytest.MonkeyPatch) -> list[A
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_indexed_mock_answers_as_the_scanning_one(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    indexed, scanned = run(Lucs, seed, monkeypatch), run(Scanning, seed, monkeypatch)
+    indexed, scanned = run(FaultyLucs, seed, monkeypatch), run(FaultyScanning, seed, monkeypatch)
     for step, (mine, theirs) in enumerate(zip(indexed, scanned, strict=True)):
         assert mine == theirs, f"seed {seed}, step {step}"
 
@@ -222,7 +234,10 @@ def test_the_indexed_mock_answers_as_the_scanning_one(seed: int, monkeypatch: py
 def test_the_random_operations_reach_every_state_and_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
     """The comparison means something: tasks get offered, accepted, declined, missed and closed."""
     histories = " ".join(
-        line for seed in SEEDS[:10] for task in run(Lucs, seed, monkeypatch)[-1][1]["tasks"] for line in task["History"]
+        line
+        for seed in SEEDS[:10]
+        for task in run(FaultyLucs, seed, monkeypatch)[-1][1]["tasks"]
+        for line in task["History"]
     )
     for event in ("offered", "accepted", "declined", "missed", "closed"):
         assert event in histories
@@ -239,7 +254,7 @@ def test_queues_and_timelines_hold_nothing_once_tasks_close() -> None:
 
 def test_faults_switched_on_between_calls_count_at_the_next_distribution() -> None:
     """A fault changes who may take a task without any agent changing: the queues are looked at anew."""
-    lucs = Lucs(load_seed())
+    lucs = FaultyLucs(load_seed())
     curt, dd = (str(u["Id"]) for u in BASE.users if u["SipUri"] in ("sip:smoky.cc@dev.local", "sip:smoky.dd@dev.local"))
     lucs.block(curt)
     task = {"ExternalTaskId": "x", "Service": SERVICES[0], "PreferredAgents": ["sip:smoky.cc@dev.local"]}

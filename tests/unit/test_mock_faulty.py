@@ -1,0 +1,94 @@
+"""The faults are made apart from the rules: `domain.Lucs` knows none, `faulty.py` makes each one,
+and only a `FaultyLucs` can have one switched on. (That each fault breaks its behaviour and the
+suite catches it is the self-test's part, `tests/selftest/`.)"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+import orjson
+
+from lucs_harness.mock import domain, faulty
+from lucs_harness.mock.app import create_app
+from lucs_harness.mock.domain import Lucs
+from lucs_harness.mock.faults import Fault
+from lucs_harness.mock.faulty import WIRE, FaultyLucs
+from lucs_harness.mock.seed import load_seed
+from lucs_harness.mock.server import MockServer
+from lucs_harness.operations import OPERATIONS
+
+
+def test_the_rules_know_no_fault() -> None:
+    source = inspect.getsource(domain)
+    assert "Fault." not in source
+    assert "self.faults" not in source
+
+
+def test_every_fault_is_made_in_the_fault_layer() -> None:
+    source = inspect.getsource(faulty)
+    assert [f.value for f in Fault if f"Fault.{f.name}" not in source] == []
+
+
+def test_the_wire_faults_break_operations_of_the_table() -> None:
+    assert {name for operations, _ in WIRE.values() for name in operations} <= set(OPERATIONS)
+
+
+def test_the_served_mock_is_the_fault_layer_over_the_rules() -> None:
+    served = MockServer(faults=frozenset({Fault.BLOCK_NO_FLAG})).lucs
+    assert isinstance(served, FaultyLucs)
+    assert served.faults.active == {Fault.BLOCK_NO_FLAG}
+
+
+def test_with_no_fault_on_the_fault_layer_answers_as_the_rules() -> None:
+    faithful, served = Lucs(load_seed()), FaultyLucs(load_seed())
+    for lucs in (faithful, served):
+        user = str(lucs.seed.users[0]["Id"])
+        lucs.block(user)
+        lucs.unblock(user)
+        lucs.set_presence(user, "Away")
+    assert served.snapshot() == faithful.snapshot()
+    assert served.services_list() == faithful.services_list()
+
+
+def _put_faults(app: Any, names: list[str]) -> tuple[int, Any]:
+    """PUT /_mock/faults straight to the ASGI app: its status and JSON answer."""
+    body = orjson.dumps(names)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": "/_mock/faults",
+        "raw_path": b"/_mock/faults",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"mock"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 1),
+        "server": ("mock", 80),
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    answer: dict[str, Any] = {"body": b""}
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        else:
+            answer["body"] += message.get("body", b"")
+
+    asyncio.run(app(scope, receive, send))
+    return answer["status"], orjson.loads(answer["body"])
+
+
+def test_a_faithful_mock_served_refuses_to_switch_a_fault_on() -> None:
+    app = create_app(Lucs(load_seed()))
+    status, answer = _put_faults(app, ["block-no-flag"])
+    assert status == 400
+    assert "faithful" in answer["Error"]["Message"]
+    assert _put_faults(app, []) == (200, [])
+    assert _put_faults(create_app(FaultyLucs(load_seed())), ["block-no-flag"]) == (200, ["block-no-flag"])
