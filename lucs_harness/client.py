@@ -64,6 +64,7 @@ from lucs_harness.errors import (
     UnexpectedStatus,
     Unreachable,
 )
+from lucs_harness.json_bounds import MAX_JSON_DEPTH, text_nests_deeper_than
 from lucs_harness.operations import OPERATIONS, Operation
 
 if TYPE_CHECKING:
@@ -73,7 +74,6 @@ log = logging.getLogger("lucs")
 
 
 ERROR_SCHEMA = "error.json"
-MAX_JSON_DEPTH = 64  # LUCS DTOs nest 4 deep; the redactor and the reports walk bodies recursively
 MEGABYTE = 1024 * 1024
 _READ_CHUNK = 256 * 1024  # decoded bytes per read: urllib3 (2.6+) inflates a gzip bomb no faster
 MAX_REDIRECTS = 5  # hops followed for one call, with allow_redirects = "same-origin"
@@ -203,8 +203,6 @@ def _text_of(content: bytes, encoding: str | None) -> str:
 _DIGIT_MARKS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
 _LONG_INTEGER = b"0" * 19
 # the nesting of a JSON text without parsing it: strings dropped, braces as brackets
-_BRACKETS = bytes.maketrans(b"{}", b"[]")
-_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 
 
 def parse_json(data: bytes) -> Any:
@@ -219,7 +217,7 @@ def parse_json(data: bytes) -> Any:
     if not exact:
         value = _parse_exactly(data)
     # no deeper than it has brackets: a small body (one user, one task) is not measured
-    if data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH and nested_deeper_than(data, MAX_JSON_DEPTH):
+    if data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH and text_nests_deeper_than(data, MAX_JSON_DEPTH):
         raise JsonTooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels")
     return value
 
@@ -267,22 +265,6 @@ def _refuse_lone_surrogates(value: Any) -> None:
                 node.encode("utf-8")
             except UnicodeEncodeError:
                 raise NotJson(f"a lone surrogate in the string {_excerpt(ascii(node), 60)}") from None
-
-
-def nested_deeper_than(data: bytes, limit: int) -> bool:
-    """Whether a valid JSON text nests containers deeper than `limit`, found on the text with
-    byte operations (a quarter of a parse, no recursion): escapes and strings are dropped, then
-    each pass removes the innermost `[]` pairs, one level at a time."""
-    if b"\\" in data:
-        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-    skeleton = data.translate(_BRACKETS, _NOT_STRUCTURE).replace(b'""', b"")
-    if b'"' in skeleton:  # strings that hold brackets
-        skeleton = b"".join(skeleton.split(b'"')[::2])
-    for _ in range(limit):
-        if not skeleton:
-            return False
-        skeleton = skeleton.replace(b"[]", b"")
-    return bool(skeleton)
 
 
 # ---- a deadline per exchange, however slowly the bytes come --------------------------------

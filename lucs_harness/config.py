@@ -43,6 +43,9 @@ AUTH_NEEDS: dict[str, tuple[str, ...]] = {
 URL_FIELDS = ("base_url", "proxy", "coordination")
 FILE_FIELDS = ("ca_bundle", "client_cert", "client_key")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# a task's states as the configuration names them (`task_states`), in their order; LUCS documents
+# no State names, so each installation's are configured (the mock's are its conventions)
+TASK_STATE_KEYS = ("pending", "offered", "accepted", "closed")
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token
 
 
@@ -350,6 +353,14 @@ class LucsConfig(BaseModel):
             method, path = split_route(route)
             if method not in ("", *METHODS) or not path.startswith("/"):
                 raise ValueError(f"{operation}: {route!r} is not `/path` or `METHOD /path` (METHOD one of {METHODS})")
+        return value
+
+    @field_validator("task_states")
+    @classmethod
+    def _known_task_states(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        unknown = sorted(set(value or {}) - set(TASK_STATE_KEYS))
+        if unknown:
+            raise ValueError(f"unknown task state(s) {unknown}; known: {', '.join(TASK_STATE_KEYS)}")
         return value
 
     @field_validator("api_key_header")

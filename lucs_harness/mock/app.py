@@ -10,7 +10,7 @@ field, the task id's form, where the API key goes).
 
 Every bad input is a 4xx in the envelope, never a 500 or a hang: a body over `max_body` bytes is a
 413 (refused on its declared length, or as soon as a chunked one passes the limit), and JSON nested
-deeper than `MAX_DEPTH` is a 400 before anything recursive (the schema validator) sees it.
+deeper than `MAX_JSON_DEPTH` is a 400 before anything recursive (the schema validator) sees it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lucs_harness.contract import Contract, default_contract
+from lucs_harness.json_bounds import MAX_JSON_DEPTH, value_nests_deeper_than
 from lucs_harness.mock.auth import CONTROL_PREFIX, MockAuth, auth_middleware
 from lucs_harness.mock.conventions import CLOSE_TASK, Close, Conventions, reconcile
 from lucs_harness.mock.domain import Conflict, DomainError, Invalid, Lucs, NotFound, iso_utc
@@ -48,7 +49,6 @@ class Json(JSONResponse):
 
 
 MAX_BODY = 1024 * 1024  # bytes (1 MiB): LUCS bodies are a few hundred bytes; this bounds a request's memory
-MAX_DEPTH = 32  # nesting levels: LUCS bodies nest 6 at most; the schema validator recurses and gives up at 256
 
 
 class TooLarge(DomainError):
@@ -85,31 +85,16 @@ async def _read(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def nested_deeper_than(value: Any, limit: int) -> bool:
-    """True when arrays and objects nest more than `limit` levels; iterative, so depth costs no stack."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            node = node.values()
-        elif not isinstance(node, list):
-            continue
-        if depth >= limit:
-            return True
-        stack.extend((child, depth + 1) for child in node)
-    return False
-
-
 async def _json(request: Request, limit: int) -> Any:
     """The body (at most `limit` bytes) as JSON, strictly: orjson refuses NaN, infinities, lone
     surrogates and nesting deeper than 1024, each of which the standard library lets through to crash
-    a later step; nesting deeper than `MAX_DEPTH` is refused here."""
+    a later step; nesting deeper than `MAX_JSON_DEPTH` is refused here."""
     try:
         body = orjson.loads(await _read(request, limit))
     except orjson.JSONDecodeError:
         raise Invalid("InvalidJson", "the request body is not valid JSON") from None
-    if nested_deeper_than(body, MAX_DEPTH):
-        raise Invalid("InvalidJson", f"the request body nests deeper than {MAX_DEPTH} levels")
+    if value_nests_deeper_than(body, MAX_JSON_DEPTH):
+        raise Invalid("InvalidJson", f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
     return body
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lucs_harness.contract import default_contract
-from lucs_harness.mock.app import MAX_DEPTH, nested_deeper_than
+from lucs_harness.json_bounds import MAX_JSON_DEPTH, value_nests_deeper_than
 from lucs_harness.mock.domain import Lucs
 from lucs_harness.mock.seed import Seed, SeedError, read_data, seed_of, seed_problems, seed_template
 
@@ -61,8 +61,8 @@ class _Problem(Exception):
 def _services(data: Any) -> list[dict[str, Any]]:
     if not isinstance(data, dict):
         raise _Problem(f"a {type(data).__name__} where an object belongs; {CAPTURE_FORM}")
-    if nested_deeper_than(data, MAX_DEPTH):
-        raise _Problem(f"nests deeper than {MAX_DEPTH} levels (a LUCS answer nests a few)")
+    if value_nests_deeper_than(data, MAX_JSON_DEPTH):
+        raise _Problem(f"nests deeper than {MAX_JSON_DEPTH} levels (a LUCS answer nests a few)")
     missing = [key for key in ("services", "users") if key not in data]
     if missing:
         raise _Problem(f"missing {missing[0]!r}; {CAPTURE_FORM}")

@@ -22,12 +22,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from lucs_harness.config import TASK_STATE_KEYS
 from lucs_harness.contract import Contract
 from lucs_harness.mock.auth import CONTROL_PREFIX, DEFAULT_KEY_PLACE, OPENAPI_PATH, KeyPlace, MockAuth
 from lucs_harness.mock.domain import TASK_STATES
 from lucs_harness.operations import OPERATIONS, PARAMETER, Operation, query_parameters
 
-STATE_KEYS = ("pending", "offered", "accepted", "closed")  # the order of `task-states`, as the config names them
+STATE_KEYS = TASK_STATE_KEYS  # the order of `task-states`, as the config names them
 DEFAULT_PRESENCE_FIELD = "Presence"  # the documented example's field
 PRESENCE_SCHEMA = "presence-request.json"
 CLOSE_TASK = "close_task"

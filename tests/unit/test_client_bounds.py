@@ -19,7 +19,7 @@ from typing import Any
 import allure
 import pytest
 
-from lucs_harness.client import MAX_JSON_DEPTH, MEGABYTE, Exchange, LucsClient, nested_deeper_than, parse_json
+from lucs_harness.client import MEGABYTE, Exchange, LucsClient, parse_json
 from lucs_harness.config import SEED_SERVICE, LucsConfig
 from lucs_harness.contract import SCHEMAS_DIR
 from lucs_harness.errors import (
@@ -31,6 +31,7 @@ from lucs_harness.errors import (
     TransportError,
     Unreachable,
 )
+from lucs_harness.json_bounds import MAX_JSON_DEPTH, text_nests_deeper_than
 from lucs_harness.redact import MASK, Redactor
 from lucs_harness.reporting.exchanges import BODY_DISPLAY_LIMIT, allure_listener, exchange_record
 
@@ -246,8 +247,8 @@ def test_a_body_that_stops_coming_is_a_late_answer_not_an_unreachable_server(ser
 # ---- JSON that is not JSON -------------------------------------------------------------------
 
 NOT_JSON = {
-    "nested 600 deep": (b"[" * 600 + b"]" * 600, r"nested deeper than 64 levels"),
-    "nested 100000 deep": (b"[" * 100_000 + b"]" * 100_000, r"nested deeper than 64 levels"),
+    "nested 600 deep": (b"[" * 600 + b"]" * 600, rf"nested deeper than {MAX_JSON_DEPTH} levels"),
+    "nested 100000 deep": (b"[" * 100_000 + b"]" * 100_000, rf"nested deeper than {MAX_JSON_DEPTH} levels"),
     "an infinite number": (b"[1e999999]", r"number 1e999999 is out of range"),
     "10000 digits": (b"[" + b"9" * 10_000 + b"]", r"Exceeds the limit \(4300 digits\)"),
     "NaN": (b"[NaN]", r"NaN is not a JSON value"),
@@ -281,8 +282,8 @@ def test_integers_beyond_64_bits_are_kept_exact() -> None:
 
 
 def test_nesting_is_measured_on_the_text_with_strings_and_escapes_ignored() -> None:
-    assert not nested_deeper_than(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH, MAX_JSON_DEPTH)
-    assert nested_deeper_than(b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH)
+    assert not text_nests_deeper_than(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH, MAX_JSON_DEPTH)
+    assert text_nests_deeper_than(b"[" * (MAX_JSON_DEPTH + 1) + b"]" * (MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH)
     tricky = [
         (b'{"a": "]]]]", "b": [[["x"]]]}', 4),
         (b'["\\"[[[", {"k\\\\": [[]]}, "\\\\"]', 4),
@@ -291,8 +292,8 @@ def test_nesting_is_measured_on_the_text_with_strings_and_escapes_ignored() -> N
         (b"42", 0),
     ]
     for text, depth in tricky:
-        assert not nested_deeper_than(text, depth), text
-        assert depth == 0 or nested_deeper_than(text, depth - 1), text
+        assert not text_nests_deeper_than(text, depth), text
+        assert depth == 0 or text_nests_deeper_than(text, depth - 1), text
 
 
 # ---- what the reports show -------------------------------------------------------------------

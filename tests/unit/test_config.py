@@ -152,3 +152,8 @@ def test_a_path_override_may_name_the_method() -> None:
     assert (config.method("block_user"), config.path("block_user")) == ("POST", "/v1.0/users/{userId}/block")
     with pytest.raises(ValueError, match="is not `/path` or `METHOD /path`"):
         LucsConfig(paths={"close_task": "FETCH /v1.0/tasks/{taskIdentifier}"})
+
+
+def test_a_task_state_the_harness_does_not_know_is_refused_naming_the_known() -> None:
+    with pytest.raises(ConfigError, match=r"unknown task state\(s\) \['pendin'\]; known: pending, offered"):
+        load_config(cli={"task_states": "pendin=Waiting"}, environ={}, root=Path("/nonexistent"))

@@ -19,7 +19,8 @@ import requests
 from starlette.routing import Route
 
 from lucs_harness.contract import default_contract
-from lucs_harness.mock.app import MAX_BODY, MAX_DEPTH, create_app, nested_deeper_than
+from lucs_harness.json_bounds import MAX_JSON_DEPTH, value_nests_deeper_than
+from lucs_harness.mock.app import MAX_BODY, create_app
 from lucs_harness.mock.auth import MODES, MockAuth
 from lucs_harness.mock.control import MockControl
 from lucs_harness.mock.domain import Lucs
@@ -234,7 +235,7 @@ def test_json_nested_at_any_depth_is_answered_without_a_5xx(
 ) -> None:
     url = fresh_roomy.base_url + path
     response = requests.request(method, url, data=_nested(depth, shape), timeout=TIMEOUT)
-    if depth > MAX_DEPTH:
+    if depth > MAX_JSON_DEPTH:
         _refused(response, 400, "InvalidJson")
     else:
         assert response.status_code < 500, response.text
@@ -245,8 +246,8 @@ def test_nesting_up_to_the_limit_is_accepted_and_one_level_more_is_not(fresh: Mo
         body = b'{"advance": 1, "x": ' + _nested(depth - 1, "array") + b"}"
         return requests.post(fresh.base_url + "/_mock/clock", data=body, timeout=TIMEOUT)
 
-    assert post(MAX_DEPTH).status_code == 200
-    refused = post(MAX_DEPTH + 1)
+    assert post(MAX_JSON_DEPTH).status_code == 200
+    refused = post(MAX_JSON_DEPTH + 1)
     _refused(refused, 400, "InvalidJson")
 
 
@@ -254,10 +255,10 @@ def test_depth_is_counted_iteratively_across_wide_and_deep_values() -> None:
     deep: Any = 1
     for _ in range(100_000):  # far past the recursion limit
         deep = [deep]
-    assert nested_deeper_than(deep, MAX_DEPTH)
-    assert not nested_deeper_than([[]] * 10_000 + [{"a": [1]}], 3)
-    assert nested_deeper_than({"a": [1], "b": {"c": [{"d": 1}]}}, 3)
-    assert not nested_deeper_than("scalar", 0)
+    assert value_nests_deeper_than(deep, MAX_JSON_DEPTH)
+    assert not value_nests_deeper_than([[]] * 10_000 + [{"a": [1]}], 3)
+    assert value_nests_deeper_than({"a": [1], "b": {"c": [{"d": 1}]}}, 3)
+    assert not value_nests_deeper_than("scalar", 0)
 
 
 # 7. Every 405 names the route's methods in `Allow`.
