@@ -13,6 +13,7 @@
     │   ├── RedirectRefused         a 3xx the client does not follow
     │   ├── SchemaViolation         a body that breaks its JSON Schema
     │   └── StateNotReached         a state LUCS did not reach by the wait deadline
+    ├── ExpectationFailed           what a step found is not what it expects (a field, a count, a state)
     └── JournalUnwritable           a change not sent: its undo could not be journaled
     ValueError
     ├── ConfigError                 a configuration that cannot be used (exit 4)
@@ -98,6 +99,12 @@ class SchemaViolation(LucsError):
 
 class StateNotReached(LucsError):
     """The deadline passed; the message holds what was expected, the last value seen and the time."""
+
+
+class ExpectationFailed(AssertionError):
+    """What a step found is not what it expects: the message names what was expected and what was
+    found. The one assertion failure the world and the steps raise (a call to LUCS that went wrong
+    is a `LucsError`), so a real `assert` in the harness's own code is never mistaken for one."""
 
 
 class JournalUnwritable(AssertionError):

@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from lucs_harness.errors import ExpectationFailed
+
 MISSING = object()
 
 
@@ -43,4 +45,4 @@ def assert_fields(actual: dict[str, Any], expected: dict[str, Any], *, what: str
     """Fail naming every differing field of `what`."""
     problems = mismatches(actual, expected)
     if problems:
-        raise AssertionError(f"{what}:\n  " + "\n  ".join(problems))
+        raise ExpectationFailed(f"{what}:\n  " + "\n  ".join(problems))

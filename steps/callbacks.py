@@ -8,6 +8,7 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
+from lucs_harness.errors import ExpectationFailed
 from lucs_harness.expectations import assert_fields, expected_fields
 from lucs_harness.world import UNKNOWN_ID, World
 
@@ -43,7 +44,7 @@ def request_callbacks(world: World, names: str) -> None:
 def request_due_callback(world: World, name: str) -> None:
     """Due at once: only the mock, whose clock the scenario drives, may get one (it would be dialled)."""
     if world.control is None:
-        raise AssertionError("a callback due now would be dialled by a real LUCS; tag the scenario @mock-only")
+        raise ExpectationFailed("a callback due now would be dialled by a real LUCS; tag the scenario @mock-only")
     world.callbacks.request(name, due_now=True)
 
 
@@ -101,7 +102,7 @@ def search_own(world: World, datatable: list[list[str]]) -> None:
 def _try_invalid(world: World, body: dict[str, object]) -> None:
     """The body must really break the request schema, or the scenario would prove nothing."""
     if not world.client.contract.check("callback-request.json", body).violations:
-        raise AssertionError("this body is a valid callback request; a refusal scenario needs an invalid one")
+        raise ExpectationFailed("this body is a valid callback request; a refusal scenario needs an invalid one")
     world.callbacks.try_request(body)
 
 
@@ -168,7 +169,7 @@ def found_include(world: World, name: str) -> None:
     world.callbacks.as_answered(name)
     found = _found(world)
     if name not in found:
-        raise AssertionError(f"callback {name!r} is not among the {len(found)} callbacks found")
+        raise ExpectationFailed(f"callback {name!r} is not among the {len(found)} callbacks found")
 
 
 @then(parsers.parse('the callbacks found do not include "{name}"'))
@@ -177,7 +178,7 @@ def found_exclude(world: World, name: str) -> None:
     world.callbacks.as_answered(name)
     found = _found(world)
     if name in found:
-        raise AssertionError(
+        raise ExpectationFailed(
             f"callback {name!r} is among the {len(found)} callbacks found; the search should leave it out"
         )
 
@@ -187,7 +188,7 @@ def found_exclude(world: World, name: str) -> None:
 def found_exactly(world: World, names: str) -> None:
     expected, found = _names(names), _found(world)
     if found != expected:
-        raise AssertionError(f"callbacks found: expected {_listed(expected)}; got {_listed(found)}")
+        raise ExpectationFailed(f"callbacks found: expected {_listed(expected)}; got {_listed(found)}")
 
 
 def _listed(names: list[str]) -> str:
@@ -199,7 +200,7 @@ def found_in_service(world: World) -> None:
     others = [c for c in world.callbacks.as_found() if c.get("ServiceId") != world.config.service_id]
     if others:
         listed = ", ".join(f"{c.get('Id')} (ServiceId {c.get('ServiceId')})" for c in others[:5])
-        raise AssertionError(f"{len(others)} callbacks found belong to another service: {listed}")
+        raise ExpectationFailed(f"{len(others)} callbacks found belong to another service: {listed}")
 
 
 @then(parsers.parse('the callback "{name}" is no longer among the pending callbacks'))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, when
 
+from lucs_harness.errors import ExpectationFailed
 from lucs_harness.world import World
 
 
@@ -11,5 +12,5 @@ from lucs_harness.world import World
 def time_passes(world: World, seconds: str) -> None:
     """RONA timeouts and late answers fire as the clock moves; no real time passes."""
     if world.control is None:
-        raise AssertionError("this step needs the mock's simulated clock; tag the scenario @mock-only")
+        raise ExpectationFailed("this step needs the mock's simulated clock; tag the scenario @mock-only")
     world.control.advance(float(seconds))

@@ -21,7 +21,7 @@ from pytest_bdd import parsers, then, when
 from lucs_harness.client import Exchange
 from lucs_harness.config import LucsConfig
 from lucs_harness.contract import Contract
-from lucs_harness.errors import Rejected, UnexpectedStatus
+from lucs_harness.errors import ExpectationFailed, Rejected, UnexpectedStatus
 from lucs_harness.expectations import cell_value
 from lucs_harness.journal import Lookup, Undo, check, describe
 from lucs_harness.leftovers import harness_id
@@ -57,7 +57,7 @@ def operation_named(name: str) -> Operation:
     if name in OPERATIONS:
         return OPERATIONS[name]
     known = list(OPERATIONS)
-    raise AssertionError(
+    raise ExpectationFailed(
         f'unknown operation "{name}"{did_you_mean(name, known)}; the operations table has: {", ".join(known)}'
     )
 
@@ -78,7 +78,7 @@ def token_value(world: World, token: str) -> Any:
     if token.startswith("response "):
         return field_at(last_answer(world), token.removeprefix("response ").strip())
     known = "{{target user}}, {{target user id}}, {{configured service}}, {{response <field>}}"
-    raise AssertionError(f"unknown value {{{{{token}}}}}; known: {known}")
+    raise ExpectationFailed(f"unknown value {{{{{token}}}}}; known: {known}")
 
 
 def filled(world: World, value: Any) -> Any:
@@ -104,9 +104,9 @@ def text_of(value: Any) -> str:
 def table_rows(datatable: list[list[str]], header: tuple[str, str]) -> list[tuple[str, str]]:
     """A two-column table's rows under its header (`| field | value |`), cells stripped."""
     if not datatable or tuple(cell.strip().lower() for cell in datatable[0]) != header:
-        raise AssertionError(f"the table needs a header row '| {header[0]} | {header[1]} |'")
+        raise ExpectationFailed(f"the table needs a header row '| {header[0]} | {header[1]} |'")
     if len(datatable) < 2 or any(len(row) != 2 for row in datatable):
-        raise AssertionError(f"the table needs rows of two cells under '| {header[0]} | {header[1]} |'")
+        raise ExpectationFailed(f"the table needs rows of two cells under '| {header[0]} | {header[1]} |'")
     return [(row[0].strip(), row[1].strip()) for row in datatable[1:]]
 
 
@@ -116,12 +116,12 @@ def body_from(world: World, datatable: list[list[str]] | None, docstring: str | 
     if datatable is not None:
         return {name: filled(world, cell_value(text)) for name, text in table_rows(datatable, ("field", "value"))}
     if docstring is None:
-        raise AssertionError("give the body as a '| field | value |' table or as a doc string of JSON")
+        raise ExpectationFailed("give the body as a '| field | value |' table or as a doc string of JSON")
     try:
         return filled(world, json.loads(docstring))
     except ValueError as error:
         hint = " (a {{…}} goes inside a JSON string)" if TOKEN.search(docstring) else ""
-        raise AssertionError(f"the doc string is not JSON{hint}: {error}") from None
+        raise ExpectationFailed(f"the doc string is not JSON{hint}: {error}") from None
 
 
 def parameters_from(world: World, datatable: list[list[str]]) -> dict[str, str]:
@@ -154,14 +154,14 @@ def check_call(op: Operation, parts: Parts) -> None:
     unknown = [name for name in parts.params if name not in op.parameters]
     if unknown:
         takes = ", ".join(op.parameters) or "none"
-        raise AssertionError(f"{op.name} takes no parameter {', '.join(unknown)} (its parameters: {takes})")
+        raise ExpectationFailed(f"{op.name} takes no parameter {', '.join(unknown)} (its parameters: {takes})")
     missing = [name for name in op.parameters if name not in parts.params]
     if missing:
-        raise AssertionError(f"{op.name} needs {', '.join(missing)}: give it in a '| parameter | value |' table")
+        raise ExpectationFailed(f"{op.name} needs {', '.join(missing)}: give it in a '| parameter | value |' table")
     if op.request is None and parts.body is not None:
-        raise AssertionError(f"{op.name} takes no body")
+        raise ExpectationFailed(f"{op.name} takes no body")
     if op.request is not None and parts.body is None:
-        raise AssertionError(f"{op.name} takes a body ({op.request}): give it with a table or a doc string")
+        raise ExpectationFailed(f"{op.name} takes a body ({op.request}): give it with a table or a doc string")
 
 
 def call(
@@ -194,7 +194,7 @@ def refuse_unguarded(world: World, request: pytest.FixtureRequest, op: Operation
     """A change in a scenario not tagged @changes-state is refused (the guard against a real LUCS
     would not skip it), and so is one the table cannot undo; else the operation that undoes it."""
     if request.node.get_closest_marker(CHANGES_TAG) is None:
-        raise AssertionError(
+        raise ExpectationFailed(
             f"{op.name} changes the target: tag the scenario @{CHANGES_TAG} (a run against a real LUCS then skips it "
             "unless --lucs-allow-changes is given); not sent"
         )
@@ -221,11 +221,13 @@ def reversal_of(op: Operation, config: LucsConfig) -> tuple[str, UndoRule]:
     rule; a change with none is refused, as is a task where the target has no close call."""
     found = [(name, row.undo) for name, row in OPERATIONS.items() if row.undo and row.undo.reverses == op.name]
     if not found:
-        raise AssertionError(f"{op.name} has no undo in the operations table: a call that cannot be undone is not sent")
+        raise ExpectationFailed(
+            f"{op.name} has no undo in the operations table: a call that cannot be undone is not sent"
+        )
     name, rule = found[0]
     assert rule is not None
     if name == "close_task" and not config.close_tasks:
-        raise AssertionError(
+        raise ExpectationFailed(
             f"{op.name} is undone by close_task, which this target lacks (close_tasks is off): not sent"
         )
     return name, rule
@@ -253,7 +255,7 @@ def user_before(world: World, params: dict[str, str]) -> dict[str, Any]:
     listed = world.client.send("list_users", {"serviceId": world.config.service_id}).response_body
     found = find_listed(listed, user)
     if found is None:
-        raise AssertionError(
+        raise ExpectationFailed(
             f"user {user} is not among the users of service {world.config.service_id}: "
             "what their undo would set back is unknown; not sent"
         )
@@ -279,7 +281,7 @@ def undo_for(name: str, rule: UndoRule, known: dict[str, str], body: Any, sip: s
     try:
         check(undo)
     except Rejected as why:
-        raise AssertionError(f"its undo {name} could not be journaled ({why}); not sent") from None
+        raise ExpectationFailed(f"its undo {name} could not be journaled ({why}); not sent") from None
     return Undo(describe(undo), name, params, body, rule.gone, lookup=lookup, sip=sip)
 
 
@@ -301,7 +303,7 @@ def needs_lookup(rule: LookupRule, name: str, known: dict[str, str], config: Luc
 def last_answer(world: World) -> Any:
     """The body of the scenario's last call."""
     if world.last is None:
-        raise AssertionError("no request was sent in this scenario")
+        raise ExpectationFailed("no request was sent in this scenario")
     return world.last.response_body
 
 
@@ -313,11 +315,11 @@ def path_parts(path: str) -> list[str | int]:
     while at < len(text):
         part = PATH_PART.match(text, at)
         if part is None or part.end() == at:
-            raise AssertionError(f'field path "{path}": expected a name, ".name" or "[index]" at "{text[at:]}"')
+            raise ExpectationFailed(f'field path "{path}": expected a name, ".name" or "[index]" at "{text[at:]}"')
         parts.append(int(part[1]) if part[1] is not None else part[2])
         at = part.end()
     if not parts:
-        raise AssertionError(f'field path "{path}" names no field')
+        raise ExpectationFailed(f'field path "{path}" names no field')
     return parts
 
 
@@ -328,14 +330,14 @@ def field_at(body: Any, path: str) -> Any:
         if isinstance(part, int):
             if not isinstance(value, list) or part >= len(value):
                 held = f"a list of {len(value)} items" if isinstance(value, list) else json_kind(value)
-                raise AssertionError(f'field "{path}": {walked} is {held}, no [{part}]')
+                raise ExpectationFailed(f'field "{path}": {walked} is {held}, no [{part}]')
             value, walked = value[part], f"{walked}[{part}]"
         else:
             if not isinstance(value, dict) or part not in value:
                 held = (
                     f"an object of {', '.join(value) or 'no fields'}" if isinstance(value, dict) else json_kind(value)
                 )
-                raise AssertionError(f'field "{path}": {walked} is {held}, no field {part}')
+                raise ExpectationFailed(f'field "{path}": {walked} is {held}, no field {part}')
             value, walked = value[part], f"{walked}.{part}"
     return value
 
@@ -370,7 +372,7 @@ def schema_named(contract: Contract, name: str) -> str:
         return names[wanted]
     titles = sorted(str(schema.get("title", file)) for file, schema in contract.schemas.items())
     close = did_you_mean(name, titles)
-    raise AssertionError(f'unknown schema "{name}"{close}; the schemas: {", ".join(titles)}')
+    raise ExpectationFailed(f'unknown schema "{name}"{close}; the schemas: {", ".join(titles)}')
 
 
 # ---- the steps ---------------------------------------------------------------------------------------
@@ -497,7 +499,7 @@ def response_field_is(world: World, path: str, value: str) -> None:
     actual = field_at(last_answer(world), path)
     if not same(actual, expected):
         assert world.last is not None
-        raise AssertionError(
+        raise ExpectationFailed(
             f'{world.last.what}: response field "{path}": expected {json.dumps(expected)}, got {json.dumps(actual)}'
         )
 
@@ -507,6 +509,6 @@ def response_is_list(world: World, count: str) -> None:
     body = last_answer(world)
     assert world.last is not None
     if not isinstance(body, list):
-        raise AssertionError(f"{world.last.what}: expected a list, got {json_kind(body)}")
+        raise ExpectationFailed(f"{world.last.what}: expected a list, got {json_kind(body)}")
     if len(body) < int(count):
-        raise AssertionError(f"{world.last.what}: expected a list of at least {count} items, got {len(body)}")
+        raise ExpectationFailed(f"{world.last.what}: expected a list of at least {count} items, got {len(body)}")

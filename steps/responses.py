@@ -5,12 +5,13 @@ from __future__ import annotations
 from pytest_bdd import parsers, then
 
 from lucs_harness.client import Exchange
+from lucs_harness.errors import ExpectationFailed
 from lucs_harness.world import World
 
 
 def _last(world: World) -> Exchange:
     if world.last is None:
-        raise AssertionError("no request was sent in this scenario")
+        raise ExpectationFailed("no request was sent in this scenario")
     return world.last
 
 
@@ -18,14 +19,14 @@ def _last(world: World) -> Exchange:
 def status_without_body(world: World, status: int) -> None:
     last = _last(world)
     if last.status != status or last.response_text != "":
-        raise AssertionError(f"{last.what}: expected {status} with no body, got body {last.response_text[:200]!r}")
+        raise ExpectationFailed(f"{last.what}: expected {status} with no body, got body {last.response_text[:200]!r}")
 
 
 @then(parsers.parse("LUCS answers {status:d}"))
 def status_is(world: World, status: int) -> None:
     last = _last(world)
     if last.status != status:
-        raise AssertionError(f"{last.what}: expected status {status}")
+        raise ExpectationFailed(f"{last.what}: expected status {status}")
 
 
 @then("the request is refused with a client error in the LUCS error envelope")
@@ -34,9 +35,11 @@ def refused_with_envelope(world: World) -> None:
     last = _last(world)
     status = last.status or 0
     if not 400 <= status < 500:
-        raise AssertionError(f"{last.what}: expected a 4xx client error; body {last.response_text[:200]!r}")
+        raise ExpectationFailed(f"{last.what}: expected a 4xx client error; body {last.response_text[:200]!r}")
     error = last.response_body.get("Error") if isinstance(last.response_body, dict) else None
     texts = [error.get(k) for k in ("Code", "Message")] if isinstance(error, dict) else []
     if not texts or not all(isinstance(text, str) and text for text in texts):
         envelope = '{"Error": {"Code", "Message"}}'
-        raise AssertionError(f"{last.what}: expected the error envelope {envelope}, got {last.response_text[:200]!r}")
+        raise ExpectationFailed(
+            f"{last.what}: expected the error envelope {envelope}, got {last.response_text[:200]!r}"
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pytest_bdd import then, when
 
+from lucs_harness.errors import ExpectationFailed
 from lucs_harness.world import World
 
 
@@ -18,4 +19,4 @@ def configured_service_listed(world: World) -> None:
     services = world.services.as_listed()
     if all(s.get("Id") != world.config.service_id for s in services):
         listed = ", ".join(f"{s.get('Name')} ({s.get('Id')})" for s in services) or "none"
-        raise AssertionError(f"service {world.config.service_id} is not listed (listed: {listed})")
+        raise ExpectationFailed(f"service {world.config.service_id} is not listed (listed: {listed})")

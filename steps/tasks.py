@@ -6,6 +6,7 @@ import json
 
 from pytest_bdd import given, parsers, step, then, when
 
+from lucs_harness.errors import ExpectationFailed
 from lucs_harness.expectations import assert_fields
 from lucs_harness.world import World
 
@@ -68,7 +69,7 @@ def try_post_malformed(world: World, docstring: str) -> None:
         pass  # not JSON at all: malformed by definition
     else:
         if not world.client.contract.check("task-request.json", body).violations:
-            raise AssertionError("this body is a valid task request; a malformed-body scenario needs an invalid one")
+            raise ExpectationFailed("this body is a valid task request; a malformed-body scenario needs an invalid one")
     world.tasks.try_post_raw(docstring)
 
 
@@ -93,7 +94,7 @@ def service_tasks_include(world: World) -> None:
     tasks = world.tasks
     listed = tasks.as_listed()
     if all(t.get("Id") != tasks.task_id for t in listed):
-        raise AssertionError(
+        raise ExpectationFailed(
             f"task {tasks.task_id} ({tasks.external_task_id}) is not among the {len(listed)} "
             f"tasks of service {world.config.service_id}"
         )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lucs_harness.client import Exchange
-from lucs_harness.errors import UnexpectedStatus
+from lucs_harness.errors import ExpectationFailed, UnexpectedStatus
 from lucs_harness.journal import Lookup, Undo
 from lucs_harness.leftovers import harness_id
 from lucs_harness.operations import CALLBACK_GONE
@@ -47,13 +47,13 @@ class Callbacks:
         """The callback the scenario calls `name`, as LUCS answered it; fails when there is none.
         Sends nothing."""
         if name not in self.answered:
-            raise AssertionError(f"no callback {name!r} was requested in this scenario")
+            raise ExpectationFailed(f"no callback {name!r} was requested in this scenario")
         return self.answered[name]
 
     def newest(self) -> dict[str, Any]:
         """The callback requested last, as LUCS answered it; fails when none was. Sends nothing."""
         if not self.answered:
-            raise AssertionError("no callback was requested in this scenario")
+            raise ExpectationFailed("no callback was requested in this scenario")
         return list(self.answered.values())[-1]
 
     def external_id_of(self, name: str) -> str:
@@ -65,14 +65,14 @@ class Callbacks:
     def as_read(self) -> dict[str, Any]:
         """The callback as last read by `fetch` (`read`); fails when none was. Sends nothing."""
         if self.read is None:
-            raise AssertionError("no callback was read in this scenario")
+            raise ExpectationFailed("no callback was read in this scenario")
         return self.read
 
     def as_found(self) -> list[dict[str, Any]]:
         """The callbacks the last search found (`found`); fails when there was no search. Sends
         nothing."""
         if self.found is None:
-            raise AssertionError("no callback search was made in this scenario")
+            raise ExpectationFailed("no callback search was made in this scenario")
         return self.found
 
     def names_of(self, callbacks: list[dict[str, Any]]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lucs_harness.errors import ExpectationFailed
 from lucs_harness.world.core import Core
 
 
@@ -22,7 +23,7 @@ class Services:
     def as_listed(self) -> list[dict[str, Any]]:
         """The services as last listed (`listed`); fails when they were not. Sends nothing."""
         if self.listed is None:
-            raise AssertionError("no service list was fetched in this scenario")
+            raise ExpectationFailed("no service list was fetched in this scenario")
         return self.listed
 
     def list_all(self) -> list[dict[str, Any]]:

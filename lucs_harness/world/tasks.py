@@ -7,7 +7,7 @@ from typing import Any
 
 from lucs_harness.client import Exchange, task_id_of
 from lucs_harness.contract import capability_names
-from lucs_harness.errors import UnexpectedStatus
+from lucs_harness.errors import ExpectationFailed, UnexpectedStatus
 from lucs_harness.expectations import mismatches
 from lucs_harness.journal import Lookup, Undo
 from lucs_harness.leftovers import TASK_GONE, harness_id
@@ -49,14 +49,14 @@ class Tasks:
     def as_read(self) -> dict[str, Any]:
         """The task as last read by `read_by` (`read`); fails when none was. Sends nothing."""
         if self.read is None:
-            raise AssertionError("no task was read in this scenario")
+            raise ExpectationFailed("no task was read in this scenario")
         return self.read
 
     def as_listed(self) -> list[dict[str, Any]]:
         """The service's tasks as last listed by `list_all` (`listed`); fails when they were not.
         Sends nothing."""
         if self.listed is None:
-            raise AssertionError("the service's tasks were not listed in this scenario")
+            raise ExpectationFailed("the service's tasks were not listed in this scenario")
         return self.listed
 
     def states(self) -> dict[str, str] | None:
@@ -130,7 +130,7 @@ class Tasks:
     def fetch(self) -> dict[str, Any]:
         """GET the scenario's task by its TaskId (`get_task`, 200, task schema); fails when none was posted."""
         if self.task_id is None:
-            raise AssertionError(NO_TASK)
+            raise ExpectationFailed(NO_TASK)
         return self._core.client.get_task(self.task_id)
 
     def hold_pending(self) -> dict[str, Any]:
@@ -181,7 +181,7 @@ class Tasks:
         states = self.states()
         offered = states.get("offered") if states else None
         if holder != self._users.fetch_sip(user) or (offered and task.get("State") != offered):
-            raise AssertionError(
+            raise ExpectationFailed(
                 f"task {self.task_id}: expected offered to {self._users.fetch_sip(user)}; got {describe_task(task)}"
             )
 
@@ -189,7 +189,7 @@ class Tasks:
         """Send `close_task` for the scenario's task (by TaskId or ExternalTaskId, as `close_by`
         says; 204 or 200); closed, it no longer needs closing afterwards."""
         if self.task_id is None:
-            raise AssertionError(NO_TASK)
+            raise ExpectationFailed(NO_TASK)
         identifier = self._core.config.close_identifier(self.task_id, str(self.external_task_id))
         sent = self._core.send("close_task", {"taskIdentifier": identifier})
         self.closed_elsewhere()
@@ -200,7 +200,7 @@ class Tasks:
         it was posted with (`key`); kept as `read`."""
         identifier = {"TaskId": self.task_id, "ExternalTaskId": self.external_task_id}[key]
         if identifier is None:
-            raise AssertionError(NO_TASK)
+            raise ExpectationFailed(NO_TASK)
         self.read = self._core.send("get_task", {"taskIdentifier": identifier}).response_body
         return self.read
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lucs_harness.client import Exchange
-from lucs_harness.errors import LucsError
+from lucs_harness.errors import ExpectationFailed, LucsError
 from lucs_harness.expectations import mismatches
 from lucs_harness.readiness import READY, RESTORE_HINT, find_listed, held_by, problems
 from lucs_harness.waits import wait_until
@@ -37,11 +37,11 @@ class Users:
         """The user in the list last fetched (`listed`); fails when none was, or naming who was
         listed when the user is absent. Sends nothing."""
         if self.listed is None:
-            raise AssertionError("no user list was fetched in this scenario")
+            raise ExpectationFailed("no user list was fetched in this scenario")
         found = find_listed(self.listed, self._core.ref(user))
         if found is None:
             listed = ", ".join(str(u.get("SipUri")) for u in self.listed) or "nobody"
-            raise AssertionError(
+            raise ExpectationFailed(
                 f"user {self._core.ref(user)} is not in the users of service {self._core.config.service_id} "
                 f"(listed: {listed})"
             )
@@ -51,7 +51,7 @@ class Users:
         """The user the scenario's last block or unblock returned (`returned`); fails when none did.
         Sends nothing."""
         if self.returned is None:
-            raise AssertionError("no call in this scenario returned a user")
+            raise ExpectationFailed("no call in this scenario returned a user")
         return self.returned
 
     def presence_before(self, user: str | None) -> str:
@@ -59,7 +59,7 @@ class Users:
         listed before the change. Sends nothing."""
         found = self._first_seen.get(self._core.ref(user))
         if found is None:
-            raise AssertionError(
+            raise ExpectationFailed(
                 f"the presence of {self._core.ref(user)} was not noted before the scenario changed anything"
             )
         return str(found["PresenceState"])
@@ -123,7 +123,7 @@ class Users:
         failure lists why not and how to repair it."""
         found = self.fetch_why_not_ready(user)
         if found:
-            raise AssertionError(
+            raise ExpectationFailed(
                 f"precondition failed: {self._core.ref(user)} must be selectable and not blocked before the "
                 "scenario:\n  " + "\n  ".join(found)
             )
