@@ -85,6 +85,7 @@ benchmark: $(STAMP) $(NODE_STAMP) $(PRISM)
 	$(PY) benchmarks/schemathesis_campaign.py
 	$(PY) benchmarks/mock_at_scale.py
 	$(PY) benchmarks/coordination.py
+	$(PY) benchmarks/plain_vs_harness.py
 
 # the reports the wrapper wrote (its manifest lists them), never a file of the user's in reports/
 clean:
