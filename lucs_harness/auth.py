@@ -5,7 +5,7 @@ from __future__ import annotations
 from requests import PreparedRequest
 from requests.auth import AuthBase, HTTPBasicAuth
 
-from lucs_harness.config import LucsConfig, key_placement
+from lucs_harness.config import LucsConfig
 from lucs_harness.errors import ConfigError
 
 
@@ -43,9 +43,10 @@ def session_auth(config: LucsConfig) -> AuthBase | None:
     if config.auth == "bearer":
         return HeaderAuth("Authorization", "Bearer " + config.credential("token"))
     if config.auth == "apikey":
-        where, name, scheme = key_placement(config.api_key_header)
-        key = config.credential("api_key")
-        return QueryAuth(name, key) if where == "query" else HeaderAuth(name, f"{scheme} {key}" if scheme else key)
+        placement, key = config.api_key_placement(), config.credential("api_key")
+        if placement.where == "query":
+            return QueryAuth(placement.name, key)
+        return HeaderAuth(placement.name, placement.header_value(key))
     if config.auth == "ntlm":
         from requests_ntlm import HttpNtlmAuth  # imported here: only NTLM installations need it
 

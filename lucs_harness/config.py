@@ -14,7 +14,6 @@ which would otherwise carry the password into every request URL, message and rep
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_core import ErrorDetails
 
 from lucs_harness.errors import ConfigError
+from lucs_harness.key_placement import DEFAULT_KEY_PLACEMENT, KeyPlacement, key_placement
 from lucs_harness.operations import DEFAULT_PATHS, OPERATIONS
 from lucs_harness.redact import Redactor
 
@@ -46,20 +46,6 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # a task's states as the configuration names them (`task_states`), in their order; LUCS documents
 # no State names, so each installation's are configured (the mock's are its conventions)
 TASK_STATE_KEYS = ("pending", "offered", "accepted", "closed")
-HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token
-
-
-def key_placement(spec: str) -> tuple[Literal["header", "query"], str, str]:
-    """Where `api_key_header` puts the key: ("header", name, scheme) or ("query", parameter, "").
-    `X-API-Key` -> the key as the header's value; `Authorization: ApiKey` -> `ApiKey <key>`;
-    `?api_key` -> a query parameter."""
-    spec = spec.strip()
-    if spec.startswith("?") and HEADER_NAME.fullmatch(spec[1:]):
-        return "query", spec[1:], ""
-    name, _, scheme = (part.strip() for part in spec.partition(":"))
-    if HEADER_NAME.fullmatch(name) and (not scheme or HEADER_NAME.fullmatch(scheme)):
-        return "header", name, scheme
-    raise ValueError(f"{spec!r} is not a header name, `Header: Scheme`, or `?parameter`")
 
 
 def split_route(route: str) -> tuple[str, str]:
@@ -278,7 +264,7 @@ class LucsConfig(BaseModel):
     token: SecretStr | None = Field(None, description="bearer token")
     api_key: SecretStr | None = Field(None, description="API key (created in the Web Configurator)")
     api_key_header: str = Field(
-        "X-API-Key",
+        str(DEFAULT_KEY_PLACEMENT),
         description="where the API key goes (undocumented by LUCS): a header name, `Authorization: SCHEME` "
         "(e.g. `Authorization: ApiKey`), or `?PARAM` for a query parameter",
     )
@@ -449,10 +435,14 @@ class LucsConfig(BaseModel):
             values += [password, unquote(password)]
         return list(dict.fromkeys(v for v in values if v))
 
+    def api_key_placement(self) -> KeyPlacement:
+        """Where the API key goes, as `api_key_header` says (checked when the model was built)."""
+        return key_placement(self.api_key_header)
+
     def redactor(self) -> Redactor:
         """What masks this configuration's secrets (and the API-key header) wherever they would show."""
-        where, name, _ = key_placement(self.api_key_header)
-        return Redactor(self.secrets(), [name] if where == "header" else [])
+        placement = self.api_key_placement()
+        return Redactor(self.secrets(), [placement.name] if placement.where == "header" else [])
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration with secrets shown as `***`, for display."""

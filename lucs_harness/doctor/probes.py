@@ -21,11 +21,15 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.doctor.findings import Diagnosis, Origin
 from lucs_harness.errors import LucsError, RedirectRefused, TransportError
 from lucs_harness.exit_codes import FAILED, UNREACHABLE
+from lucs_harness.key_placement import key_placement
 from lucs_harness.operations import OPERATIONS, PARAMETER
 from lucs_harness.world import ANY_STATUS
 
 # where installations put an API key, most usual first; a query parameter last (it lands in logs)
-KEY_PLACEMENTS = ("X-API-Key", "Api-Key", "ApiKey", "Authorization: ApiKey", "Authorization: Bearer", "?api_key")
+KEY_PLACEMENTS = tuple(
+    key_placement(spec)
+    for spec in ("X-API-Key", "Api-Key", "ApiKey", "Authorization: ApiKey", "Authorization: Bearer", "?api_key")
+)
 UNKNOWN_ID = "00000000-0000-4000-8000-00000000d0c7"  # a GUID no installation gives out
 UNKNOWN_EXTERNAL_ID = "lucs-harness-doctor-unknown"
 PROBE_BYTES = 65536  # of a route probe's answer: enough for an error envelope, bounded whatever comes
@@ -103,19 +107,19 @@ def authenticate(config: LucsConfig, first: Exchange, diagnosis: Diagnosis) -> L
         hint = "set --lucs-auth and its credentials" if config.auth == "none" else "check the credentials and roles"
         diagnosis.add("fail", "auth", f"refused: {first.what} ({hint})")
         return None
-    tried = [f"{config.api_key_header} -> {first.status}"]
+    configured, tried = config.api_key_placement(), [f"{config.api_key_header} -> {first.status}"]
     for placement in KEY_PLACEMENTS:
-        if placement == config.api_key_header:
+        if placement == configured:
             continue
-        candidate = config.model_copy(update={"api_key_header": placement})
+        candidate = config.model_copy(update={"api_key_header": str(placement)})
         exchange = _get_services(candidate)
         if not isinstance(exchange, Exchange):
             continue
         if exchange.status not in (401, 403):
-            diagnosis.add("ok", "auth", f"discovered: the API key goes in {placement!r}: {exchange.what}")
+            diagnosis.add("ok", "auth", f"discovered: the API key goes in {str(placement)!r}: {exchange.what}")
             diagnosis.value("auth", "apikey", "given", exchange)
             evidence = f"{exchange.what}; refused elsewhere: {', '.join(tried)}"
-            diagnosis.value("api_key_header", placement, "discovered", evidence)
+            diagnosis.value("api_key_header", str(placement), "discovered", evidence)
             return candidate
         tried.append(f"{placement} -> {exchange.status}")
     diagnosis.add("fail", "auth", f"the API key was refused in every usual place ({'; '.join(tried)})")

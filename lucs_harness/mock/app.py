@@ -30,8 +30,9 @@ from starlette.routing import Route
 
 from lucs_harness.contract import Contract, default_contract
 from lucs_harness.json_bounds import MAX_JSON_DEPTH, value_nests_deeper_than
+from lucs_harness.key_placement import DEFAULT_KEY_PLACEMENT
 from lucs_harness.mock.auth import CONTROL_PREFIX, MockAuth, auth_middleware
-from lucs_harness.mock.conventions import CLOSE_TASK, Close, Conventions, reconcile
+from lucs_harness.mock.conventions import API_KEY, CLOSE_TASK, Close, Conventions
 from lucs_harness.mock.domain import Conflict, DomainError, Invalid, Lucs, NotFound, iso_utc
 from lucs_harness.mock.faults import Faults, UnknownFault, parse_faults
 from lucs_harness.mock.faulty import FaultyLucs, Wire
@@ -148,7 +149,8 @@ def create_app(
     not document (the task State names are `lucs`'s, so they must agree). A `FaultyLucs` (as
     `MockServer` builds) has its faults switched at `/_mock/faults`; a `Lucs` is served faithful."""
     contract = contract or default_contract()
-    auth, conventions = reconcile(auth, conventions or Conventions())
+    conventions = conventions or Conventions()
+    key_place = auth.place if auth is not None else DEFAULT_KEY_PLACEMENT
     if lucs.state_names != conventions.task_states:
         raise ValueError(f"the domain names task states {lucs.state_names}, the conventions {conventions.task_states}")
     faults = lucs.faults if isinstance(lucs, FaultyLucs) else Faults()
@@ -233,7 +235,7 @@ def create_app(
         return Json(state())
 
     async def control_conventions(request: Request) -> Response:
-        return Json(conventions.as_dict())
+        return Json({API_KEY: str(key_place)} | conventions.as_dict())
 
     async def control_faults(request: Request) -> Response:
         if request.method == "PUT":
@@ -304,6 +306,6 @@ def create_app(
         return error(500, "InternalError", f"{type(exc).__name__}: {exc}")
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: crash})
-    if auth is not None:
+    if auth is not None and auth.demanding:
         app.add_middleware(auth_middleware(auth))
     return app

@@ -9,9 +9,17 @@ import signal
 import sys
 from pathlib import Path
 
+from lucs_harness.key_placement import DEFAULT_KEY_PLACEMENT, KeyPlacement
 from lucs_harness.mock.app import MAX_BODY
 from lucs_harness.mock.auth import MODES, MockAuth
-from lucs_harness.mock.conventions import NAMES, Conventions, UnknownConvention, read_settings
+from lucs_harness.mock.conventions import (
+    NAMES,
+    Conventions,
+    UnknownConvention,
+    key_place,
+    read_conventions,
+    read_settings,
+)
 from lucs_harness.mock.faults import DESCRIPTIONS, UnknownFault, parse_faults
 from lucs_harness.mock.limits import (
     IDLE_TIMEOUT,
@@ -46,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--secret", default="", help="the API key, token, or user:password for basic")
     serve.add_argument(
         "--api-key-header",
-        help="header carrying the API key (default X-API-Key; same as --convention api-key=header:NAME)",
+        help="header carrying the API key (default X-API-Key; short for --convention api-key=NAME)",
     )
     serve.add_argument(
         "--convention",
@@ -143,8 +151,8 @@ def _serve(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C; a setting the mock cannot serve with is one line on stderr and exit 2."""
     try:
         roles = frozenset(role.strip().upper() for role in args.api_roles.split(",") if role.strip())
-        conventions = _conventions(args)
-        auth = None if args.auth == "none" else MockAuth(args.auth, args.secret, roles=roles)
+        conventions, place = _conventions(args)
+        auth = MockAuth(args.auth, args.secret, place, roles=roles)
         mock = MockServer(
             host=args.host,
             port=args.port,
@@ -174,16 +182,16 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _conventions(args: argparse.Namespace) -> Conventions:
-    """`--conventions FILE` with every `--convention` over it; `--api-key-header NAME` is the
-    convention `api-key=header:NAME`, so the key's place is given once."""
+def _conventions(args: argparse.Namespace) -> tuple[Conventions, KeyPlacement]:
+    """`--conventions FILE` with every `--convention` over it, and the API key's place: the convention
+    `api-key` or its short form `--api-key-header NAME`, given once (the auth keeps it)."""
     settings = read_settings(args.conventions) if args.conventions else {}
-    items = list(args.convention)
-    if args.api_key_header is not None:
-        if "api-key" in settings or any(item.partition("=")[0].strip() == "api-key" for item in items):
-            raise UnknownConvention("give the API key's place once: --api-key-header or the convention api-key")
-        items.append(f"api-key=header:{args.api_key_header}")
-    return Conventions.parse(items, settings)
+    conventions, place = read_conventions(args.convention, settings)
+    if args.api_key_header is None:
+        return conventions, place or DEFAULT_KEY_PLACEMENT
+    if place is not None:
+        raise UnknownConvention("give the API key's place once: --api-key-header or the convention api-key")
+    return conventions, key_place(args.api_key_header)
 
 
 if __name__ == "__main__":

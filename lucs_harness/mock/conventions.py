@@ -24,7 +24,8 @@ from typing import Any
 
 from lucs_harness.config import TASK_STATE_KEYS
 from lucs_harness.contract import Contract
-from lucs_harness.mock.auth import CONTROL_PREFIX, DEFAULT_KEY_PLACE, OPENAPI_PATH, KeyPlace, MockAuth
+from lucs_harness.key_placement import KeyPlacement, key_placement
+from lucs_harness.mock.auth import CONTROL_PREFIX, OPENAPI_PATH
 from lucs_harness.mock.domain import TASK_STATES
 from lucs_harness.operations import OPERATIONS, PARAMETER, Operation, query_parameters
 
@@ -83,7 +84,8 @@ def presence_schema(schema: dict[str, Any], name: str) -> dict[str, Any]:
     return schema | {"required": [name], "properties": {name: described, **properties}}
 
 
-NAMES = ("api-key", "close", "task-states", "presence-field", f"{PATHS_PREFIX}<operation>", "task-id")
+API_KEY = "api-key"  # read with the conventions, kept by the auth (`MockAuth.place`): the key's place once
+NAMES = (API_KEY, "close", "task-states", "presence-field", f"{PATHS_PREFIX}<operation>", "task-id")
 
 
 def _choices(kind: type[StrEnum]) -> str:
@@ -94,7 +96,6 @@ def _choices(kind: type[StrEnum]) -> str:
 class Conventions:
     """What this mock serves where LUCS documents nothing; the defaults are the mock's own behaviour."""
 
-    api_key: KeyPlace = DEFAULT_KEY_PLACE  # where the API key is read with `--auth apikey`
     close: Close = Close.DELETE
     task_states: tuple[str, ...] = TASK_STATES  # pending, offered, accepted, closed
     presence_field: str = DEFAULT_PRESENCE_FIELD
@@ -167,9 +168,9 @@ class Conventions:
         return {"TaskId": task_id} if self.task_id is TaskIdForm.OBJECT else task_id
 
     def as_dict(self) -> dict[str, Any]:
-        """The conventions by their names, every path included; `from_settings` reads it back."""
+        """The conventions by their names, every path included; `from_settings` reads it back
+        (`GET /_mock/conventions` adds `api-key`, the auth's)."""
         return {
-            "api-key": str(self.api_key),
             "close": self.close.value,
             "task-states": self.state_names,
             "presence-field": self.presence_field,
@@ -180,21 +181,14 @@ class Conventions:
     @classmethod
     def parse(cls, items: Iterable[str], base: Mapping[str, Any] | None = None) -> Conventions:
         """`NAME=VALUE` strings (each name once), over `base` settings (e.g. a file's)."""
-        given: dict[str, str] = {}
-        for item in items:
-            name, equals, value = item.partition("=")
-            name = name.strip()
-            if not equals:
-                raise UnknownConvention(f"expected NAME=VALUE, got {item!r}; known names: {', '.join(NAMES)}")
-            if name in given:
-                raise UnknownConvention(f"convention {name!r} given twice")
-            given[name] = value.strip()
-        return cls.from_settings(_flat(base or {}) | given)
+        return cls.from_settings(_gathered(items, base))
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Conventions:
         """The conventions of a mapping of names to values (`paths` may be a table of its own)."""
         flat = _flat(settings)
+        if API_KEY in flat:
+            raise UnknownConvention(f"{API_KEY}: the key's place is the auth's (MockAuth.place); see read_conventions")
         unknown = [name for name in flat if name not in _READERS and not name.startswith(PATHS_PREFIX)]
         if unknown:
             raise UnknownConvention(f"unknown convention {unknown[0]!r}; known names: {', '.join(NAMES)}")
@@ -215,6 +209,40 @@ class Conventions:
     def load(cls, path: Path, items: Iterable[str] = ()) -> Conventions:
         """A TOML (`.toml`) or JSON file's conventions, with `items` (`NAME=VALUE`) over them."""
         return cls.parse(items, read_settings(path))
+
+
+def _gathered(items: Iterable[str], base: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`NAME=VALUE` strings (each name once) over `base` settings, as one flat mapping."""
+    given: dict[str, str] = {}
+    for item in items:
+        name, equals, value = item.partition("=")
+        name = name.strip()
+        if not equals:
+            raise UnknownConvention(f"expected NAME=VALUE, got {item!r}; known names: {', '.join(NAMES)}")
+        if name in given:
+            raise UnknownConvention(f"convention {name!r} given twice")
+        given[name] = value.strip()
+    return _flat(base or {}) | given
+
+
+def read_conventions(
+    items: Iterable[str], base: Mapping[str, Any] | None = None
+) -> tuple[Conventions, KeyPlacement | None]:
+    """The conventions of `NAME=VALUE` strings over `base` settings, and the API key's place when
+    `api-key` is among them, handed back apart: the auth keeps it (`MockAuth.place`)."""
+    settings = _gathered(items, base)
+    given = settings.pop(API_KEY, None)
+    return Conventions.from_settings(settings), None if given is None else key_place(given)
+
+
+def key_place(value: Any) -> KeyPlacement:
+    """An `api-key` value, in the configuration's syntax (`X-API-Key`, `Authorization: ApiKey`,
+    `?api_key`); a one-line `UnknownConvention` when it is none of them."""
+    text = _text(API_KEY, value)
+    try:
+        return key_placement(text)
+    except ValueError as error:
+        raise UnknownConvention(f"{API_KEY}: {error}") from None
 
 
 def read_settings(path: Path) -> dict[str, Any]:
@@ -257,14 +285,6 @@ def _choice(kind: type[StrEnum], name: str) -> Any:
     return read
 
 
-def _api_key(value: Any) -> KeyPlace:
-    text = _text("api-key", value)
-    try:
-        return KeyPlace.parse(text)
-    except ValueError as error:
-        raise UnknownConvention(f"api-key: {error}") from None
-
-
 def _task_states(value: Any) -> tuple[str, ...]:
     """Four names: `a,b,c,d`, a list, or an object of pending, offered, accepted and closed."""
     if isinstance(value, Mapping):
@@ -278,7 +298,6 @@ def _task_states(value: Any) -> tuple[str, ...]:
 
 
 _READERS: dict[str, tuple[str, Callable[[Any], Any]]] = {  # name: (attribute, reader of its value)
-    "api-key": ("api_key", _api_key),
     "close": ("close", _choice(Close, "close")),
     "task-states": ("task_states", _task_states),
     "presence-field": ("presence_field", lambda value: _text("presence-field", value)),
@@ -306,16 +325,3 @@ def _path_problem(path: str, default: str) -> str | None:
     if sorted(placeholders) != sorted(expected) or len(set(placeholders)) != len(placeholders):
         return f"needs the parameters of {default!r} once each: {', '.join(expected) or 'none'}"
     return None
-
-
-def reconcile(auth: MockAuth | None, conventions: Conventions) -> tuple[MockAuth | None, Conventions]:
-    """One place for the API key: a `MockAuth` header other than the default and an `api-key`
-    convention must agree; the one given is used by both (so `/_mock/conventions` tells the truth)."""
-    if auth is None or auth.mode != "apikey":
-        return auth, conventions
-    chosen = auth.key_place
-    if conventions.api_key != DEFAULT_KEY_PLACE:
-        if chosen not in (DEFAULT_KEY_PLACE, conventions.api_key):
-            raise UnknownConvention(f"api-key: {conventions.api_key} and the auth's {chosen} disagree; give one")
-        chosen = conventions.api_key
-    return replace(auth, place=chosen), replace(conventions, api_key=chosen)

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lucs_harness.contract import BASE_URI, SCHEMAS_DIR, Contract, default_contract
-from lucs_harness.mock.auth import CONTROL_PREFIX, KEY_PLACES, OPENAPI_PATH, MockAuth
+from lucs_harness.key_placement import PLACEMENT_PATTERN
+from lucs_harness.mock.auth import CONTROL_PREFIX, OPENAPI_PATH, MockAuth
 from lucs_harness.mock.conventions import STATE_KEYS, Close, Conventions, TaskIdForm, presence_schema
 from lucs_harness.mock.domain import CALLBACK_FIELDS, PRESENCES
 from lucs_harness.mock.faults import Fault
@@ -229,7 +230,11 @@ CONTROL_SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["api-key", "close", "task-states", "presence-field", "paths", "task-id"],
         "additionalProperties": False,
         "properties": {
-            "api-key": {"type": "string", "pattern": f"^({'|'.join(KEY_PLACES)}):.+$"},
+            "api-key": {
+                "type": "string",
+                "pattern": f"^({PLACEMENT_PATTERN})$",
+                "description": "as `api_key_header` writes it",
+            },
             "close": {"type": "string", "enum": [close.value for close in Close]},
             "task-states": {
                 "type": "object",

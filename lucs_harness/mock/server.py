@@ -14,7 +14,7 @@ import uvicorn
 from lucs_harness.mock.app import MAX_BODY, create_app
 from lucs_harness.mock.auth import MockAuth
 from lucs_harness.mock.capture import load_data
-from lucs_harness.mock.conventions import Conventions, reconcile
+from lucs_harness.mock.conventions import Conventions
 from lucs_harness.mock.faults import Fault, Faults
 from lucs_harness.mock.faulty import FaultyLucs
 from lucs_harness.mock.limits import Limits, Room, guarded_protocol, listen_deeper
@@ -104,7 +104,6 @@ class MockServer:
             raise ValueError(f"the body limit must be at least 1 byte, not {self.max_body}")
         if self.keyfile and not self.certfile:
             raise ValueError("a TLS key needs its certificate (--certfile)")
-        self.auth, self.conventions = reconcile(self.auth, self.conventions)
         seed = self.seed if isinstance(self.seed, Seed) else load_data(self.seed)
         self.lucs = FaultyLucs(seed, faults=Faults(self.faults), state_names=self.conventions.task_states)
 

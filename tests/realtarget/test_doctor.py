@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from lucs_harness.key_placement import DEFAULT_KEY_PLACEMENT, key_placement
 from tests.realtarget.misbehaving import answering_server, huge_body, nested_body, silent_server, url_of
 from tests.realtarget.support import TARGET_ENV, acceptance, agent_state, mock_process, signal_run, wait_for
 from tests.support.suite import ROOT, run_wrapper
@@ -20,7 +21,7 @@ from tests.support.suite import ROOT, run_wrapper
 KEY = "d0ct0r-k3y"
 CONVENTIONS = {
     "defaults": [],
-    "api-key-scheme": ["--auth", "apikey", "--secret", KEY, "--convention", "api-key=authorization:ApiKey"],
+    "api-key-scheme": ["--auth", "apikey", "--secret", KEY, "--convention", "api-key=Authorization: ApiKey"],
     "renamed": [
         "--convention", "task-states=Queued,Ringing,Connected,Terminated",
         "--convention", "presence-field=State",
@@ -28,7 +29,7 @@ CONVENTIONS = {
         "--convention", "task-id=object",
     ],
     "by-id-and-paths": [
-        "--auth", "apikey", "--secret", KEY, "--convention", "api-key=query:api_key",
+        "--auth", "apikey", "--secret", KEY, "--convention", "api-key=?api_key",
         "--convention", "close=delete-by-id",
         "--convention", "paths.set_presence=/v1.0/users/{userId}/presence",
         "--convention", "presence-field=PresenceState",
@@ -49,11 +50,9 @@ def control_credentials(mock_args: list[str]) -> dict[str, Any]:
     """What the mock's control endpoints take: the key where its convention puts it."""
     if KEY not in mock_args:
         return {}
-    placement = next((arg.split("=", 1)[1] for arg in mock_args if arg.startswith("api-key=")), "header:X-API-Key")
-    where, _, name = placement.partition(":")
-    if where == "query":
-        return {"params": {name: KEY}}
-    return {"headers": {"Authorization": f"{name} {KEY}"} if where == "authorization" else {name: KEY}}
+    given = next((arg.split("=", 1)[1] for arg in mock_args if arg.startswith("api-key=")), None)
+    placement = DEFAULT_KEY_PLACEMENT if given is None else key_placement(given)
+    return {"headers": placement.headers(KEY), "params": placement.params(KEY)}
 
 
 def test_read_only_it_sends_nothing_but_gets_and_says_what_it_could_not_tell(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from lucs_harness.errors import (
     UnexpectedStatus,
     Unreachable,
 )
+from lucs_harness.key_placement import key_placement
 from lucs_harness.mock.auth import MockAuth
 from lucs_harness.mock.server import MockServer
 from tests.unit.conftest import MockTarget
@@ -163,7 +164,7 @@ def test_each_auth_mode_passes_the_right_credentials_and_a_wrong_one_is_refused(
     mode: str, settings: dict[str, str]
 ) -> None:
     secret = "qa:k3y" if mode == "basic" else "k3y"
-    with MockServer(auth=MockAuth(mode, secret, "X-LUCS-Key")) as server:
+    with MockServer(auth=MockAuth(mode, secret, key_placement("X-LUCS-Key"))) as server:
         good = LucsClient(LucsConfig(auth=mode, **settings), server.base_url)
         assert good.list_users(SERVICE)
         wrong = {k: ("wrong" if k in ("api_key", "token", "password") else v) for k, v in settings.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from lucs_harness.auth import session_auth
 from lucs_harness.config import SEED_SERVICE, SEED_USER, LucsConfig, load_config
 from lucs_harness.errors import ConfigError
+from lucs_harness.key_placement import KeyPlacement, key_placement
 from tests.support.docs import page
 
 
@@ -140,10 +142,36 @@ def test_the_api_key_goes_where_the_installation_reads_it(
     assert "k3y" not in config.redactor().text(str(prepared.url))
 
 
-@pytest.mark.parametrize("placement", ["X API Key", "Authorization: Api Key", "?", "?a b", ""])
+@pytest.mark.parametrize("placement", ["X API Key", "Authorization: Api Key", "?", "?a b", "?a&b", ""])
 def test_an_api_key_placement_that_is_none_of_the_forms_is_refused(placement: str) -> None:
     with pytest.raises(ValueError, match="is not a header name"):
         LucsConfig(api_key_header=placement)
+
+
+@pytest.mark.parametrize(
+    ("spec", "placement", "canonical"),
+    [
+        ("X-API-Key", KeyPlacement("header", "X-API-Key"), "X-API-Key"),
+        (" Authorization :  ApiKey ", KeyPlacement("header", "Authorization", "ApiKey"), "Authorization: ApiKey"),
+        ("?api_key", KeyPlacement("query", "api_key"), "?api_key"),
+    ],
+)
+def test_a_key_placement_reads_as_one_typed_value_and_writes_back_canonically(
+    spec: str, placement: KeyPlacement, canonical: str
+) -> None:
+    assert key_placement(spec) == placement
+    assert str(placement) == canonical
+    assert key_placement(canonical) == placement
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("header:X-Key", "X-Key"), ("authorization:ApiKey", "Authorization: ApiKey"), ("query:api_key", "?api_key")],
+)
+def test_the_mocks_former_placement_syntax_is_refused_naming_the_new_form(old: str, new: str) -> None:
+    with pytest.raises(ValueError, match=f"^'{re.escape(old)}' is the old form; write '{re.escape(new)}'$"):
+        key_placement(old)
+    assert key_placement(new)
 
 
 def test_a_path_override_may_name_the_method() -> None:

@@ -32,7 +32,7 @@ def test_serve_logs_a_line_per_request_without_credentials_and_stops_on_ctrl_c()
     """An API key in the query is logged masked: by its name, and by its value wherever it shows."""
     port = free_port()
     key = "s3cr3t-k3y"
-    auth = ["--auth", "apikey", "--secret", key, "--convention", "api-key=query:api_key"]
+    auth = ["--auth", "apikey", "--secret", key, "--convention", "api-key=?api_key"]
     command = [str(LUCS_MOCK), "serve", "--port", str(port), *auth]
     server = subprocess.Popen(
         command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

@@ -18,10 +18,11 @@ import pytest
 import requests
 
 from lucs_harness.contract import default_contract
+from lucs_harness.key_placement import key_placement
 from lucs_harness.mock.auth import MockAuth
 from lucs_harness.mock.cli import main
 from lucs_harness.mock.control import MockControl
-from lucs_harness.mock.conventions import Conventions, TaskIdForm, UnknownConvention
+from lucs_harness.mock.conventions import Conventions, TaskIdForm, UnknownConvention, read_conventions, read_settings
 from lucs_harness.mock.domain import TASK_STATES
 from lucs_harness.mock.server import MockServer
 from lucs_harness.operations import DEFAULT_PATHS
@@ -82,8 +83,8 @@ def _state(http: requests.Session, base: str, task_id: str) -> str:
 def test_the_defaults_are_the_mock_as_it_was() -> None:
     defaults = Conventions()
     assert Conventions.parse([]) == defaults
+    assert read_conventions([]) == (defaults, None)
     assert defaults.as_dict() == {
-        "api-key": "header:X-API-Key",
         "close": "delete",
         "task-states": dict(zip(("pending", "offered", "accepted", "closed"), TASK_STATES, strict=True)),
         "presence-field": "Presence",
@@ -91,7 +92,7 @@ def test_the_defaults_are_the_mock_as_it_was() -> None:
         "task-id": "string",
     }
     with served() as (base, http):
-        assert MockControl(base).conventions() == defaults.as_dict()
+        assert MockControl(base).conventions() == {"api-key": "X-API-Key"} | defaults.as_dict()
         assert isinstance(http.post(f"{base}/v1.0/tasks", json=TASK, timeout=TIMEOUT).json(), str)
 
 
@@ -119,17 +120,18 @@ def test_conventions_read_back_from_their_dict_and_from_a_file(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("place", "headers", "params", "scheme"),
     [
-        ("header:X-LUCS-Key", {"X-LUCS-Key": "k3y"}, {}, {"type": "apiKey", "in": "header", "name": "X-LUCS-Key"}),
-        ("authorization:ApiKey", {"Authorization": "ApiKey k3y"}, {}, {"type": "http", "scheme": "ApiKey"}),
-        ("authorization:Bearer", {"Authorization": "Bearer k3y"}, {}, {"type": "http", "scheme": "Bearer"}),
-        ("query:api_key", {}, {"api_key": "k3y"}, {"type": "apiKey", "in": "query", "name": "api_key"}),
+        ("X-LUCS-Key", {"X-LUCS-Key": "k3y"}, {}, {"type": "apiKey", "in": "header", "name": "X-LUCS-Key"}),
+        ("Authorization: ApiKey", {"Authorization": "ApiKey k3y"}, {}, {"type": "http", "scheme": "ApiKey"}),
+        ("Authorization: Bearer", {"Authorization": "Bearer k3y"}, {}, {"type": "http", "scheme": "Bearer"}),
+        ("X-Auth: Key", {"X-Auth": "Key k3y"}, {}, {"type": "apiKey", "in": "header", "name": "X-Auth"}),
+        ("?api_key", {}, {"api_key": "k3y"}, {"type": "apiKey", "in": "query", "name": "api_key"}),
     ],
 )
 def test_the_api_key_is_read_at_its_place_and_nowhere_else(
     place: str, headers: dict[str, str], params: dict[str, str], scheme: dict[str, str]
 ) -> None:
-    auth = MockAuth("apikey", "k3y")
-    with served(f"api-key={place}", auth=auth) as (base, _), requests.Session() as http:
+    auth = MockAuth("apikey", "k3y", key_placement(place))
+    with served(auth=auth) as (base, _), requests.Session() as http:
         assert http.get(f"{base}/v1.0/services", headers=headers, params=params, timeout=TIMEOUT).status_code == 200
         control = MockControl(base, headers=headers, params=params)
         assert control.conventions()["api-key"] == place
@@ -145,9 +147,11 @@ def test_the_api_key_is_read_at_its_place_and_nowhere_else(
         assert _document(base)["components"]["securitySchemes"]["lucsAuth"] == scheme
 
 
-def test_an_api_key_header_and_a_different_convention_are_refused() -> None:
-    with pytest.raises(UnknownConvention, match="disagree"):
-        MockServer(auth=MockAuth("apikey", "k3y", "X-Other"), conventions=Conventions.parse(["api-key=query:k"]))
+def test_the_api_key_convention_is_read_apart_for_the_auth_that_keeps_it() -> None:
+    conventions, place = read_conventions(["api-key=Authorization: ApiKey", "close=none"])
+    assert (conventions, place) == (Conventions.parse(["close=none"]), key_placement("Authorization: ApiKey"))
+    with pytest.raises(UnknownConvention, match="the auth's"):
+        Conventions.parse(["api-key=X-Key"])
 
 
 # ---- close ---------------------------------------------------------------------------------------
@@ -292,16 +296,17 @@ def test_the_task_id_is_answered_as_an_object() -> None:
 def test_lucs_mock_serve_takes_conventions_from_a_file_and_the_command_line(tmp_path: Path) -> None:
     file = tmp_path / "conventions.toml"
     file.write_text(
-        'close = "post-close"\ntask-id = "object"\n[paths]\nlist_users = "/v1.0/services/{serviceId}/agents"\n'
+        'close = "post-close"\ntask-id = "object"\napi-key = "Authorization: ApiKey"\n'
+        '[paths]\nlist_users = "/v1.0/services/{serviceId}/agents"\n'
     )
     arguments = ["--conventions", str(file), "--convention", f"task-states={','.join(STATES)}"]
-    arguments += ["--convention", "presence-field=State", "--convention", "api-key=authorization:ApiKey"]
+    arguments += ["--convention", "presence-field=State"]
     with mock_process("--auth", "apikey", "--secret", "k3y", *arguments) as base:
         headers = {"Authorization": "ApiKey k3y"}
         conventions = MockControl(base, headers=headers).conventions()
         assert conventions["close"] == "post-close"
         assert conventions["task-id"] == "object"
-        assert conventions["api-key"] == "authorization:ApiKey"
+        assert conventions["api-key"] == "Authorization: ApiKey"
         assert conventions["presence-field"] == "State"
         assert conventions["paths"]["list_users"] == "/v1.0/services/{serviceId}/agents"
         assert list(conventions["task-states"].values()) == list(STATES)
@@ -316,9 +321,11 @@ def test_lucs_mock_serve_takes_conventions_from_a_file_and_the_command_line(tmp_
         (["colour=red"], "unknown convention 'colour'; known names: api-key, close, task-states"),
         (["close=sometimes"], "close: unknown value 'sometimes'; known: delete, delete-by-id, post-close"),
         (["close=delete", "close=none"], "given twice"),
-        (["api-key=cookie:k"], "known forms: header:<Header-Name>"),
-        (["api-key=header:"], "known forms"),
-        (["api-key=header:X Key"], "is not a header name"),
+        (["api-key=header:X-Key"], "^api-key: 'header:X-Key' is the old form; write 'X-Key'$"),
+        (["api-key=query:api_key"], "write '[?]api_key'"),
+        (["api-key="], "is not a header name, `Header: Scheme`, or `[?]parameter`"),
+        (["api-key=X Key"], "is not a header name"),
+        (["api-key=Authorization: Api Key"], "is not a header name"),
         (["task-states=A,B,C"], "four different names"),
         (["task-states=A,A,B,C"], "four different names"),
         (["task-states=A,,B,C"], "empty"),
@@ -339,7 +346,7 @@ def test_a_convention_the_mock_cannot_serve_is_one_line(
     items: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(UnknownConvention, match=message) as refused:
-        Conventions.parse(items)
+        read_conventions(items)
     assert "\n" not in str(refused.value)
     arguments = [argument for item in items for argument in ("--convention", item)]
     assert main(["serve", "--port", "0", *arguments]) == 2
@@ -354,6 +361,8 @@ def test_a_convention_the_mock_cannot_serve_is_one_line(
         ('task-states = {pending = "Q"}\n', "an object of exactly pending, offered, accepted, closed"),
         ("task-states = 4\n", "four names"),
         ("close = 4\n", "close: expected a string"),
+        ('api-key = "authorization:ApiKey"\n', "old form; write 'Authorization: ApiKey'"),
+        ("api-key = 4\n", "api-key: expected a string"),
     ],
 )
 def test_a_conventions_file_the_mock_cannot_serve_is_one_line(
@@ -362,12 +371,12 @@ def test_a_conventions_file_the_mock_cannot_serve_is_one_line(
     file = tmp_path / "conventions.toml"
     file.write_text(text)
     with pytest.raises(UnknownConvention, match=message):
-        Conventions.load(file)
+        read_conventions([], read_settings(file))
     assert main(["serve", "--port", "0", "--conventions", str(file)]) == 2
     _one_line(capsys.readouterr().err)
 
 
 def test_the_api_key_place_is_given_once_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
     arguments = ["serve", "--port", "0", "--auth", "apikey", "--secret", "k"]
-    assert main([*arguments, "--api-key-header", "X-Key", "--convention", "api-key=query:k"]) == 2
+    assert main([*arguments, "--api-key-header", "X-Key", "--convention", "api-key=?k"]) == 2
     assert "once" in capsys.readouterr().err

@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from lucs_harness.contract import default_contract
 from lucs_harness.json_bounds import MAX_JSON_DEPTH, value_nests_deeper_than
+from lucs_harness.key_placement import key_placement
 from lucs_harness.mock.app import MAX_BODY, create_app
 from lucs_harness.mock.auth import MODES, MockAuth
 from lucs_harness.mock.control import MockControl
@@ -117,7 +118,7 @@ def _chunk(data: bytes) -> bytes:
 
 @pytest.mark.parametrize("mode", [m for m in MODES if m != "none"])
 def test_the_control_endpoints_demand_the_credentials_and_the_document_does_not(mode: str) -> None:
-    auth = MockAuth(mode, SECRETS[mode], "X-LUCS-Key")
+    auth = MockAuth(mode, SECRETS[mode], key_placement("X-LUCS-Key"))
     with MockServer(auth=auth) as server, requests.Session() as http:
         for method, path in [
             ("GET", "state"),

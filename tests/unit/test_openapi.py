@@ -19,6 +19,7 @@ from openapi_spec_validator import validate
 from starlette.routing import Route
 
 from lucs_harness.contract import default_contract
+from lucs_harness.key_placement import key_placement
 from lucs_harness.mock.app import MAX_BODY, create_app
 from lucs_harness.mock.auth import MODES, OPENAPI_PATH, MockAuth
 from lucs_harness.mock.domain import PRESENCES, Lucs
@@ -121,7 +122,7 @@ def test_the_lucs_document_names_the_presences_the_mock_accepts_and_the_contract
 
 
 def test_with_auth_every_operation_but_the_lucs_document_may_answer_401() -> None:
-    auth = MockAuth("apikey", "k", "X-Key")
+    auth = MockAuth("apikey", "k", key_placement("X-Key"))
     for document in (build_openapi(auth=auth), build_control_openapi(auth=auth)):
         assert document["components"]["securitySchemes"]["lucsAuth"] == {
             "type": "apiKey",
