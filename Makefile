@@ -59,9 +59,10 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-# the quick loop while changing the harness: lint, types and the unit tests (in-process, bar a few CLIs)
+# the quick loop while changing the harness: lint, types and the unit tests that neither wait out a
+# deadline nor start a child process (`slow`: make test runs those)
 check: lint
-	$(PY) -m pytest -n auto -p no:lucs_harness.plugin -p tests.checkout_guard tests/unit $(ARGS)
+	$(PY) -m pytest -n auto -p no:lucs_harness.plugin -p tests.checkout_guard -m "not slow" tests/unit $(ARGS)
 
 # the harness's own tests, without its plugin (they start the suite in child processes where they need it)
 test: lint $(NODE_STAMP)

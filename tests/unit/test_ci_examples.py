@@ -25,6 +25,8 @@ from lucs_harness.reporting.quality_gate import load_known_issues
 from tests.support.docs import page
 from tests.support.suite import ROOT, run_wrapper
 
+pytestmark = pytest.mark.slow  # waits out deadlines or runs child processes: make test, not make check
+
 CI = ROOT / "ci"
 EXAMPLES = sorted(CI.glob("*.yml"))
 GITLAB, GITHUB = CI / "gitlab-ci.yml", CI / "github-actions.yml"

@@ -18,7 +18,7 @@ from lucs_harness.world_api import members
 from tests.support.docs import DOCS, MKDOCS_YML, hooks, nav_pages, page
 from tests.support.suite import ROOT
 
-pytestmark = pytest.mark.xdist_group("docs")  # one build for the module under `make test` (--dist loadgroup)
+pytestmark = [pytest.mark.xdist_group("docs"), pytest.mark.slow]  # one build per make test run; not in make check
 README_LINK = re.compile(r"\]\((docs/[^)#\s]+\.md)(?:#([^)\s]+))?\)")
 
 

@@ -27,6 +27,8 @@ from lucs_harness.restore import RestoreRegistry, performer
 from tests.realtarget.misbehaving import body_trickler, header_trickler, silent_server, url_of
 from tests.realtarget.support import tls_files, wait_for
 
+pytestmark = pytest.mark.slow  # waits out deadlines or runs child processes: make test, not make check
+
 SLACK = 0.5  # seconds past a deadline an exchange may take to fail: a loaded 2-core machine
 TRICKLERS = {"headers": header_trickler, "body": body_trickler}
 

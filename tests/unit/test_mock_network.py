@@ -46,6 +46,8 @@ from lucs_harness.mock.server import MockServer, StartError
 from tests.realtarget.support import free_port
 from tests.support.suite import ROOT, child_env
 
+pytestmark = pytest.mark.slow  # waits out deadlines or runs child processes: make test, not make check
+
 TIMEOUT = 5.0  # the longest any wait here may take; each ends as soon as its state is reached
 MiB = 1024 * 1024
 

@@ -16,6 +16,8 @@ from lucs_harness.mock.auth import OPENAPI_PATH
 from lucs_harness.mock.openapi import CONTROL_OPENAPI_PATH
 from lucs_harness.mock.server import MockServer
 
+pytestmark = pytest.mark.slow  # waits out deadlines or runs child processes: make test, not make check
+
 SEED = 20260101
 MAX_EXAMPLES = 10
 TIMEOUT = 120.0  # seconds; a run takes a few

@@ -9,10 +9,14 @@ import inspect
 import re
 from pathlib import Path
 
+import pytest
+
 from lucs_harness.world import World
 from lucs_harness.world_api import attribute_docs, described, members, parts
 from tests.support.docs import hooks, page
 from tests.support.suite import run_wrapper
+
+pytestmark = pytest.mark.slow  # waits out deadlines or runs child processes: make test, not make check
 
 CONFTEST = '''\
 """The team's configuration."""
