@@ -17,7 +17,6 @@ from lucs_harness.coordination import RunJournal, lease_agent
 from lucs_harness.dry_run import DryRunPlan
 from lucs_harness.errors import CoordinationError, PoolExhausted
 from lucs_harness.exit_codes import POOL_EXHAUSTED, UNREACHABLE, USAGE
-from lucs_harness.leftovers import repair
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
     FAULTS_KEY,
@@ -27,7 +26,7 @@ from lucs_harness.plugin.session import (
     RunState,
     Target,
 )
-from lucs_harness.plugin.target import activate, announce, coordination, open_journal, prepare, progress
+from lucs_harness.plugin.target import activate, announce, coordination, open_journal, prepare, repair_leftovers
 from lucs_harness.readiness import LeftChanged
 from lucs_harness.reporting.exchanges import allure_listener, logging_listener
 from lucs_harness.reporting.recording import recorder
@@ -101,16 +100,9 @@ def lucs_agent(
     try:
         store = coordination(pytestconfig)
         lease = lease_agent(store, lucs_config.agent_pool(), holder, lucs_config.lease_wait, say)
-        if said:
-            found = repair(
-                lucs_config, lucs_client, store, stop=lambda: run.interrupts.cut_short, say=progress(pytestconfig)
-            )
-            announce(pytestconfig, [f"lucs: earlier run's leftovers: {line}" for line in found.lines])
-            run.repaired += found.lines
-            run.unrepaired += found.unsettled
-            refusal = found.refusal()
-            if refusal is not None:  # ends the run (exit 4) as a store that cannot be used does
-                raise CoordinationError(refusal, USAGE)
+        refusal = repair_leftovers(pytestconfig, lucs_client, store) if said else None
+        if refusal is not None:  # ends the run (exit 4) as a store that cannot be used does
+            raise CoordinationError(refusal, USAGE)
     except (PoolExhausted, CoordinationError) as error:
         code = error.code if isinstance(error, CoordinationError) else POOL_EXHAUSTED
         message = f"no agent free for {holder}: {error}" if code == POOL_EXHAUSTED else str(error)

@@ -66,16 +66,24 @@ def prepare(config: pytest.Config) -> None:
         except LucsError:
             pass  # reached, and it answered: what is wrong with the answer, the scenarios will say
         with run.interrupts.shielded():  # a first Ctrl-C lets it finish; a second stops it between undos
-            found = repair(lucs, client, store, stop=lambda: run.interrupts.cut_short, say=progress(config))
-        run.repaired, run.unrepaired = found.lines, found.unsettled
+            refusal = repair_leftovers(config, client, store)
+        if refusal is not None and run.exit_code is None:
+            _end(config, USAGE, refusal)  # what the journal held that it must not: someone should look
+        if run.exit_code is None and not config.getoption("--lucs-restore-only"):
+            _require_ready(config, client)  # not when stopped meanwhile, nor for `lucs-acceptance restore`
     finally:
         client.close()
-    announce(config, [f"lucs: earlier run's leftovers: {line}" for line in run.repaired])
-    refusal = found.refusal()
-    if refusal is not None and run.exit_code is None:
-        _end(config, USAGE, refusal)  # what the journal held that it must not: someone should look
-    if run.exit_code is None and not config.getoption("--lucs-restore-only"):
-        _require_ready(config)  # not when stopped meanwhile, nor for `lucs-acceptance restore`
+
+
+def repair_leftovers(config: pytest.Config, client: LucsClient, store: Coordination) -> str | None:
+    """Undo what dead runs left (`leftovers.repair`), show it at once and keep it for the summary;
+    the refusal of what a journal held that it must not (None when it held nothing such)."""
+    run = config.stash[RUN_KEY]
+    found = repair(config.stash[CONFIG_KEY], client, store, stop=lambda: run.interrupts.cut_short, say=progress(config))
+    announce(config, [f"lucs: earlier run's leftovers: {line}" for line in found.lines])
+    run.repaired += found.lines
+    run.unrepaired += found.unsettled
+    return found.refusal()
 
 
 def progress(config: pytest.Config) -> Callable[[str], None]:
@@ -83,16 +91,11 @@ def progress(config: pytest.Config) -> Callable[[str], None]:
     return lambda line: announce(config, [f"lucs: {line}"])
 
 
-def _require_ready(config: pytest.Config) -> None:
+def _require_ready(config: pytest.Config, client: LucsClient) -> None:
     """Every agent of the pool that no live run holds must be able to start the use case: one that
     cannot would fail every scenario with the same finding, so the run names it once and starts none."""
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
-    assert lucs.base_url is not None
-    client = LucsClient(lucs, lucs.base_url)
-    try:
-        found = check_pool(lucs, client, coordination(config).is_leased, journal_left=run.unrepaired > 0)
-    finally:
-        client.close()
+    found = check_pool(lucs, client, coordination(config).is_leased, journal_left=run.unrepaired > 0)
     if not found:
         return
     reason, block = report(found)
