@@ -47,6 +47,15 @@ def runner(
     return acceptance("--reports-dir", str(own / "reports"), "--no-html", "--", *pytest_args, env=env)
 
 
+def holding_after_the_block(tmp_path: Path, store: str, base: str) -> tuple[subprocess.Popen[str], Path]:
+    """A first runner, held once it blocked the agent until the returned file is written."""
+    paused, resume = tmp_path / "paused", tmp_path / "resume"
+    hold = {"LUCS_TEST_PAUSE_AFTER": BLOCKED, "LUCS_TEST_PAUSED": str(paused), "LUCS_TEST_RESUME": str(resume)}
+    first = runner("first", tmp_path, store, base, "-p", "tests.realtarget.pause_plugin", *SCENARIOS, env=hold)
+    wait_for(paused.exists, "the first runner to block the agent")
+    return first, resume
+
+
 def lease_log(store: str, base: str) -> list[tuple[str, str, str, str, float]]:
     """The store's log of the target's leases, oldest first."""
     reader = PostgresCoordination(LucsConfig(base_url=base, coordination=store), "0000test")
@@ -84,12 +93,9 @@ def test_a_pipeline_that_finds_the_agent_busy_waits_for_it_then_passes(
     tmp_path: Path, postgres: PostgresServer
 ) -> None:
     store = postgres.database()
-    paused, resume = tmp_path / "paused", tmp_path / "resume"
-    hold = {"LUCS_TEST_PAUSE_AFTER": BLOCKED, "LUCS_TEST_PAUSED": str(paused), "LUCS_TEST_RESUME": str(resume)}
     with mock_process() as base:
         before = agent_state(base)
-        first = runner("first", tmp_path, store, base, "-p", "tests.realtarget.pause_plugin", *SCENARIOS, env=hold)
-        wait_for(paused.exists, "the first pipeline to block the agent")
+        first, resume = holding_after_the_block(tmp_path, store, base)
         second = runner("second", tmp_path, store, base, *SCENARIOS)
         said = OutputReader(second)
         wait_for(lambda: "waiting up to 600 s for one (--lucs-lease-wait)" in said.text, "the second to wait")
@@ -152,12 +158,9 @@ def test_a_store_restarted_mid_run_ends_it_with_10_and_the_next_run_finishes_the
     tmp_path: Path, postgres: PostgresServer
 ) -> None:
     store = postgres.database()
-    paused, resume = tmp_path / "paused", tmp_path / "resume"
-    hold = {"LUCS_TEST_PAUSE_AFTER": BLOCKED, "LUCS_TEST_PAUSED": str(paused), "LUCS_TEST_RESUME": str(resume)}
     with mock_process() as base:
         before = agent_state(base)
-        first = runner("first", tmp_path, store, base, "-p", "tests.realtarget.pause_plugin", *SCENARIOS, env=hold)
-        wait_for(paused.exists, "the run to block the agent")
+        first, resume = holding_after_the_block(tmp_path, store, base)
         postgres.stop()
         postgres.start()
         resume.touch()
