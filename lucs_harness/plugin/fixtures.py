@@ -140,7 +140,6 @@ def lucs_journal(
         yield None
         return
     journal = open_journal(pytestconfig)
-    pytestconfig.stash[RUN_KEY].journal = journal
     yield journal
     with suppress(CoordinationError, OSError):  # what it could not cross out stays open for a later run
         journal.close()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from lucs_harness.config import LucsConfig
-from lucs_harness.coordination import Coordination, RunJournal
+from lucs_harness.coordination import Coordination
 from lucs_harness.interrupts import Interrupts
 from lucs_harness.readiness import LeftChanged
 from lucs_harness.reporting.faults import ReportFaults
@@ -48,7 +48,6 @@ class RunState:
     dry_run: list[tuple[str, list[str]]] = field(default_factory=list)
     selected: list[str] = field(default_factory=list)  # node ids of the scenarios the run was to run
     interrupts: Interrupts = field(default_factory=Interrupts)
-    journal: RunJournal | None = None
     coordination: Coordination | None = None  # the store of leases and journals (opened once per process)
     session: pytest.Session | None = None
     active: bool = False  # a scenario needed the harness: signals are taken over
