@@ -30,7 +30,7 @@ from tests.realtarget.support import (
     signal_run,
     wait_for,
 )
-from tests.support.suite import ROOT, child_env
+from tests.support.suite import ROOT, child_env, run_wrapper
 
 BLOCK = "I block the target user"
 PRESENCE = 'I set the presence of the target user to "DoNotDisturb"'
@@ -131,15 +131,7 @@ def test_a_second_signal_cuts_the_restore_short_and_the_journal_repairs_it(tmp_p
         assert "LUCS STATE NOT RESTORED" in output
         assert "unblock sip:smoky.cc@dev.local: cut short by a second interrupt" in output
         assert list(journal_folder(base, _service(), str(JOURNALS)).glob("*.jsonl"))
-        repaired = subprocess.run(
-            [*_wrapper(), "restore", "--lucs-base-url", base],
-            cwd=ROOT,
-            env=child_env(**TARGET_ENV),
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
+        repaired = run_wrapper("restore", "--lucs-base-url", base, env=TARGET_ENV, timeout=TIMEOUT)
         assert repaired.returncode == 0, repaired.stdout[-3000:] + repaired.stderr[-3000:]
         assert "undone: unblock sip:smoky.cc@dev.local" in repaired.stdout
         assert agent_state(base) == before
@@ -344,14 +336,6 @@ def test_a_second_request_before_the_restore_began_keeps_every_undo_and_ends_cle
         assert "-> exit 2 (interrupted); LUCS STATE NOT RESTORED" in output
         assert "unblock sip:smoky.cc@dev.local: cut short by a second interrupt" in output
         assert agent_state(base)[0], "the agent stays blocked: nothing was undone"
-        repaired = subprocess.run(
-            [*_wrapper(), "restore", "--lucs-base-url", base],
-            cwd=ROOT,
-            env=child_env(**TARGET_ENV),
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
+        repaired = run_wrapper("restore", "--lucs-base-url", base, env=TARGET_ENV, timeout=TIMEOUT)
         assert repaired.returncode == 0, repaired.stdout[-3000:] + repaired.stderr[-3000:]
         assert agent_state(base) == before
