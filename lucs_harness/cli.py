@@ -24,9 +24,9 @@ import argparse
 import re
 import sys
 
-from lucs_harness.config import OTHER_OPTIONS, LucsConfig, cli_option, env_name, is_flag
 from lucs_harness.errors import GateError
 from lucs_harness.exit_codes import USAGE
+from lucs_harness.option_names import FLAG_FIELDS, OTHER_OPTIONS, cli_option, env_name
 from lucs_harness.reporting.options import add_report_options, publishing
 from lucs_harness.reporting.publish import publish
 from lucs_harness.wrapper import Forwarder, run_suite
@@ -56,6 +56,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
 
 def harness_help() -> str:
     """The `--lucs-*` options by group, each with its environment variable and default."""
+    from lucs_harness.config import LucsConfig  # pydantic: only for the help, not before every run
+
     fields = LucsConfig.model_fields
     blocks = []
     for group, names in GROUPS.items():
@@ -70,11 +72,20 @@ def harness_help() -> str:
     return "\n\n".join(blocks)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Writes the harness options into its help only when the help is shown: they are read from
+    the configuration model, which a run's wrapper does not otherwise load."""
+
+    def format_help(self) -> str:
+        if self.epilog is None:
+            self.epilog = f"{harness_help()}\n\nAny pytest option works too (-k, -m, -n 2, --lf, ...).\n\n{__doc__}"
+        return super().format_help()
+
+
 def parser() -> argparse.ArgumentParser:
-    cli = argparse.ArgumentParser(
+    cli = _Parser(
         prog="lucs-acceptance",
         description="Run the LUCS acceptance suite and publish its reports.",
-        epilog=f"{harness_help()}\n\nAny pytest option works too (-k, -m, -n 2, --lf, ...).\n\n{__doc__}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,  # `--re` must stay pytest's, not become --reports-dir
     )
@@ -92,7 +103,7 @@ FEATURE_LINE = re.compile(r"[^-].*\.feature(?::\d+)+")
 
 def value_options() -> frozenset[str]:
     """The harness's options that take a value (the flags take none)."""
-    taking = {cli_option(name) for name in LucsConfig.model_fields if not is_flag(name)}
+    taking = {cli_option(name) for names in GROUPS.values() for name in names if name not in FLAG_FIELDS}
     return frozenset(taking | {option for option, _, _ in OTHER_OPTIONS} | PLUGIN_VALUE_OPTIONS)
 
 

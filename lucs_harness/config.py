@@ -26,11 +26,11 @@ from pydantic_core import ErrorDetails
 from lucs_harness.errors import ConfigError
 from lucs_harness.key_placement import DEFAULT_KEY_PLACEMENT, KeyPlacement, key_placement
 from lucs_harness.operations import DEFAULT_PATHS, OPERATIONS
+from lucs_harness.option_names import ENV_PREFIX, cli_option, env_name
 from lucs_harness.redact import Redactor
 
 SEED_SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
 SEED_USER = "sip:smoky.cc@dev.local"
-ENV_PREFIX = "LUCS_"
 DEFAULT_CONFIG_FILES = ("lucs.toml", "pyproject.toml")
 
 SECRET_FIELDS = ("password", "token", "api_key", "journal_key")
@@ -54,11 +54,6 @@ def split_route(route: str) -> tuple[str, str]:
     return method.strip(), path
 
 
-def cli_option(name: str) -> str:
-    """The command-line option of field `name`."""
-    return "--lucs-" + name.replace("_", "-")
-
-
 def option_dest(name: str) -> str:
     """Where argparse (and pytest) keep field `name`'s option: `lucs_<name>`, clear of other plugins'."""
     return "lucs_" + name
@@ -78,28 +73,6 @@ def is_flag(name: str) -> bool:
     """A field of a false default is a bare flag on the command line (`--lucs-allow-changes`)."""
     info = LucsConfig.model_fields[name]
     return info.annotation is bool and info.default is False
-
-
-# the harness's command-line options that are not fields: option, metavar, help
-OTHER_OPTIONS: tuple[tuple[str, str, str], ...] = (
-    ("--lucs-config", "FILE", "config file (default: lucs.toml, else [tool.lucs] in pyproject.toml)"),
-    ("--lucs-profile", "NAME", "named profile of the config file, e.g. staging"),
-    (
-        "--lucs-mock-fault",
-        "NAME",
-        "embedded mock only: break one documented behaviour (repeatable; `lucs-mock faults` lists them)",
-    ),
-    (
-        "--lucs-mock-data",
-        "FILE",
-        "embedded mock only: serve this seed or capture (`doctor --capture FILE`), so it mirrors your LUCS",
-    ),
-)
-
-
-def env_name(name: str) -> str:
-    """The environment variable of field `name`."""
-    return ENV_PREFIX + name.upper()
 
 
 def _sources(name: str) -> str:

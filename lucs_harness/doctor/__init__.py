@@ -21,13 +21,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lucs_harness.config import OTHER_OPTIONS, LucsConfig, add_field_options, load_config, option_dest
+from lucs_harness.config import LucsConfig, add_field_options, load_config, option_dest
 from lucs_harness.doctor.calibration import calibrate
 from lucs_harness.doctor.findings import Diagnosis
 from lucs_harness.doctor.probes import authenticate, client_for, reach, routes, service_and_users
 from lucs_harness.doctor.profile import write_profile
 from lucs_harness.errors import ConfigError, ProfileError
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, FAILED, INTERRUPTED, PASSED, USAGE
+from lucs_harness.option_names import OTHER_OPTIONS
 
 PROG = "lucs-acceptance doctor"
 

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lucs_harness.config import SECRET_FIELDS, LucsConfig, env_name, file_layer
+from lucs_harness.config import SECRET_FIELDS, LucsConfig, file_layer
 from lucs_harness.doctor.findings import Diagnosis, Value
 from lucs_harness.errors import ConfigError, ProfileError
+from lucs_harness.option_names import env_name
 
 GIVEN = ("base_url", "service_id", "user", "agents", "username", "verify_tls", "ca_bundle", "client_cert", "client_key")
 ALWAYS = ("base_url", "service_id", "user")  # written even when not given: a profile names its target

@@ -19,10 +19,8 @@ import pytest
 from pytest_bdd.parser import Feature, Scenario, Step
 
 from lucs_harness.config import (
-    OTHER_OPTIONS,
     LucsConfig,
     add_field_options,
-    cli_option,
     load_config,
     secrets_on_command_line,
 )
@@ -30,6 +28,7 @@ from lucs_harness.contract import default_contract
 from lucs_harness.errors import ConfigError, CredentialsRefused, RunInterrupted
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, EARLY_ENDS, INTERRUPTED, USAGE
 from lucs_harness.interrupts import relay_signal
+from lucs_harness.option_names import OTHER_OPTIONS, cli_option
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
     FAULTS_KEY,

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Iterator
-from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lucs_harness.config import LucsConfig
 from lucs_harness.reporting.faults import write_whole
 from lucs_harness.reporting.verdict import DRY_RUN, LIST_SEPARATOR, NOT_RESTORED
+
+if TYPE_CHECKING:
+    from lucs_harness.config import LucsConfig
 
 CATEGORIES_FILE = Path(__file__).with_name("categories.json")
 ENVIRONMENT = "environment.properties"  # the run-level facts of a results folder (merged by `merge`)
@@ -22,6 +23,8 @@ def environment(
     config: LucsConfig, profile: str | None, not_restored: list[str] | None = None, repaired: list[str] | None = None
 ) -> dict[str, str]:
     """The facts a report reader needs to know which system and harness produced the run."""
+    from importlib.metadata import version  # here: the wrapper reads results without it
+
     target = "embedded mock LUCS" if config.is_mock else config.redactor().url(str(config.base_url))
     return {
         "target": target,

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from lucs_harness.errors import AllureError, GateError
-from lucs_harness.reporting.allure_cli import run_allure
 from lucs_harness.reporting.allure_results import read_results
 
 GATE_ENV = "LUCS_ALLURE_QUALITY_GATE"  # read by allurerc.mjs
@@ -138,6 +137,8 @@ def mark_known(results: Path, issues: list[KnownIssue]) -> list[str]:
 
 def evaluate(results: Path, gate: QualityGate) -> tuple[bool, str]:
     """Allure's verdict on `results`: passed or not, and its words (the failed rules)."""
+    from lucs_harness.reporting.allure_cli import run_allure  # only where a gate is asked for
+
     try:
         done = run_allure("quality-gate", str(results.resolve()), env=gate.env())
     except AllureError as error:

@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from lucs_harness.cli import COMMANDS
-from lucs_harness.config import LucsConfig, cli_option, env_name
+from lucs_harness.config import LucsConfig
 from lucs_harness.exit_codes import MEANING
+from lucs_harness.option_names import cli_option, env_name
 from lucs_harness.reporting.merge import parser as merge_parser
 from lucs_harness.reporting.options import DEFAULT_HISTORY
 from lucs_harness.reporting.publish import CUCUMBER, HTML, JUNIT, RESULTS
