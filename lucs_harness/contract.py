@@ -10,6 +10,9 @@ list, six times the HTTP call itself; this one takes microseconds.
 Unknown extra fields are allowed (a real LUCS may add some) but reported: each schema also has a
 "closed" twin in which every object with `properties` forbids others; what the twin rejects as
 `additionalProperties` is the list of extra fields, and strict mode turns that list into a failure.
+
+A schema's validators are built when a body is first checked against it, once per contract: a
+run pays for the schemas its scenarios use, and a run without scenarios loads no validator.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema_rs import Draft202012Validator, Registry, ValidationErrorKind
+from typing import TYPE_CHECKING, Any
 
 from lucs_harness.errors import SchemaViolation
+
+if TYPE_CHECKING:
+    from jsonschema_rs import Draft202012Validator, Registry
 
 # the repository's schemas/ in a checkout; a wheel carries them inside the package
 _PACKAGED = Path(__file__).resolve().parent / "schemas"
@@ -81,8 +85,8 @@ class Contract:
 
     def __init__(self, schemas: dict[str, dict[str, Any]]) -> None:
         self.schemas = schemas
-        self._open = self._validators(schemas)
-        self._closed = self._validators({name: _close(copy.deepcopy(s)) for name, s in schemas.items()})
+        self._registries: dict[bool, Registry] = {}  # by closed or not
+        self._validators: dict[tuple[str, bool], Draft202012Validator] = {}
 
     @classmethod
     def from_folder(cls, folder: Path = SCHEMAS_DIR) -> Contract:
@@ -96,13 +100,21 @@ class Contract:
         """A contract with one more schema, which may `$ref` the others."""
         return Contract(self.schemas | {name: schema})
 
-    @staticmethod
-    def _validators(schemas: dict[str, dict[str, Any]]) -> dict[str, Draft202012Validator]:
-        registry = Registry([(BASE_URI + name, schema) for name, schema in schemas.items()])
-        return {
-            name: Draft202012Validator(schema, validate_formats=True, registry=registry, base_uri=BASE_URI + name)
-            for name, schema in schemas.items()
-        }
+    def _validator(self, name: str, closed: bool) -> Draft202012Validator:
+        """Schema `name`'s validator, open or closed (its `$ref`s reach the closed twins too)."""
+        found = self._validators.get((name, closed))
+        if found is None:
+            from jsonschema_rs import Draft202012Validator, Registry
+
+            if closed not in self._registries:
+                schemas = {n: _close(copy.deepcopy(s)) for n, s in self.schemas.items()} if closed else self.schemas
+                self._registries[closed] = Registry([(BASE_URI + n, schema) for n, schema in schemas.items()])
+            schema = _close(copy.deepcopy(self.schemas[name])) if closed else self.schemas[name]
+            found = Draft202012Validator(
+                schema, validate_formats=True, registry=self._registries[closed], base_uri=BASE_URI + name
+            )
+            self._validators[(name, closed)] = found
+        return found
 
     def names(self) -> list[str]:
         """The schema names, e.g. `user.json`."""
@@ -110,19 +122,24 @@ class Contract:
 
     def check(self, name: str, body: Any) -> Verdict:
         """Validate `body` against schema `name`; never raises for a bad body."""
-        if name not in self._open:
+        if name not in self.schemas:
             raise KeyError(f"unknown schema {name!r}; known: {', '.join(self.names())}")
-        if self._closed[name].is_valid(body):
+        if self._validator(name, closed=True).is_valid(body):
             return Verdict((), ())
+        from jsonschema_rs import ValidationErrorKind
+
         violations = tuple(
-            sorted(f"{json_path(error.instance_path)}: {error.message}" for error in self._open[name].iter_errors(body))
+            sorted(
+                f"{json_path(error.instance_path)}: {error.message}"
+                for error in self._validator(name, closed=False).iter_errors(body)
+            )
         )
         extras: tuple[str, ...] = ()
         if not violations:
             extras = tuple(
                 sorted(
                     f"{json_path(error.instance_path)}.{key}"
-                    for error in self._closed[name].iter_errors(body)
+                    for error in self._validator(name, closed=True).iter_errors(body)
                     if isinstance(error.kind, ValidationErrorKind.AdditionalProperties)
                     for key in error.kind.unexpected
                 )

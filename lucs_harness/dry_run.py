@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from lucs_harness.client import Exchange
 from lucs_harness.config import LucsConfig
 from lucs_harness.undefined import IMPORTS, UndefinedStep
+
+if TYPE_CHECKING:
+    from lucs_harness.client import Exchange
 
 
 @dataclass

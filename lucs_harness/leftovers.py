@@ -15,9 +15,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lucs_harness.client import LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.coordination import RUN_TOKEN, Coordination, Leftover
 from lucs_harness.errors import CredentialsRefused, ExchangeTimeout, LucsError, TransportError, UnexpectedStatus
@@ -25,6 +24,9 @@ from lucs_harness.journal import Undo, printable
 from lucs_harness.operations import HARNESS_TASK_PREFIX, OPERATIONS
 from lucs_harness.operations import TASK_GONE as TASK_GONE
 from lucs_harness.restore import Perform, performer
+
+if TYPE_CHECKING:
+    from lucs_harness.client import LucsClient
 
 TASK_PREFIX = HARNESS_TASK_PREFIX
 PROGRESS_EVERY = 100  # undos between two progress lines of a long replay

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lucs_harness.client import LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.errors import LucsError
 from lucs_harness.leftovers import REPAIR_COMMAND, TASK_PREFIX, is_closed
+
+if TYPE_CHECKING:
+    from lucs_harness.client import LucsClient
 
 READY = {"IsSelectable": True, "IsBlockedByLuwareApi": False}  # what the use case starts from
 ONLINE = "Online"

@@ -10,14 +10,16 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lucs_harness.client import LucsClient
 from lucs_harness.coordination.base import RunJournal
 from lucs_harness.errors import JournalUnwritable, LucsError, Rejected, RunInterrupted
 from lucs_harness.journal import Lookup, Undo, printable
 from lucs_harness.operations import OPERATIONS, PARAMETER_PATTERNS, SIP_URI
 from lucs_harness.reporting.faults import why
+
+if TYPE_CHECKING:
+    from lucs_harness.client import LucsClient
 
 Perform = Callable[[Undo, float | None], Any]  # the undo, and the seconds left to the deadline
 KEPT = "kept in the restore journal for the next run"

@@ -13,14 +13,12 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from pytest_bdd import parsers, then, when
 
-from lucs_harness.client import Exchange
 from lucs_harness.config import LucsConfig
-from lucs_harness.contract import Contract
 from lucs_harness.errors import ExpectationFailed, Rejected, UnexpectedStatus
 from lucs_harness.expectations import cell_value
 from lucs_harness.journal import Lookup, Undo, check, describe
@@ -31,6 +29,10 @@ from lucs_harness.world import World
 
 from . import USER
 from .responses import status_is
+
+if TYPE_CHECKING:
+    from lucs_harness.client import Exchange
+    from lucs_harness.contract import Contract
 
 CALL = r'I call "(?P<operation>[^"]*)"'
 TRY = r'I try to call "(?P<operation>[^"]*)"'

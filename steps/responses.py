@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pytest_bdd import parsers, then
 
-from lucs_harness.client import Exchange
 from lucs_harness.errors import ExpectationFailed
 from lucs_harness.world import World
+
+if TYPE_CHECKING:
+    from lucs_harness.client import Exchange
 
 
 def _last(world: World) -> Exchange:

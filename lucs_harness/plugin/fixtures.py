@@ -1,5 +1,7 @@
 """The fixtures every scenario stands on: configuration, target (embedded mock or a real LUCS),
-client, leased agent, restore registry and the scenario's `world`."""
+client, leased agent, restore registry and the scenario's `world`. What they build is imported
+when the first scenario asks for it: a run that starts none loads no client, store or report
+attachment code."""
 
 from __future__ import annotations
 
@@ -8,13 +10,10 @@ import time
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from lucs_harness.client import Exchange, Listener, LucsClient
-from lucs_harness.config import LucsConfig
-from lucs_harness.coordination import RunJournal, lease_agent
-from lucs_harness.dry_run import DryRunPlan
 from lucs_harness.errors import CoordinationError, PoolExhausted
 from lucs_harness.exit_codes import POOL_EXHAUSTED, UNREACHABLE, USAGE
 from lucs_harness.plugin.session import (
@@ -27,11 +26,13 @@ from lucs_harness.plugin.session import (
     Target,
 )
 from lucs_harness.plugin.target import activate, announce, coordination, open_journal, prepare, repair_leftovers
-from lucs_harness.readiness import LeftChanged
-from lucs_harness.reporting.exchanges import allure_listener, logging_listener
-from lucs_harness.reporting.recording import recorder
-from lucs_harness.restore import RestoreRegistry, performer
-from lucs_harness.world import World
+
+if TYPE_CHECKING:
+    from lucs_harness.client import Exchange, Listener, LucsClient
+    from lucs_harness.config import LucsConfig
+    from lucs_harness.coordination import RunJournal
+    from lucs_harness.restore import RestoreRegistry
+    from lucs_harness.world import World
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +66,9 @@ def lucs_target(lucs_config: LucsConfig, pytestconfig: pytest.Config) -> Iterato
 @pytest.fixture(scope="session")
 def lucs_client(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pytest.Config) -> Iterator[LucsClient]:
     """The session's client, logging (and attaching to Allure) every exchange, redacted."""
+    from lucs_harness.client import LucsClient
+    from lucs_harness.reporting.exchanges import allure_listener, logging_listener
+
     client = LucsClient(lucs_config, lucs_target.base_url)
     redactor = lucs_config.redactor()
     client.listeners.append(logging_listener(redactor))
@@ -72,6 +76,8 @@ def lucs_client(lucs_config: LucsConfig, lucs_target: Target, pytestconfig: pyte
     if pytestconfig.getoption("allure_report_dir", None):
         client.listeners.append(allure_listener(redactor))
     if lucs_config.record and not lucs_config.dry_run:
+        from lucs_harness.reporting.recording import recorder
+
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         client.listeners.append(recorder(Path(lucs_config.record), redactor, worker))
     yield client
@@ -89,6 +95,8 @@ def lucs_agent(
     if lucs_target.control is not None:
         yield lucs_config.agent_pool()[0] if lucs_config.dry_run else lucs_config.user
         return
+    from lucs_harness.coordination import lease_agent
+
     holder = os.environ.get("PYTEST_XDIST_WORKER", "main")
     run = pytestconfig.stash[RUN_KEY]
     said: list[str] = []
@@ -156,6 +164,9 @@ def restore(
     """This scenario's undo list, run at teardown whatever the outcome (also after Ctrl-C, SIGTERM
     or SIGHUP), within the restore deadline; an undo that fails is an error of the scenario, is
     listed at the end of the run, and leaves the agent to no later scenario of this process."""
+    from lucs_harness.readiness import LeftChanged
+    from lucs_harness.restore import RestoreRegistry, performer
+
     run = request.config.stash[RUN_KEY]
     registry = RestoreRegistry(performer(lucs_client), lucs_journal)
     run.live.append(registry)
@@ -192,6 +203,8 @@ def world(
     """A fresh scenario world; on the mock, the mock's state is reset to the seed first. In a dry
     run, the world's requests go to the shadow mock and are recorded for the summary. On a real
     LUCS, not after a failed undo left the agent changed: the scenario is not run."""
+    from lucs_harness.world import World
+
     left_changed = request.config.stash[RUN_KEY].left_changed
     if left_changed is not None and lucs_target.control is None:
         left_changed.not_run.append(request.node.name)
@@ -207,6 +220,8 @@ def world(
         yield world
         return
     assert lucs_target.control is not None
+    from lucs_harness.dry_run import DryRunPlan
+
     users = lucs_target.control.state()["users"]
     plan = DryRunPlan(lucs_config, {u["Id"]: u["SipUri"] for u in users})
     lucs_client.listeners.append(plan.record)

@@ -24,7 +24,6 @@ from lucs_harness.config import (
     load_config,
     secrets_on_command_line,
 )
-from lucs_harness.contract import default_contract
 from lucs_harness.errors import ConfigError, CredentialsRefused, RunInterrupted
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, EARLY_ENDS, INTERRUPTED, USAGE
 from lucs_harness.interrupts import relay_signal
@@ -43,9 +42,7 @@ from lucs_harness.plugin.session import (
 from lucs_harness.plugin.target import activate, prepare
 from lucs_harness.redact import Redactor, scrub_files
 from lucs_harness.reporting.allure_results import write_run_files
-from lucs_harness.reporting.exchanges import allure_listener
 from lucs_harness.reporting.faults import ALLURE, CUCUMBER, JUNIT, ReportFaults
-from lucs_harness.reporting.recording import EXCHANGES, write_drift
 from lucs_harness.reporting.retries import allure_flaky, junit_tries
 from lucs_harness.reporting.verdict import (
     DRY_RUN,
@@ -258,6 +255,8 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: Feature, scen
     world = request.node.stash.get(WORLD_KEY, None)
     last = world.client.last_exchange if world is not None else None
     if world is not None and last is not None and request.config.getoption("allure_report_dir", None):
+        from lucs_harness.reporting.exchanges import allure_listener
+
         redactor = world.config.redactor()
         allure_listener(redactor, prefix="last response: ")(last)
 
@@ -454,10 +453,19 @@ def _selected(config: pytest.Config, run: RunState) -> list[tuple[str, str]]:
     return [junit_name(nodeid, prefix) for nodeid in run.selected]
 
 
+def _drift_line(terminalreporter: pytest.TerminalReporter, record: Path) -> None:
+    """With `--lucs-record`, what the recorded exchanges show that the schemas do not say."""
+    from lucs_harness.contract import default_contract
+    from lucs_harness.reporting.recording import EXCHANGES, write_drift
+
+    if (record / EXCHANGES).is_dir():
+        terminalreporter.write_line(f"lucs: {write_drift(record, default_contract())}")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     run, lucs = terminalreporter.config.stash[RUN_KEY], terminalreporter.config.stash[CONFIG_KEY]
-    if lucs.record and (Path(lucs.record) / EXCHANGES).is_dir():
-        terminalreporter.write_line(f"lucs: {write_drift(Path(lucs.record), default_contract())}")
+    if lucs.record:
+        _drift_line(terminalreporter, Path(lucs.record))
     if lucs.dry_run:
         target = lucs.redactor().url(lucs.base_url or "")
         terminalreporter.section(f"LUCS DRY RUN: requests each scenario would send (none was sent to {target})")

@@ -14,7 +14,6 @@ import pytest
 from _pytest.junitxml import xml_key
 
 from lucs_harness.plugin.session import RUN_KEY
-from lucs_harness.reporting.exchanges import GuardedFileLogger
 from lucs_harness.reporting.faults import CUCUMBER, JUNIT, ReportFaults, ignore_file_size_signal, partial_name
 
 
@@ -30,7 +29,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if RUN_KEY not in config.stash:
         return
     faults = config.stash[RUN_KEY].reports
-    GuardedFileLogger.take_over(faults)
+    if config.getoption("allure_report_dir", None):  # allure-pytest-bdd's file logger runs only then
+        from lucs_harness.reporting.exchanges import GuardedFileLogger
+
+        GuardedFileLogger.take_over(faults)
     guard_cache(config)
     writers = ((config.stash.get(xml_key, None), JUNIT), (getattr(config, "_bddcucumberjson", None), CUCUMBER))
     for writer, name in writers:

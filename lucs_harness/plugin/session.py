@@ -1,21 +1,25 @@
 """What one pytest run shares between the hooks and the fixtures: stash keys, the run's state
-and the target."""
+and the target. It names the client's side (restore, coordination) as types only: a run loads
+that code when a scenario first needs the harness, not at start-up."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from lucs_harness.config import LucsConfig
-from lucs_harness.coordination import Coordination
 from lucs_harness.interrupts import Interrupts
-from lucs_harness.readiness import LeftChanged
 from lucs_harness.reporting.faults import ReportFaults
-from lucs_harness.restore import RestoreRegistry
 from lucs_harness.sharding import Shard
-from lucs_harness.world import Simulation, World
+from lucs_harness.world import World
+
+if TYPE_CHECKING:
+    from lucs_harness.coordination import Coordination
+    from lucs_harness.readiness import LeftChanged
+    from lucs_harness.restore import RestoreRegistry
+    from lucs_harness.world import Simulation
 
 PID_DIR_KEY = "lucs_pid_dir"  # where xdist workers that take relayed stop requests leave their pid
 CONFIG_KEY = pytest.StashKey[LucsConfig]()

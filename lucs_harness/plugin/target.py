@@ -1,6 +1,8 @@
 """The harness wakes up when the first scenario needs it: it takes over the stop signals and,
 against a real LUCS, checks that the target answers within its timeouts and takes the
-credentials, then repairs what earlier runs left on it. A run without scenarios does none of it."""
+credentials, then repairs what earlier runs left on it. A run without scenarios does none of it,
+and loads none of the code for it (the client, the coordination store): it is imported here, when
+first used."""
 
 from __future__ import annotations
 
@@ -9,25 +11,23 @@ import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from lucs_harness.client import LucsClient
-from lucs_harness.coordination import Coordination, RunJournal, open_store
-from lucs_harness.coordination.files import FileCoordination
 from lucs_harness.errors import CoordinationError, CredentialsRefused, LucsError, TransportError
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, TARGET_NOT_READY, UNREACHABLE, USAGE
-from lucs_harness.leftovers import repair
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
     PID_DIR_KEY,
     RUN_KEY,
     is_worker,
 )
-from lucs_harness.readiness import check_pool, headline, report
 from lucs_harness.reporting.faults import cannot_write, why
-from lucs_harness.world import ANY_STATUS
+
+if TYPE_CHECKING:
+    from lucs_harness.client import LucsClient
+    from lucs_harness.coordination import Coordination, RunJournal
 
 JOURNAL_OPTION = "--lucs-journal-dir (LUCS_JOURNAL_DIR)"
 
@@ -53,6 +53,9 @@ def prepare(config: pytest.Config) -> None:
     if run.prepared or lucs.base_url is None or is_worker(config):
         return  # an xdist worker's controller did it before any worker started
     run.prepared = True
+    from lucs_harness.client import LucsClient
+    from lucs_harness.world import ANY_STATUS
+
     store = coordination(config)  # first: a store that cannot be used ends the run before LUCS hears of it
     _require_writable(config, store)
     client = LucsClient(lucs, lucs.base_url)
@@ -78,6 +81,8 @@ def prepare(config: pytest.Config) -> None:
 def repair_leftovers(config: pytest.Config, client: LucsClient, store: Coordination) -> str | None:
     """Undo what dead runs left (`leftovers.repair`), show it at once and keep it for the summary;
     the refusal of what a journal held that it must not (None when it held nothing such)."""
+    from lucs_harness.leftovers import repair
+
     run = config.stash[RUN_KEY]
     found = repair(config.stash[CONFIG_KEY], client, store, stop=lambda: run.interrupts.cut_short, say=progress(config))
     announce(config, [f"lucs: earlier run's leftovers: {line}" for line in found.lines])
@@ -94,6 +99,8 @@ def progress(config: pytest.Config) -> Callable[[str], None]:
 def _require_ready(config: pytest.Config, client: LucsClient) -> None:
     """Every agent of the pool that no live run holds must be able to start the use case: one that
     cannot would fail every scenario with the same finding, so the run names it once and starts none."""
+    from lucs_harness.readiness import check_pool, headline, report
+
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
     found = check_pool(lucs, client, coordination(config).is_leased, journal_left=run.unrepaired > 0)
     if not found:
@@ -107,6 +114,8 @@ def _require_ready(config: pytest.Config, client: LucsClient) -> None:
 def coordination(config: pytest.Config) -> Coordination:
     """This process's coordination store, opened at its first use; one that cannot be used ends
     the run with its code (4 refused, 10 unreachable) and one line."""
+    from lucs_harness.coordination import open_store
+
     run = config.stash[RUN_KEY]
     if run.coordination is None:
         try:
@@ -121,6 +130,8 @@ def _require_writable(config: pytest.Config, store: Coordination) -> None:
     """The files store's folders must take files before anything is sent: a read-only or missing
     home (the journal's default is under it) would fail every scenario with a traceback, or send
     changes that no journal could undo after a kill. One line names the folder and its option."""
+    from lucs_harness.coordination.files import FileCoordination
+
     if not isinstance(store, FileCoordination):
         return
     for folder, option in ((store.journals, JOURNAL_OPTION), (store.leases, "--lucs-lease-dir")):
@@ -136,6 +147,8 @@ def unwritable(folder: Path, option: str, cause: str) -> str:
 def open_journal(config: pytest.Config) -> RunJournal:
     """This process's restore journal; a folder that stopped taking files since the start (a lock
     file on a full disk) ends the run in one line instead of failing every scenario."""
+    from lucs_harness.coordination.files import FileCoordination
+
     store = coordination(config)
     try:
         return store.journal()

@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
@@ -27,10 +27,12 @@ from allure_commons.lifecycle import AllureLifecycle
 from allure_commons.logger import AllureFileLogger
 from allure_commons.model2 import ATTACHMENT_PATTERN, Attachment
 
-from lucs_harness.client import Exchange, Listener
 from lucs_harness.contract import listed
 from lucs_harness.redact import Redactor, keys_masked
 from lucs_harness.reporting.faults import ALLURE, ReportFaults
+
+if TYPE_CHECKING:
+    from lucs_harness.client import Exchange, Listener
 
 log = logging.getLogger("lucs")
 

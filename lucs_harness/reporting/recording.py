@@ -15,13 +15,15 @@ from collections import defaultdict
 from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lucs_harness.client import Exchange, Listener
-from lucs_harness.contract import Contract
 from lucs_harness.operations import OPERATIONS
 from lucs_harness.redact import Redactor
 from lucs_harness.reporting.exchanges import indented_json
+
+if TYPE_CHECKING:
+    from lucs_harness.client import Exchange, Listener
+    from lucs_harness.contract import Contract
 
 # fields whose values LUCS leaves open (docs/lucs-api.md) (the drift report lists every value seen)
 OPEN_VALUES = frozenset(

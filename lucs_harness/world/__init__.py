@@ -4,9 +4,8 @@ tasks, callbacks, services) around a small shared core."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lucs_harness.client import Exchange, LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.journal import Undo
 from lucs_harness.restore import RestoreRegistry
@@ -15,6 +14,9 @@ from lucs_harness.world.core import ANY_STATUS, TARGET, UNKNOWN_ID, Core, Simula
 from lucs_harness.world.services import Services
 from lucs_harness.world.tasks import DEFAULT_RONA_SECONDS, Tasks
 from lucs_harness.world.users import Users
+
+if TYPE_CHECKING:
+    from lucs_harness.client import Exchange, LucsClient
 
 __all__ = ["ANY_STATUS", "DEFAULT_RONA_SECONDS", "TARGET", "UNKNOWN_ID", "Simulation", "World"]
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lucs_harness.client import Exchange
 from lucs_harness.errors import ExpectationFailed, UnexpectedStatus
 from lucs_harness.journal import Lookup, Undo
 from lucs_harness.leftovers import harness_id
@@ -15,6 +14,9 @@ from lucs_harness.operations import CALLBACK_GONE
 from lucs_harness.waits import wait_until
 from lucs_harness.world.core import ANY_STATUS, Core
 from lucs_harness.world.users import Users
+
+if TYPE_CHECKING:
+    from lucs_harness.client import Exchange
 
 CALLBACK_PENDING = "Pending"  # documented state name
 CALLBACK_DUE_IN = timedelta(hours=1)  # the suite's callbacks are due later: nobody dials them before the restore

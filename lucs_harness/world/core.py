@@ -4,12 +4,14 @@ scenario's undos, the target user, the simulated LUCS (if any) and the scenario'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from lucs_harness.client import Exchange, LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.journal import Undo
 from lucs_harness.restore import RestoreRegistry
+
+if TYPE_CHECKING:
+    from lucs_harness.client import Exchange, LucsClient
 
 TARGET = "target"
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"  # a well-formed GUID that names nothing

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lucs_harness.client import Exchange, task_id_of
 from lucs_harness.contract import capability_names
 from lucs_harness.errors import ExpectationFailed, UnexpectedStatus
 from lucs_harness.expectations import mismatches
@@ -14,6 +13,9 @@ from lucs_harness.leftovers import TASK_GONE, harness_id
 from lucs_harness.waits import holds_for, wait_until
 from lucs_harness.world.core import ANY_STATUS, Core
 from lucs_harness.world.users import Users
+
+if TYPE_CHECKING:
+    from lucs_harness.client import Exchange
 
 DEFAULT_RONA_SECONDS = 50  # the documented example task's; a scenario that relies on it says so
 NO_TASK = "no task was posted in this scenario"
@@ -96,6 +98,8 @@ class Tasks:
         """POST `create_task` with `task` (task-request schema; the answer: task-id schema), having
         registered closing it when `close_tasks` is on; returns the TaskId, kept as `task_id`
         (and the ExternalTaskId as `external_task_id`)."""
+        from lucs_harness.client import task_id_of  # here: the step library loads no HTTP client at start-up
+
         external = str(task["ExternalTaskId"])
         undo = self._register_close(external)
         try:

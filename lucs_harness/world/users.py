@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lucs_harness.client import Exchange
 from lucs_harness.errors import ExpectationFailed, LucsError
 from lucs_harness.expectations import mismatches
 from lucs_harness.readiness import READY, RESTORE_HINT, find_listed, held_by, problems
 from lucs_harness.waits import wait_until
 from lucs_harness.world.core import ANY_STATUS, UNKNOWN_ID, Core
+
+if TYPE_CHECKING:
+    from lucs_harness.client import Exchange
 
 
 @dataclass(repr=False)
