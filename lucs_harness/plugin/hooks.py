@@ -27,6 +27,7 @@ from lucs_harness.config import (
 from lucs_harness.errors import ConfigError, CredentialsRefused, RunInterrupted
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, EARLY_ENDS, INTERRUPTED, USAGE
 from lucs_harness.interrupts import relay_signal
+from lucs_harness.journal_key import begin_stretch
 from lucs_harness.option_names import OTHER_OPTIONS, cli_option
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
@@ -366,8 +367,12 @@ class _XdistRelay:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """The selection (after -k, -m, --tags and a shard's share): the scenarios the reports account for."""
+    """The selection (after -k, -m, --tags and a shard's share): the scenarios the reports account
+    for. Where scenarios will run against a real target, its journal key is stretched meanwhile."""
     session.config.stash[RUN_KEY].selected = [item.nodeid for item in session.items]
+    lucs = session.config.stash[CONFIG_KEY]
+    if session.items and lucs.base_url is not None and not lucs.dry_run:
+        begin_stretch(lucs)
 
 
 @pytest.hookimpl(trylast=True)
