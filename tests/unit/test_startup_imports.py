@@ -1,6 +1,5 @@
 """Start-up is paid by every run, and `make test` starts some 150: a run that starts no scenario
-loads neither the HTTP client, nor the schema validator, nor the coordination store, nor what a
-feature it does not use needs (the tag expressions without `--lucs-tags`)."""
+loads neither the HTTP client, nor the schema validator, nor the coordination store."""
 
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ NOT_AT_START = (
     "lucs_harness.client",
     "lucs_harness.coordination.files",
     "filelock",
-    "cucumber_tag_expressions",
 )
 
 
