@@ -17,6 +17,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lucs_harness.errors import GateError, ReportError, ReportsFolderError
 from lucs_harness.exit_codes import (
@@ -31,20 +32,14 @@ from lucs_harness.reporting.faults import ALLURE, ReportFaults, cannot_write, ig
 from lucs_harness.reporting.faults import HTML as HTML_REPORT
 from lucs_harness.reporting.html import generate
 from lucs_harness.reporting.options import Publishing
-from lucs_harness.reporting.quality_gate import KnownIssue, evaluate, mark_known
-from lucs_harness.reporting.summary import (
-    Tally,
-    judged,
-    summary_line,
-)
-from lucs_harness.reporting.verdict import (
-    ReportPaths,
-    annotate,
-)
 from lucs_harness.wrapper import (
     Forwarder,
     run_suite,
 )
+
+if TYPE_CHECKING:
+    from lucs_harness.reporting.quality_gate import KnownIssue
+    from lucs_harness.reporting.verdict import ReportPaths
 
 MANIFEST = ".lucs-acceptance-manifest.json"
 RESULTS, JUNIT, CUCUMBER, HTML = "allure-results", "junit.xml", "cucumber.json", "report.html"
@@ -87,6 +82,8 @@ def prepare(reports: Path) -> None:
 
 
 def report_paths(reports: Path) -> ReportPaths:
+    from lucs_harness.reporting.verdict import ReportPaths  # what reads the reports loads after the run
+
     return ReportPaths(reports / JUNIT, reports / CUCUMBER, reports / RESULTS)
 
 
@@ -118,6 +115,8 @@ def publish(pytest_args: list[str], forwarder: Forwarder, publishing: Publishing
     ignore_file_size_signal()
     code = run_suite([*report_args(reports), *pytest_args], forwarder)
     if (code in EARLY_ENDS or code > 128) and not (reports / JUNIT).is_file():  # pytest ended early
+        from lucs_harness.reporting.verdict import annotate
+
         faults = ReportFaults()
         verdict = (code, MEANING.get(code, f"pytest was ended by signal {code - 128}"))
         annotate(report_paths(reports), verdict, {}, faults=faults)
@@ -147,6 +146,9 @@ def finish(reports: Path, code: int, publishing: Publishing, issues: list[KnownI
     trend of the history and the quality gate's tab), the gate's verdict, the summary line. A run
     stopped a second time gets neither HTML nor gate. A run where no scenario ran did not pass. A
     report that could not be written whole is gone, named in a line, and exit 12 where it passed."""
+    from lucs_harness.reporting.quality_gate import evaluate, mark_known
+    from lucs_harness.reporting.summary import Tally, judged, summary_line
+
     paths = report_paths(reports)
     written = {"Allure results": paths.allure, "JUnit": paths.junit, "Cucumber": paths.cucumber}
     results = reports / RESULTS

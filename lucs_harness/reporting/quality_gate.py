@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lucs_harness.errors import AllureError, GateError
-from lucs_harness.reporting.allure_results import read_results
 
 GATE_ENV = "LUCS_ALLURE_QUALITY_GATE"  # read by allurerc.mjs
 FAILED = ("failed", "broken")
@@ -93,6 +91,8 @@ def success_rate(text: str) -> float:
 
 def load_known_issues(path: Path) -> list[KnownIssue]:
     """The issues of a known-issues file, each checked; one line saying what is wrong otherwise."""
+    import tomllib  # here: a run without the file does not load it
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
@@ -120,6 +120,8 @@ def _issue(path: Path, number: int, entry: Any) -> KnownIssue:
 
 def mark_known(results: Path, issues: list[KnownIssue]) -> list[str]:
     """Mark each failed result that a known issue explains; `scenario (ISSUE)` for each marked."""
+    from lucs_harness.reporting.allure_results import read_results
+
     marked = []
     for file, result in read_results(results):
         if result.get("status") not in FAILED:
