@@ -28,8 +28,9 @@ from lucs_harness.interrupts import (
 )
 
 # pytest plugins some installations carry that a feature run never uses (schemathesis alone costs
-# half a second of start-up); blocking a plugin that is not installed is harmless
-UNUSED_PLUGINS = ("schemathesis", "anyio", "hypothesispytest")
+# half a second of start-up; platformdirs' fixture for isolated folders 5 ms); blocking a plugin
+# that is not installed is harmless
+UNUSED_PLUGINS = ("schemathesis", "anyio", "hypothesispytest", "platformdirs")
 
 PLUGIN = "lucs_harness.plugin"  # what a project's conftest names in `pytest_plugins` to opt in
 
