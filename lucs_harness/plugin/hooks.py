@@ -59,6 +59,7 @@ from lucs_harness.reporting.verdict import (
 from lucs_harness.sharding import Shard, sharded
 
 FAILED_AT_KEY = pytest.StashKey[str]()
+_FROZEN: list[bool] = []  # whether this process froze what its first session's start-up made
 MESSAGE_LINES = 10  # of a failure's message on the terminal, by default
 # why a scenario is skipped against a real LUCS: short, the summary line counts scenarios by them
 MOCK_ONLY = "mock-only (needs the mock's clock)"
@@ -374,12 +375,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     What start-up and collection made (modules, plugins, the items) lives as long as the run: frozen
     out of the garbage collector's sight (`gc.freeze`), it is not walked again by every full
-    collection, nor by pytest's at the end (some 0.1 s of CPU in a run of 14 scenarios). Only where
-    scenarios run: the plugin changes nothing in a run of other tests."""
+    collection, nor by pytest's at the end, nor by the interpreter's at exit (some 0.1 s of CPU in a
+    run of 14 scenarios). Only where scenarios run: the plugin changes nothing in a run of other
+    tests; and once per process, so that sessions run in one process (pytester) freeze no garbage
+    of the sessions before."""
     session.config.stash[RUN_KEY].selected = [item.nodeid for item in session.items]
     if not any(template_of(item) is not None for item in session.items):
         return
-    gc.freeze()
+    if not _FROZEN:
+        gc.freeze()
+        _FROZEN.append(True)
     lucs = session.config.stash[CONFIG_KEY]
     if lucs.base_url is not None and not lucs.dry_run:
         begin_stretch(lucs)
