@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import FrameType
 
 from lucs_harness.exit_codes import (
@@ -99,13 +99,16 @@ def pytest_env(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     return {k: v for k, v in environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def run_suite(pytest_args: list[str], forwarder: Forwarder) -> int:
+def run_suite(pytest_args: list[str], forwarder: Forwarder, meanwhile: Callable[[], object] | None = None) -> int:
     """The suite in a child pytest of its own process group, in this folder (the project's, with its
-    features and pytest configuration); waits for it whatever happens here."""
+    features and pytest configuration); waits for it whatever happens here, doing `meanwhile` first
+    (what the wrapper needs after the run, loaded while it runs)."""
     process = subprocess.Popen(
         pytest_command(*pytest_args), env=pytest_env(), process_group=0, preexec_fn=_die_with_parent
     )
     forwarder.start(process)
+    if meanwhile is not None:
+        meanwhile()
     code = process.wait()
     forwarder.suite_done = True
     if -code in RELAYED:  # stopped by our relay before it took it: interrupted before any scenario ran

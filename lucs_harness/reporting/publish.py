@@ -13,6 +13,7 @@ it changed and writes its reports; a second one (a second later or more) cuts th
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import sys
@@ -113,7 +114,7 @@ def publish(pytest_args: list[str], forwarder: Forwarder, publishing: Publishing
         print(f"lucs-acceptance: {where}; choose another with --reports-dir", file=sys.stderr)
         return USAGE
     ignore_file_size_signal()
-    code = run_suite([*report_args(reports), *pytest_args], forwarder)
+    code = run_suite([*report_args(reports), *pytest_args], forwarder, meanwhile=_load_finish)
     if (code in EARLY_ENDS or code > 128) and not (reports / JUNIT).is_file():  # pytest ended early
         from lucs_harness.reporting.verdict import annotate
 
@@ -122,6 +123,12 @@ def publish(pytest_args: list[str], forwarder: Forwarder, publishing: Publishing
         annotate(report_paths(reports), verdict, {}, faults=faults)
         say(faults)
     return finish(reports, code, publishing, issues, stopped=forwarder.count >= 2)
+
+
+def _load_finish() -> None:
+    """What `finish` reads the reports with, loaded while the suite runs instead of after it."""
+    for module in ("quality_gate", "summary", "verdict"):
+        importlib.import_module(f"lucs_harness.reporting.{module}")
 
 
 def check_folders(reports: Path, publishing: Publishing) -> None:
