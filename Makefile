@@ -17,7 +17,7 @@ NPM := PATH="$(or $(NODE_DIR),$(abspath $(VENV))/bin):$$PATH" npm
 # pytest's assertion rewriting must be able to cache its bytecode, or start-up doubles
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: acceptance test check lint install lock mutation benchmark docs clean
+.PHONY: acceptance test check lint install lock mutation benchmark docs browser clean
 
 # uv installs the pinned dependencies: 13 s on a fresh machine where pip takes 44 s (measured)
 UV_VERSION := 0.13.9
@@ -67,6 +67,11 @@ check: lint
 # the harness's own tests, without its plugin (they start the suite in child processes where they need it)
 test: lint $(NODE_STAMP)
 	$(PY) -m pytest -n auto --dist loadgroup -p no:lucs_harness.plugin -p tests.checkout_guard tests --ignore=tests/acceptance $(ARGS)
+
+# Debian's Chromium for the browser test of the HTML report (root and apt-get; nothing when it is there):
+# the test never installs it, it skips saying so; .ci/run calls this before make test
+browser:
+	bash scripts/ensure_chromium.sh
 
 # the documentation site in site/ (ignored by git): every page in the nav, no broken link or anchor, no warning;
 # tests/unit/test_docs.py builds it the same way, so `make test` and `make check` fail on what this would
