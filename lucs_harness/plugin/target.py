@@ -53,8 +53,8 @@ def wakes_harness(item: pytest.Item) -> bool:
 
 
 def prepare(config: pytest.Config) -> None:
-    """Preflight, repair and readiness of a real target, once per run (by the xdist controller,
-    before the workers start). A target that cannot be reached, refuses the credentials or is not
+    """Preflight, repair and readiness of a real target, once per run (under xdist by the
+    controller, before any scenario is scheduled). A target that cannot be reached, refuses the credentials or is not
     ready ends the run with its own code."""
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
     if run.prepared or lucs.base_url is None or is_worker(config):
