@@ -177,19 +177,19 @@ def create_app(
         return run
 
     async def services(request: Request) -> Response:
-        return Json(lucs.services_list())
+        return Json(lucs.list_services())
 
     async def users(request: Request) -> Response:
-        return Json(lucs.users_of(parameter(request, "serviceId")))
+        return Json(lucs.list_users(parameter(request, "serviceId")))
 
     async def service_tasks(request: Request) -> Response:
-        return Json(lucs.tasks_of(parameter(request, "serviceId")))
+        return Json(lucs.service_tasks(parameter(request, "serviceId")))
 
     async def block(request: Request) -> Response:
-        return Json(lucs.block(parameter(request, "userId")))
+        return Json(lucs.block_user(parameter(request, "userId")))
 
     async def unblock(request: Request) -> Response:
-        return Json(lucs.unblock(parameter(request, "userId")))
+        return Json(lucs.unblock_user(parameter(request, "userId")))
 
     async def set_presence(request: Request) -> Response:
         body = await _body(request, wire, "presence-request.json", max_body)
@@ -201,7 +201,7 @@ def create_app(
         return Json(conventions.task_id_answer(lucs.create_task(body)))
 
     async def get_task(request: Request) -> Response:
-        return Json(lucs.task(parameter(request, "taskIdentifier")))
+        return Json(lucs.get_task(parameter(request, "taskIdentifier")))
 
     async def close_task(request: Request) -> Response:
         lucs.close_task(parameter(request, "taskIdentifier"), by_id=conventions.close is Close.DELETE_BY_ID)
@@ -212,7 +212,7 @@ def create_app(
         return Json(lucs.create_callback(body))
 
     async def get_callback(request: Request) -> Response:
-        return Json(lucs.callback(parameter(request, "externalTaskId")))
+        return Json(lucs.get_callback(parameter(request, "externalTaskId")))
 
     async def search_callbacks(request: Request) -> Response:
         body = await _body(request, wire, "callback-search.json", max_body)

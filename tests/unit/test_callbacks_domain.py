@@ -47,7 +47,7 @@ def documented(**changes: Any) -> dict[str, Any]:
 
 
 def states(lucs: Lucs, *external_ids: str) -> list[str]:
-    return [lucs.callback(external)["State"] for external in external_ids]
+    return [lucs.get_callback(external)["State"] for external in external_ids]
 
 
 def refused(kind: type[DomainError], call: Any, *args: Any) -> DomainError:
@@ -96,10 +96,10 @@ def test_the_service_is_found_by_id_first_and_must_take_callbacks(lucs: Lucs) ->
 def test_a_callback_is_read_by_its_external_task_id_the_open_one_first(lucs: Lucs) -> None:
     first = lucs.create_callback(documented(ExternalTaskId="x"))
     second = lucs.create_callback(documented(ExternalTaskId="x"))
-    assert lucs.callback("x")["Id"] == second["Id"]
+    assert lucs.get_callback("x")["Id"] == second["Id"]
     lucs.cancel_callback(second["Id"])
-    assert lucs.callback("x")["Id"] == first["Id"]
-    refused(NotFound, lucs.callback, "nothing")
+    assert lucs.get_callback("x")["Id"] == first["Id"]
+    refused(NotFound, lucs.get_callback, "nothing")
 
 
 def test_search_filters_orders_and_pages(lucs: Lucs) -> None:
