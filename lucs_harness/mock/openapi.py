@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +32,8 @@ from lucs_harness.mock.conventions import STATE_KEYS, Close, Conventions, TaskId
 from lucs_harness.mock.domain import CALLBACK_FIELDS, PRESENCES
 from lucs_harness.mock.faults import Fault
 from lucs_harness.mock.seed import Seed
+from lucs_harness.operations import OPERATIONS, query_parameters
 from lucs_harness.operations import Operation as TableOperation
-from lucs_harness.operations import query_parameters
 
 OPENAPI_VERSION = "3.1.0"
 COMPONENTS = "#/components/schemas/"
@@ -85,7 +86,7 @@ class Operation:
     query: tuple[str, ...] = ()  # required query parameters
 
 
-def lucs_operations(table: dict[str, TableOperation]) -> tuple[Operation, ...]:
+def lucs_operations(table: Mapping[str, TableOperation]) -> tuple[Operation, ...]:
     """The LUCS endpoints of an operations table (the mock's own, with its conventions applied)."""
     return tuple(
         Operation(
@@ -483,15 +484,16 @@ def build_openapi(
     seed: Seed | None = None,
     max_body: int | None = None,
     conventions: Conventions | None = None,
+    table: Mapping[str, TableOperation] = OPERATIONS,
 ) -> dict[str, Any]:
-    """The LUCS API's document as the mock serves it: with `auth`, every operation demands the
+    """The LUCS API's document as the mock serves `table`: with `auth`, every operation demands the
     credentials and may answer 401; `max_body` (bytes) is named in the 413's description;
     `conventions` are the mock's ways where LUCS documents none (its defaults when None)."""
     conventions = conventions or Conventions()
     built = _as_the_mock_accepts(components(contract or default_contract()), conventions)
     tag = {"name": LUCS_TAG, "description": "the documented LUCS API, as the mock serves it"}
     served = _Served(auth, seed, _examples_as_served(_examples(), conventions), _links(conventions), max_body)
-    return _document(LUCS_INFO, tag, lucs_operations(conventions.operations()), built, served)
+    return _document(LUCS_INFO, tag, lucs_operations(conventions.operations(table)), built, served)
 
 
 def build_control_openapi(
