@@ -29,6 +29,13 @@ PARAMETER_PATTERNS: dict[str, re.Pattern[str]] = {
     "externalTaskId": re.compile(_HARNESS_ID),
     "serviceId": re.compile(_GUID),
 }
+PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "serviceId": ("the service's GUID", {"type": "string", "format": "uuid"}),
+    "userId": ("the user's GUID", {"type": "string", "format": "uuid"}),
+    "taskIdentifier": ("the task's GUID or its ExternalTaskId", {"type": "string", "minLength": 1}),
+    "callbackId": ("the callback's GUID", {"type": "string", "format": "uuid"}),
+    "externalTaskId": ("the callback's ExternalTaskId", {"type": "string", "minLength": 1}),
+}  # name: (description, JSON Schema) of every parameter a template names, as the OpenAPI document says
 SIP_URI = re.compile(_SIP)
 # the setpresence body an undo sends: {<presence field>: <presence name>} (the field is configurable)
 PRESENCE_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")

@@ -32,7 +32,7 @@ from lucs_harness.mock.conventions import STATE_KEYS, Close, Conventions, TaskId
 from lucs_harness.mock.domain import CALLBACK_FIELDS, PRESENCES
 from lucs_harness.mock.faults import Fault
 from lucs_harness.mock.seed import Seed
-from lucs_harness.operations import OPERATIONS, query_parameters
+from lucs_harness.operations import OPERATIONS, PARAMETERS, query_parameters
 from lucs_harness.operations import Operation as TableOperation
 
 OPENAPI_VERSION = "3.1.0"
@@ -46,13 +46,6 @@ ERROR_SCHEMA = "error"
 MAX_ADVANCE = 10**10  # seconds one clock step may take (317 years); the control endpoint enforces it
 ANY_REQUEST_ERRORS = (413,)  # refusals every guarded operation has, whatever its body
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
-PARAMETERS = {  # name: (description, schema) of every parameter an operation's template names
-    "serviceId": ("the service's GUID", {"type": "string", "format": "uuid"}),
-    "userId": ("the user's GUID", {"type": "string", "format": "uuid"}),
-    "taskIdentifier": ("the task's GUID or its ExternalTaskId", {"type": "string", "minLength": 1}),
-    "callbackId": ("the callback's GUID", {"type": "string", "format": "uuid"}),
-    "externalTaskId": ("the callback's ExternalTaskId", {"type": "string", "minLength": 1}),
-}
 
 ERROR_DESCRIPTIONS = {
     400: "the body is not JSON, breaks the schema or nests too deep, or a value is unknown or missing",
@@ -365,7 +358,7 @@ def _parameters(operation: Operation, seed: Seed | None) -> list[dict[str, Any]]
     parameters = []
     for name, where in located:
         if name not in PARAMETERS:
-            raise ValueError(f"{operation.operation_id}: parameter {name!r} is not described in PARAMETERS")
+            raise ValueError(f"{operation.operation_id}: parameter {name!r} is not described in operations.PARAMETERS")
         description, schema = PARAMETERS[name]
         parameter: dict[str, Any] = {
             "name": name,
