@@ -19,13 +19,12 @@ form and where the API key goes.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lucs_harness.contract import BASE_URI, SCHEMAS_DIR, Contract, default_contract
+from lucs_harness.contract import BASE_URI, Contract, default_contract
 from lucs_harness.key_placement import PLACEMENT_PATTERN
 from lucs_harness.mock.auth import CONTROL_PREFIX, OPENAPI_PATH, MockAuth
 from lucs_harness.mock.conventions import STATE_KEYS, Close, Conventions, TaskIdForm, presence_schema
@@ -41,7 +40,7 @@ CONTROL_OPENAPI_PATH = CONTROL_PREFIX + "openapi.json"
 LUCS_TAG = "LUCS"
 MOCK_TAG = "mock-only"
 SECURITY_SCHEME = "lucsAuth"
-EXAMPLES_DIR = SCHEMAS_DIR / "examples"
+EXAMPLES = "examples"  # the JSON Schema keyword a documented example is given in
 ERROR_SCHEMA = "error"
 MAX_ADVANCE = 10**10  # seconds one clock step may take (317 years); the control endpoint enforces it
 ANY_REQUEST_ERRORS = (413,)  # refusals every guarded operation has, whatever its body
@@ -297,7 +296,12 @@ def components(contract: Contract) -> dict[str, dict[str, Any]]:
     """Every contract schema under its component name."""
     names = {component_name(name): name for name in contract.names()}
     known = set(names)
-    return {stem: _component(contract.schemas[file], stem, known) for stem, file in names.items()}
+    return {stem: _component(_unexampled(contract.schemas[file]), stem, known) for stem, file in names.items()}
+
+
+def _unexampled(schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema without its documented examples: the document gives each as its media type's `example`."""
+    return {key: value for key, value in schema.items() if key != EXAMPLES}
 
 
 def _as_the_mock_accepts(built: dict[str, dict[str, Any]], conventions: Conventions) -> dict[str, dict[str, Any]]:
@@ -333,11 +337,13 @@ def _examples_as_served(examples: dict[str, Any], conventions: Conventions) -> d
     return examples
 
 
-def _examples() -> dict[str, Any]:
-    """The documented examples (`schemas/examples/<stem>.json`), keyed by component name."""
-    if not EXAMPLES_DIR.is_dir():
-        return {}
-    return {path.stem: json.loads(path.read_text()) for path in sorted(EXAMPLES_DIR.glob("*.json"))}
+def _examples(contract: Contract) -> dict[str, Any]:
+    """The documented examples (each schema's first of its `examples`), keyed by component name."""
+    return {
+        component_name(name): contract.example(name)
+        for name in contract.names()
+        if contract.schemas[name].get(EXAMPLES)
+    }
 
 
 def _content(schema: str, examples: dict[str, Any]) -> dict[str, Any]:
@@ -483,9 +489,11 @@ def build_openapi(
     credentials and may answer 401; `max_body` (bytes) is named in the 413's description;
     `conventions` are the mock's ways where LUCS documents none (its defaults when None)."""
     conventions = conventions or Conventions()
-    built = _as_the_mock_accepts(components(contract or default_contract()), conventions)
+    contract = contract or default_contract()
+    built = _as_the_mock_accepts(components(contract), conventions)
     tag = {"name": LUCS_TAG, "description": "the documented LUCS API, as the mock serves it"}
-    served = _Served(auth, seed, _examples_as_served(_examples(), conventions), _links(conventions), max_body)
+    examples = _examples_as_served(_examples(contract), conventions)
+    served = _Served(auth, seed, examples, _links(conventions), max_body)
     return _document(LUCS_INFO, tag, lucs_operations(conventions.operations(table)), built, served)
 
 
@@ -496,10 +504,11 @@ def build_control_openapi(
     conventions: Conventions | None = None,
 ) -> dict[str, Any]:
     """The control endpoints' document: with `auth`, all but `/openapi.json` demand the credentials."""
-    error = components(contract or default_contract())[ERROR_SCHEMA]
+    contract = contract or default_contract()
+    error = components(contract)[ERROR_SCHEMA]
     schemas = {ERROR_SCHEMA: error} | copy.deepcopy(CONTROL_SCHEMAS)
     states = schemas["MockState"]["properties"]["tasks"]["items"]["properties"]["State"]
     states["enum"] = list((conventions or Conventions()).task_states)
     tag = {"name": MOCK_TAG, "description": "mock-only control endpoints; a real LUCS has none of them"}
-    served = _Served(auth, None, _examples(), LINKS, max_body)
+    served = _Served(auth, None, _examples(contract), LINKS, max_body)
     return _document(CONTROL_INFO, tag, CONTROL_OPERATIONS, schemas, served)

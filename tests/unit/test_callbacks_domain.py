@@ -3,7 +3,6 @@ defaults, service resolution, reading by ExternalTaskId, search, cancel, and the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import requests
 
 from lucs_harness.client import Exchange, LucsClient
 from lucs_harness.config import LucsConfig
-from lucs_harness.contract import SCHEMAS_DIR, default_contract
+from lucs_harness.contract import default_contract
 from lucs_harness.coordination.files import Journal, read_journal
 from lucs_harness.journal import Lookup, Seal, Undo
 from lucs_harness.leftovers import harness_id
@@ -42,7 +41,7 @@ def lucs() -> Lucs:
 
 def documented(**changes: Any) -> dict[str, Any]:
     """The documented example request (by ServiceSip), changed."""
-    body: dict[str, Any] = json.loads((SCHEMAS_DIR / "examples" / "callback-request.json").read_text())
+    body: dict[str, Any] = default_contract().example("callback-request.json")
     return body | changes
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from lucs_harness.contract import SCHEMAS_DIR, default_contract
+from lucs_harness.contract import default_contract
 from lucs_harness.mock.domain import Conflict, DomainError, Invalid, Lucs, NotFound
 from lucs_harness.mock.faults import Fault, Faults
 from lucs_harness.mock.faulty import FaultyLucs
@@ -26,7 +25,7 @@ def lucs() -> Lucs:
 
 
 def documented_task(**changes: Any) -> dict[str, Any]:
-    task: dict[str, Any] = json.loads((SCHEMAS_DIR / "examples" / "task-request.json").read_text())
+    task: dict[str, Any] = default_contract().example("task-request.json")
     return task | changes
 
 
