@@ -1,8 +1,9 @@
 """The one table of LUCS operations. The configuration's path defaults and their validation, the
 client, the mock's routes and its OpenAPI document are all read from here, so they cannot drift.
 
-Adding an endpoint: a schema in `schemas/`, one row here, a domain method and a handler in the
-mock, steps, a feature. Paths not documented by LUCS stay configurable (`paths` in the
+Adding an endpoint (`docs/architecture.md`, at most six files): a schema in `schemas/`, one row
+here, a domain method of the operation's name in the mock (its handler is built from the row), a
+step, a feature, a test. Paths not documented by LUCS stay configurable (`paths` in the
 configuration); the ones here are the defaults.
 """
 
