@@ -50,7 +50,7 @@ from lucs_harness.mock.faulty import FaultyLucs, Wire
 from lucs_harness.mock.openapi import build_control_openapi, build_openapi
 from lucs_harness.operations import OPERATIONS, PARAMETER, Operation
 
-__all__ = ["MAX_BODY", "Adapter", "adapters", "create_app", "lucs_routes", "table_handler"]
+__all__ = ["MAX_BODY", "Adapter", "adapters", "create_app", "domain_rule", "guarded", "lucs_routes", "table_handler"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 

@@ -154,3 +154,14 @@ def test_the_openapi_document_describes_the_new_operations(app: Starlette) -> No
 def test_an_operation_without_its_domain_rule_is_refused_when_the_app_is_built() -> None:
     with pytest.raises(ValueError, match="Lucs has no method list_notes"):
         create_app(Lucs(load_seed()), contract=_contract(), operations=TABLE)
+
+
+class Members(NotingLucs):
+    def list_members(self, service_id: str) -> list[dict[str, Any]]:
+        return self.list_users(service_id)
+
+
+def test_a_row_answering_where_another_does_is_refused_when_the_app_is_built() -> None:
+    clash = Operation("list_members", "GET", "/v1.0/services/{serviceId}/users", "The service's users again")
+    with pytest.raises(ValueError, match="list_members and list_users would both answer GET"):
+        create_app(Members(load_seed()), contract=_contract(), operations=TABLE | {clash.name: clash})
