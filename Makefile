@@ -73,10 +73,12 @@ test: lint $(NODE_STAMP)
 # extra into a scratch virtualenv of its own (.venv-lowest, .venv-newest), requirements.lock ignored:
 # deps-lowest at the lowest versions the ranges allow (uv's lowest-direct: the harness's own dependencies
 # at their floors, theirs resolved as usual), deps-newest at the newest. Then the unit tests that start no
-# process, the retries through pytest-rerunfailures, and the feature suite on the embedded mock, serial
-# and on two xdist workers (no Node.js: --no-html). The test tools come at the lock's versions, except on
-# deps-newest; openapi-spec-validator (its test alone) is left out of deps-lowest, as it would raise the
-# floors of pydantic and python-dotenv. PYTHON=python3.13 make deps-newest tries another Python.
+# process, the retries through pytest-rerunfailures, the PostgreSQL coordination store (skipped where no
+# PostgreSQL server binaries are found), and the feature suite on the embedded mock, serial and on two
+# xdist workers (no Node.js: --no-html). The test tools come at the lock's versions, except on deps-newest;
+# openapi-spec-validator (its test alone) is left out of deps-lowest, as it would raise the floors of
+# pydantic and python-dotenv, and hypothesis (the journal fuzz test) of both. PYTHON=python3.13 make
+# deps-newest tries another Python.
 DEPS_TOOLS_lowest := $(shell grep -E '^trustme==' $(LOCK))
 DEPS_TOOLS_newest := trustme openapi-spec-validator
 DEPS_SKIP_lowest := --ignore=tests/unit/test_openapi.py
@@ -88,12 +90,12 @@ deps-lowest deps-newest: deps-%:
 	$(PYTHON) -m venv $(VENV)-$*
 	$(VENV)-$*/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 	$(VENV)-$*/bin/python -m uv pip install --quiet --python $(VENV)-$*/bin/python \
-		--resolution $(DEPS_RESOLUTION_$*) -e '.[coordination]' $(DEPS_TOOLS_$*)
+		--only-binary :all: --resolution $(DEPS_RESOLUTION_$*) -e '.[coordination]' $(DEPS_TOOLS_$*)
 	$(VENV)-$*/bin/python -m uv pip list --python $(VENV)-$*/bin/python
 	$(VENV)-$*/bin/python -m pytest -n auto -p no:lucs_harness.plugin -p tests.checkout_guard -p no:cacheprovider \
-		-m "not slow" tests/unit $(DEPS_SKIP_$*) $(ARGS)
+		-m "not slow" tests/unit $(DEPS_SKIP_$*)
 	$(VENV)-$*/bin/python -m pytest -n auto -p no:lucs_harness.plugin -p tests.checkout_guard -p no:cacheprovider \
-		tests/realtarget/test_reruns.py
+		tests/realtarget/test_reruns.py tests/coordination --ignore=tests/coordination/test_journal_fuzz.py
 	$(VENV)-$*/bin/python -m lucs_harness.cli --no-html --no-history --reports-dir $(VENV)-$*/reports
 	$(VENV)-$*/bin/python -m lucs_harness.cli --no-html --no-history --reports-dir $(VENV)-$*/reports -- -n 2
 
