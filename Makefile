@@ -17,7 +17,7 @@ NPM := PATH="$(or $(NODE_DIR),$(abspath $(VENV))/bin):$$PATH" npm
 # pytest's assertion rewriting must be able to cache its bytecode, or start-up doubles
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: acceptance test check lint install lock mutation benchmark docs clean
+.PHONY: acceptance test check lint install lock mutation benchmark docs browser clean deps-lowest deps-newest
 
 # uv installs the pinned dependencies: 13 s on a fresh machine where pip takes 44 s (measured)
 UV_VERSION := 0.13.9
@@ -68,6 +68,42 @@ check: lint
 test: lint $(NODE_STAMP)
 	$(PY) -m pytest -n auto --dist loadgroup -p no:lucs_harness.plugin -p tests.checkout_guard tests --ignore=tests/acceptance $(ARGS)
 
+# Debian's Chromium for the browser test of the HTML report (root and apt-get; nothing when it is there):
+# the test never installs it, it skips saying so; .ci/run calls this before make test
+browser:
+	bash scripts/ensure_chromium.sh
+
+# The dependency ranges pyproject.toml declares, proven at both ends (docs/dependencies.md); CI runs both
+# (.github/workflows/dependencies.yml), make test neither. Each installs the harness with its coordination
+# extra into a scratch virtualenv of its own (.venv-lowest, .venv-newest), requirements.lock ignored:
+# deps-lowest at the lowest versions the ranges allow (uv's lowest-direct: the harness's own dependencies
+# at their floors, theirs resolved as usual), deps-newest at the newest. Then the unit tests that start no
+# process, the retries through pytest-rerunfailures, the PostgreSQL coordination store (skipped where no
+# PostgreSQL server binaries are found), and the feature suite on the embedded mock, serial and on two
+# xdist workers (no Node.js: --no-html). The test tools come at the lock's versions, except on deps-newest;
+# openapi-spec-validator (its test alone) is left out of deps-lowest, as it would raise the floors of
+# pydantic and python-dotenv, and hypothesis (the journal fuzz test) of both. PYTHON=python3.13 make
+# deps-newest tries another Python.
+DEPS_TOOLS_lowest := $(shell grep -E '^trustme==' $(LOCK))
+DEPS_TOOLS_newest := trustme openapi-spec-validator
+DEPS_SKIP_lowest := --ignore=tests/unit/test_openapi.py
+DEPS_RESOLUTION_lowest := lowest-direct
+DEPS_RESOLUTION_newest := highest
+
+deps-lowest deps-newest: deps-%:
+	rm -rf $(VENV)-$*
+	$(PYTHON) -m venv $(VENV)-$*
+	$(VENV)-$*/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(VENV)-$*/bin/python -m uv pip install --quiet --python $(VENV)-$*/bin/python \
+		--only-binary :all: --resolution $(DEPS_RESOLUTION_$*) -e '.[coordination]' $(DEPS_TOOLS_$*)
+	$(VENV)-$*/bin/python -m uv pip list --python $(VENV)-$*/bin/python
+	$(VENV)-$*/bin/python -m pytest -n auto -p no:lucs_harness.plugin -p tests.checkout_guard -p no:cacheprovider \
+		-m "not slow" tests/unit $(DEPS_SKIP_$*)
+	$(VENV)-$*/bin/python -m pytest -n auto -p no:lucs_harness.plugin -p tests.checkout_guard -p no:cacheprovider \
+		tests/realtarget/test_reruns.py tests/coordination --ignore=tests/coordination/test_journal_fuzz.py
+	$(VENV)-$*/bin/python -m lucs_harness.cli --no-html --no-history --reports-dir $(VENV)-$*/reports
+	$(VENV)-$*/bin/python -m lucs_harness.cli --no-html --no-history --reports-dir $(VENV)-$*/reports -- -n 2
+
 # the documentation site in site/ (ignored by git): every page in the nav, no broken link or anchor, no warning;
 # tests/unit/test_docs.py builds it the same way, so `make test` and `make check` fail on what this would
 docs: $(STAMP)
@@ -91,4 +127,4 @@ benchmark: $(STAMP) $(NODE_STAMP) $(PRISM)
 # the reports the wrapper wrote (its manifest lists them), never a file of the user's in reports/
 clean:
 	[ ! -x $(PY) ] || $(PY) -c 'import pathlib, lucs_harness.reporting.publish as p; p.remove_written(pathlib.Path("reports"))'
-	rm -rf $(VENV) .mypy_cache .ruff_cache site
+	rm -rf $(VENV) $(VENV)-lowest $(VENV)-newest .mypy_cache .ruff_cache site

@@ -94,8 +94,8 @@ def readable(pattern: str) -> str:
 
 
 def _groups(text: str) -> str:
-    """Named groups as `<name>` (or `<a|b>` for a choice of words), other groups as `[…]` when
-    optional; nested groups are taken whole."""
+    """Named groups as `<name>` (or `<a|b>` for a choice of words, the words themselves for a
+    fixed wording), other groups as `[…]` when optional; nested groups are taken whole."""
     out, i = "", 0
     while i < len(text):
         if text[i] != "(":
@@ -111,7 +111,8 @@ def _groups(text: str) -> str:
         named = re.match(r"\?P<(\w+)>(.*)", inner, re.S)
         if named:
             words = re.fullmatch(r"\w+(?:\|\w+)+", named.group(2))
-            shown = f"<{named.group(2) if words else named.group(1)}>"
+            literal = re.fullmatch(r"[\w ]+", named.group(2))  # a fixed wording, named for the step to read
+            shown = named.group(2) if literal else f"<{named.group(2) if words else named.group(1)}>"
         else:
             shown = _groups(inner.removeprefix("?:"))
         out += f"[{shown}]" if optional else shown

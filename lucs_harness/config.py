@@ -96,7 +96,7 @@ def _userinfo_secret(url: str) -> str:
     return password if colon and password else user
 
 
-def _mask_userinfo(url: str) -> str:
+def mask_userinfo(url: str) -> str:
     """`url` with the secret of its user info (see `_userinfo_secret`) shown as `***`."""
     bare, userinfo = _split_userinfo(url)
     if userinfo is None:
@@ -116,9 +116,9 @@ def _url_problem(url: str) -> str | None:
     except ValueError:  # its text may quote part of a password: not shown
         return "is not a URL: the port must be a number, and a user or password must percent-encode / ? # @ :"
     if not parts.hostname:
-        return f"{_mask_userinfo(url)!r} has no host (expected scheme://host[:port])"
+        return f"{mask_userinfo(url)!r} has no host (expected scheme://host[:port])"
     if parts.query or parts.fragment:
-        return f"{_mask_userinfo(url)!r} must not have a query or fragment"
+        return f"{mask_userinfo(url)!r} must not have a query or fragment"
     return None
 
 
@@ -299,7 +299,7 @@ class LucsConfig(BaseModel):
         if value is None:
             return None
         if not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError(f"{_mask_userinfo(value)!r} is not a postgresql://user@host:port/db URL")
+            raise ValueError(f"{mask_userinfo(value)!r} is not a postgresql://user@host:port/db URL")
         return value
 
     @field_validator("paths")
@@ -425,7 +425,7 @@ class LucsConfig(BaseModel):
                 shown[key] = "***"
         for name in ("proxy", "coordination"):
             if shown[name]:
-                shown[name] = _mask_userinfo(shown[name])
+                shown[name] = mask_userinfo(shown[name])
         shown["paths"] = {op: self.path(op) for op in DEFAULT_PATHS}
         return shown
 

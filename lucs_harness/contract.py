@@ -116,6 +116,13 @@ class Contract:
             self._validators[(name, closed)] = found
         return found
 
+    def example(self, name: str) -> Any:
+        """The documented example of schema `name`, the first of its `examples` (a copy: callers change it)."""
+        examples = self.schemas[name].get("examples")
+        if not examples:
+            raise KeyError(f"schema {name!r} has no documented example (its `examples`)")
+        return copy.deepcopy(examples[0])
+
     def names(self) -> list[str]:
         """The schema names, e.g. `user.json`."""
         return list(self.schemas)

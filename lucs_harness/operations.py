@@ -1,8 +1,9 @@
 """The one table of LUCS operations. The configuration's path defaults and their validation, the
 client, the mock's routes and its OpenAPI document are all read from here, so they cannot drift.
 
-Adding an endpoint: a schema in `schemas/`, one row here, a domain method and a handler in the
-mock, steps, a feature. Paths not documented by LUCS stay configurable (`paths` in the
+Adding an endpoint (`docs/architecture.md`, at most six files): a schema in `schemas/`, one row
+here, a domain method of the operation's name in the mock (its handler is built from the row), a
+step, a feature, a test. Paths not documented by LUCS stay configurable (`paths` in the
 configuration); the ones here are the defaults.
 """
 
@@ -29,6 +30,13 @@ PARAMETER_PATTERNS: dict[str, re.Pattern[str]] = {
     "externalTaskId": re.compile(_HARNESS_ID),
     "serviceId": re.compile(_GUID),
 }
+PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "serviceId": ("the service's GUID", {"type": "string", "format": "uuid"}),
+    "userId": ("the user's GUID", {"type": "string", "format": "uuid"}),
+    "taskIdentifier": ("the task's GUID or its ExternalTaskId", {"type": "string", "minLength": 1}),
+    "callbackId": ("the callback's GUID", {"type": "string", "format": "uuid"}),
+    "externalTaskId": ("the callback's ExternalTaskId", {"type": "string", "minLength": 1}),
+}  # name: (description, JSON Schema) of every parameter a template names, as the OpenAPI document says
 SIP_URI = re.compile(_SIP)
 # the setpresence body an undo sends: {<presence field>: <presence name>} (the field is configurable)
 PRESENCE_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")

@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from lucs_harness.client import Exchange
     from lucs_harness.contract import Contract
 
-CALL = r'I call "(?P<operation>[^"]*)"'
-TRY = r'I try to call "(?P<operation>[^"]*)"'
+# each call step reads two ways: `I call` expects the success status, `I try to call` takes any status
+# (and sends the body unchecked) for the next step to judge
+CALL = r'I (?P<verb>call) "(?P<operation>[^"]*)"'
+TRY = r'I (?P<verb>try to call) "(?P<operation>[^"]*)"'
 ANY_STATUS = range(100, 600)  # a tried call's answer is judged by the next step
 CHANGES_TAG = "changes-state"
 Table = list[list[str]] | None  # a step's data table, when it has one
@@ -380,100 +382,74 @@ def schema_named(contract: Contract, name: str) -> str:
 # ---- the steps ---------------------------------------------------------------------------------------
 
 
+def send_as(
+    world: World, request: pytest.FixtureRequest, verb: str, operation: str, given: Callable[[], Parts]
+) -> None:
+    """`I call` or `I try to call` the operation with what `given` reads."""
+    call(world, request, operation, given, any_status=verb != "call")
+
+
+@when(parsers.re(TRY))
 @when(parsers.re(CALL))
-def call_operation(world: World, request: pytest.FixtureRequest, operation: str) -> None:
-    """Any operation of the operations table by its name; its success status is expected. A change
+def call_operation(world: World, request: pytest.FixtureRequest, verb: str, operation: str) -> None:
+    """Any operation of the operations table by its name: `I call` expects its success status, `I
+    try to call` takes any status and sends a body unchecked, for the next step to judge. A change
     needs the scenario tagged @changes-state and is undone after it, as the table says."""
-    call(world, request, operation, lambda: Parts({}))
+    send_as(world, request, verb, operation, lambda: Parts({}))
 
 
+@when(parsers.re(f"{TRY} for the configured service"))
 @when(parsers.re(f"{CALL} for the configured service"))
-def call_for_service(world: World, request: pytest.FixtureRequest, operation: str) -> None:
+def call_for_service(world: World, request: pytest.FixtureRequest, verb: str, operation: str) -> None:
     """Its serviceId is the configured service (`--lucs-service-id`)."""
-    call(world, request, operation, lambda: Parts({"serviceId": world.config.service_id}))
+    send_as(world, request, verb, operation, lambda: Parts({"serviceId": world.config.service_id}))
 
 
+@when(parsers.re(f"{TRY} for {USER}"))
 @when(parsers.re(f"{CALL} for {USER}"))
-def call_for_user(world: World, request: pytest.FixtureRequest, operation: str, user: str | None = None) -> None:
+def call_for_user(
+    world: World, request: pytest.FixtureRequest, verb: str, operation: str, user: str | None = None
+) -> None:
     """Its userId is the user's GUID."""
-    call(world, request, operation, lambda: for_user(world, user))
+    send_as(world, request, verb, operation, lambda: for_user(world, user))
 
 
+@when(parsers.re(f"{TRY} with:"))
 @when(parsers.re(f"{CALL} with:"))
 def call_with_body(
-    world: World, request: pytest.FixtureRequest, operation: str, datatable: Table = None, docstring: Text = None
+    world: World,
+    request: pytest.FixtureRequest,
+    verb: str,
+    operation: str,
+    datatable: Table = None,
+    docstring: Text = None,
 ) -> None:
     """The body: a `| field | value |` table of JSON values, or a doc string of JSON."""
-    call(world, request, operation, lambda: Parts({}, body_from(world, datatable, docstring)))
+    send_as(world, request, verb, operation, lambda: Parts({}, body_from(world, datatable, docstring)))
 
 
+@when(parsers.re(f"{TRY} for {USER} with:"))
 @when(parsers.re(f"{CALL} for {USER} with:"))
 def call_for_user_with_body(
     world: World,
     request: pytest.FixtureRequest,
+    verb: str,
     operation: str,
     user: str | None = None,
     datatable: Table = None,
     docstring: Text = None,
 ) -> None:
     """Its userId is the user's GUID; the body a table or a doc string."""
-    call(world, request, operation, lambda: for_user(world, user, body_from(world, datatable, docstring)))
-
-
-@when(parsers.re(f"{CALL} with the parameters:"))
-def call_with_parameters(
-    world: World, request: pytest.FixtureRequest, operation: str, datatable: list[list[str]]
-) -> None:
-    """A `| parameter | value |` table of its path and query parameters."""
-    call(world, request, operation, lambda: Parts(parameters_from(world, datatable)))
-
-
-@when(parsers.re(TRY))
-def try_operation(world: World, request: pytest.FixtureRequest, operation: str) -> None:
-    """Any status is taken and a body is sent unchecked: the next step judges the answer."""
-    call(world, request, operation, lambda: Parts({}), any_status=True)
-
-
-@when(parsers.re(f"{TRY} for the configured service"))
-def try_for_service(world: World, request: pytest.FixtureRequest, operation: str) -> None:
-    call(world, request, operation, lambda: Parts({"serviceId": world.config.service_id}), any_status=True)
-
-
-@when(parsers.re(f"{TRY} for {USER}"))
-def try_for_user(world: World, request: pytest.FixtureRequest, operation: str, user: str | None = None) -> None:
-    call(world, request, operation, lambda: for_user(world, user), any_status=True)
-
-
-@when(parsers.re(f"{TRY} with:"))
-def try_with_body(
-    world: World, request: pytest.FixtureRequest, operation: str, datatable: Table = None, docstring: Text = None
-) -> None:
-    call(world, request, operation, lambda: Parts({}, body_from(world, datatable, docstring)), any_status=True)
-
-
-@when(parsers.re(f"{TRY} for {USER} with:"))
-def try_for_user_with_body(
-    world: World,
-    request: pytest.FixtureRequest,
-    operation: str,
-    user: str | None = None,
-    datatable: Table = None,
-    docstring: Text = None,
-) -> None:
-    call(
-        world,
-        request,
-        operation,
-        lambda: for_user(world, user, body_from(world, datatable, docstring)),
-        any_status=True,
-    )
+    send_as(world, request, verb, operation, lambda: for_user(world, user, body_from(world, datatable, docstring)))
 
 
 @when(parsers.re(f"{TRY} with the parameters:"))
-def try_with_parameters(
-    world: World, request: pytest.FixtureRequest, operation: str, datatable: list[list[str]]
+@when(parsers.re(f"{CALL} with the parameters:"))
+def call_with_parameters(
+    world: World, request: pytest.FixtureRequest, verb: str, operation: str, datatable: list[list[str]]
 ) -> None:
-    call(world, request, operation, lambda: Parts(parameters_from(world, datatable)), any_status=True)
+    """A `| parameter | value |` table of its path and query parameters."""
+    send_as(world, request, verb, operation, lambda: Parts(parameters_from(world, datatable)))
 
 
 @then(parsers.parse("the status is {status:d}"))

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lucs_harness.config import mask_userinfo
 from lucs_harness.coordination.base import RUN_TOKEN, store_seal
 from lucs_harness.errors import CoordinationError, Rejected
 from lucs_harness.exit_codes import UNREACHABLE, USAGE
@@ -73,23 +74,13 @@ def lock_key(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big", signed=True)
 
 
-def shown(url: str) -> str:
-    """The store's URL without its password, for messages."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = (f"{parts.username}@" if parts.username else "") + host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 class PostgresCoordination:
     """One session to the store for this process's whole run: its leases and run lock live in it."""
 
     def __init__(self, config: LucsConfig, token: str = RUN_TOKEN) -> None:
         assert config.base_url is not None
         assert config.coordination is not None
-        self.where = shown(config.coordination)
+        self.where = mask_userinfo(config.coordination)
         self.target = target_digest(config.base_url, config.service_id)
         self.seal = store_seal(config)
         self.token = token

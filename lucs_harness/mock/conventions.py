@@ -61,9 +61,8 @@ class TaskIdForm(StrEnum):
     OBJECT = "object"  # {"TaskId": "<guid>"}
 
 
-def _close_call(close: Close) -> Operation | None:
-    """The close operation a convention serves, from the table's own (DELETE, 204)."""
-    delete = OPERATIONS[CLOSE_TASK]
+def _close_call(close: Close, delete: Operation) -> Operation | None:
+    """The close operation a convention serves, from the table's own (`delete`: DELETE, 204)."""
     if close is Close.DELETE:
         return delete
     if close is Close.DELETE_BY_ID:
@@ -130,16 +129,16 @@ class Conventions:
                 moved[name] = path
         return tuple(sorted(moved.items()))
 
-    def _defaults(self) -> dict[str, Operation]:
-        """The table with this convention's close call (or none)."""
-        served = {name: _close_call(self.close) if name == CLOSE_TASK else op for name, op in OPERATIONS.items()}
+    def _defaults(self, table: Mapping[str, Operation] = OPERATIONS) -> dict[str, Operation]:
+        """`table` with this convention's close call (or none)."""
+        served = {name: _close_call(self.close, op) if name == CLOSE_TASK else op for name, op in table.items()}
         return {name: op for name, op in served.items() if op is not None}
 
-    def operations(self) -> dict[str, Operation]:
-        """The operations as this mock serves them: the close call and the moved paths applied (a
-        parameter moved into the query may be missing there: a 400)."""
-        table = self._defaults()
-        return table | {name: _moved_to(table[name], path) for name, path in self.paths}
+    def operations(self, table: Mapping[str, Operation] = OPERATIONS) -> dict[str, Operation]:
+        """The operations of `table` as this mock serves them: the close call and the moved paths
+        applied (a parameter moved into the query may be missing there: a 400)."""
+        served = self._defaults(table)
+        return served | {name: _moved_to(served[name], path) for name, path in self.paths}
 
     def _no_clash(self) -> None:
         """Two operations may not answer the same method at the same path."""

@@ -471,11 +471,11 @@ class Lucs:
 
     # ---- reading -------------------------------------------------------------------------
 
-    def services_list(self) -> list[dict[str, Any]]:
+    def list_services(self) -> list[dict[str, Any]]:
         with self._lock:
             return [{k: v for k, v in s.items() if k not in SERVICE_SETTINGS} for s in self.services.values()]
 
-    def users_of(self, service_id: str) -> list[dict[str, Any]]:
+    def list_users(self, service_id: str) -> list[dict[str, Any]]:
         """The service's users as DTOs (all of them, selectable or not)."""
         with self._lock:
             self._service(service_id)
@@ -485,12 +485,12 @@ class Lucs:
         with self._lock:
             return self._dto(self._agent(user_id))
 
-    def task(self, identifier: str) -> dict[str, Any]:
+    def get_task(self, identifier: str) -> dict[str, Any]:
         """A task by its GUID or its ExternalTaskId (the newest such task)."""
         with self._lock:
             return self._task_dto(self._task(identifier))
 
-    def tasks_of(self, service_id: str) -> list[dict[str, Any]]:
+    def service_tasks(self, service_id: str) -> list[dict[str, Any]]:
         with self._lock:
             self._service(service_id)
             return [self._task_dto(t) for t in self._of_service.get(service_id, [])]
@@ -534,13 +534,13 @@ class Lucs:
 
     # ---- changing --------------------------------------------------------------------------
 
-    def block(self, user_id: str) -> dict[str, Any]:
+    def block_user(self, user_id: str) -> dict[str, Any]:
         with self._lock:
             agent = self._agent(user_id)
             agent.blocked = True
             return self._dto(agent)
 
-    def unblock(self, user_id: str) -> dict[str, Any]:
+    def unblock_user(self, user_id: str) -> dict[str, Any]:
         with self._lock:
             agent = self._agent(user_id)
             agent.blocked = False
@@ -601,7 +601,7 @@ class Lucs:
         with self._lock:
             return dict(self.callbacks.create(request, self._callback_service(request)["Id"]).dto)
 
-    def callback(self, external_id: str) -> dict[str, Any]:
+    def get_callback(self, external_id: str) -> dict[str, Any]:
         with self._lock:
             return dict(self.callbacks.of(external_id).dto)
 

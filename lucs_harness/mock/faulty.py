@@ -64,13 +64,13 @@ class FaultyLucs(Lucs):
 
     # ---- answers altered -------------------------------------------------------------------
 
-    def services_list(self) -> list[dict[str, Any]]:
-        services = super().services_list()
+    def list_services(self) -> list[dict[str, Any]]:
+        services = super().list_services()
         return services[1:] if Fault.SERVICES_OMIT_FIRST in self.faults else services
 
-    def users_of(self, service_id: str) -> list[dict[str, Any]]:
+    def list_users(self, service_id: str) -> list[dict[str, Any]]:
         with self._lock:
-            users = self._with_broken_fields(super().users_of(service_id))
+            users = self._with_broken_fields(super().list_users(service_id))
         if Fault.LIST_OMITS_USER in self.faults:
             first = self.seed.users[0]["Id"]
             return [user for user in users if user["Id"] != first]
@@ -80,15 +80,15 @@ class FaultyLucs(Lucs):
         with self._lock:
             return self._with_broken_fields([super().user(user_id)])[0]
 
-    def tasks_of(self, service_id: str) -> list[dict[str, Any]]:
-        tasks = super().tasks_of(service_id)
+    def service_tasks(self, service_id: str) -> list[dict[str, Any]]:
+        tasks = super().service_tasks(service_id)
         return tasks[:-1] if Fault.TASKS_OMIT_NEWEST in self.faults else tasks
 
-    def callback(self, external_id: str) -> dict[str, Any]:
+    def get_callback(self, external_id: str) -> dict[str, Any]:
         with self._lock:
             if Fault.CALLBACK_BY_EXTERNAL_ID_WRONG in self.faults and self.callbacks.all:
                 return dict(next(iter(self.callbacks.all.values())).dto)  # the oldest, whatever the id
-            return super().callback(external_id)
+            return super().get_callback(external_id)
 
     def _with_broken_fields(self, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """User DTOs (new dicts) with the faults that break their fields, as their agents stand now
@@ -116,23 +116,23 @@ class FaultyLucs(Lucs):
 
     # ---- effects added or undone -----------------------------------------------------------
 
-    def block(self, user_id: str) -> dict[str, Any]:
+    def block_user(self, user_id: str) -> dict[str, Any]:
         with self._lock:
-            answer = super().block(user_id)
+            answer = super().block_user(user_id)
             if Fault.BLOCK_CHANGES_PRESENCE in self.faults:
                 self.agents[user_id].presence = "DoNotDisturb"
                 answer = super().user(user_id)
             return self._with_broken_fields([answer])[0]
 
-    def unblock(self, user_id: str) -> dict[str, Any]:
+    def unblock_user(self, user_id: str) -> dict[str, Any]:
         keeps, waits = Fault.UNBLOCK_KEEPS_BLOCKED in self.faults, Fault.UNBLOCK_NO_DISTRIBUTION in self.faults
         if not (keeps or waits):
             with self._lock:
-                return self._with_broken_fields([super().unblock(user_id)])[0]
+                return self._with_broken_fields([super().unblock_user(user_id)])[0]
         with self._lock:
             blocked = self._agent(user_id).blocked
             with self._distribution_held():
-                super().unblock(user_id)
+                super().unblock_user(user_id)
             agent = self.agents[user_id]
             if keeps:
                 agent.blocked = blocked

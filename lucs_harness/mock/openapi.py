@@ -19,20 +19,20 @@ form and where the API key goes.
 from __future__ import annotations
 
 import copy
-import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lucs_harness.contract import BASE_URI, SCHEMAS_DIR, Contract, default_contract
+from lucs_harness.contract import BASE_URI, Contract, default_contract
 from lucs_harness.key_placement import PLACEMENT_PATTERN
 from lucs_harness.mock.auth import CONTROL_PREFIX, OPENAPI_PATH, MockAuth
 from lucs_harness.mock.conventions import STATE_KEYS, Close, Conventions, TaskIdForm, presence_schema
 from lucs_harness.mock.domain import CALLBACK_FIELDS, PRESENCES
 from lucs_harness.mock.faults import Fault
 from lucs_harness.mock.seed import Seed
+from lucs_harness.operations import OPERATIONS, PARAMETERS, query_parameters
 from lucs_harness.operations import Operation as TableOperation
-from lucs_harness.operations import query_parameters
 
 OPENAPI_VERSION = "3.1.0"
 COMPONENTS = "#/components/schemas/"
@@ -40,18 +40,11 @@ CONTROL_OPENAPI_PATH = CONTROL_PREFIX + "openapi.json"
 LUCS_TAG = "LUCS"
 MOCK_TAG = "mock-only"
 SECURITY_SCHEME = "lucsAuth"
-EXAMPLES_DIR = SCHEMAS_DIR / "examples"
+EXAMPLES = "examples"  # the JSON Schema keyword a documented example is given in
 ERROR_SCHEMA = "error"
 MAX_ADVANCE = 10**10  # seconds one clock step may take (317 years); the control endpoint enforces it
 ANY_REQUEST_ERRORS = (413,)  # refusals every guarded operation has, whatever its body
 _PATH_PARAMETER = re.compile(r"{(\w+)}")
-PARAMETERS = {  # name: (description, schema) of every parameter an operation's template names
-    "serviceId": ("the service's GUID", {"type": "string", "format": "uuid"}),
-    "userId": ("the user's GUID", {"type": "string", "format": "uuid"}),
-    "taskIdentifier": ("the task's GUID or its ExternalTaskId", {"type": "string", "minLength": 1}),
-    "callbackId": ("the callback's GUID", {"type": "string", "format": "uuid"}),
-    "externalTaskId": ("the callback's ExternalTaskId", {"type": "string", "minLength": 1}),
-}
 
 ERROR_DESCRIPTIONS = {
     400: "the body is not JSON, breaks the schema or nests too deep, or a value is unknown or missing",
@@ -85,7 +78,7 @@ class Operation:
     query: tuple[str, ...] = ()  # required query parameters
 
 
-def lucs_operations(table: dict[str, TableOperation]) -> tuple[Operation, ...]:
+def lucs_operations(table: Mapping[str, TableOperation]) -> tuple[Operation, ...]:
     """The LUCS endpoints of an operations table (the mock's own, with its conventions applied)."""
     return tuple(
         Operation(
@@ -303,7 +296,12 @@ def components(contract: Contract) -> dict[str, dict[str, Any]]:
     """Every contract schema under its component name."""
     names = {component_name(name): name for name in contract.names()}
     known = set(names)
-    return {stem: _component(contract.schemas[file], stem, known) for stem, file in names.items()}
+    return {stem: _component(_unexampled(contract.schemas[file]), stem, known) for stem, file in names.items()}
+
+
+def _unexampled(schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema without its documented examples: the document gives each as its media type's `example`."""
+    return {key: value for key, value in schema.items() if key != EXAMPLES}
 
 
 def _as_the_mock_accepts(built: dict[str, dict[str, Any]], conventions: Conventions) -> dict[str, dict[str, Any]]:
@@ -339,11 +337,13 @@ def _examples_as_served(examples: dict[str, Any], conventions: Conventions) -> d
     return examples
 
 
-def _examples() -> dict[str, Any]:
-    """The documented examples (`schemas/examples/<stem>.json`), keyed by component name."""
-    if not EXAMPLES_DIR.is_dir():
-        return {}
-    return {path.stem: json.loads(path.read_text()) for path in sorted(EXAMPLES_DIR.glob("*.json"))}
+def _examples(contract: Contract) -> dict[str, Any]:
+    """The documented examples (each schema's first of its `examples`), keyed by component name."""
+    return {
+        component_name(name): contract.example(name)
+        for name in contract.names()
+        if contract.schemas[name].get(EXAMPLES)
+    }
 
 
 def _content(schema: str, examples: dict[str, Any]) -> dict[str, Any]:
@@ -364,7 +364,7 @@ def _parameters(operation: Operation, seed: Seed | None) -> list[dict[str, Any]]
     parameters = []
     for name, where in located:
         if name not in PARAMETERS:
-            raise ValueError(f"{operation.operation_id}: parameter {name!r} is not described in PARAMETERS")
+            raise ValueError(f"{operation.operation_id}: parameter {name!r} is not described in operations.PARAMETERS")
         description, schema = PARAMETERS[name]
         parameter: dict[str, Any] = {
             "name": name,
@@ -483,15 +483,18 @@ def build_openapi(
     seed: Seed | None = None,
     max_body: int | None = None,
     conventions: Conventions | None = None,
+    table: Mapping[str, TableOperation] = OPERATIONS,
 ) -> dict[str, Any]:
-    """The LUCS API's document as the mock serves it: with `auth`, every operation demands the
+    """The LUCS API's document as the mock serves `table`: with `auth`, every operation demands the
     credentials and may answer 401; `max_body` (bytes) is named in the 413's description;
     `conventions` are the mock's ways where LUCS documents none (its defaults when None)."""
     conventions = conventions or Conventions()
-    built = _as_the_mock_accepts(components(contract or default_contract()), conventions)
+    contract = contract or default_contract()
+    built = _as_the_mock_accepts(components(contract), conventions)
     tag = {"name": LUCS_TAG, "description": "the documented LUCS API, as the mock serves it"}
-    served = _Served(auth, seed, _examples_as_served(_examples(), conventions), _links(conventions), max_body)
-    return _document(LUCS_INFO, tag, lucs_operations(conventions.operations()), built, served)
+    examples = _examples_as_served(_examples(contract), conventions)
+    served = _Served(auth, seed, examples, _links(conventions), max_body)
+    return _document(LUCS_INFO, tag, lucs_operations(conventions.operations(table)), built, served)
 
 
 def build_control_openapi(
@@ -501,10 +504,11 @@ def build_control_openapi(
     conventions: Conventions | None = None,
 ) -> dict[str, Any]:
     """The control endpoints' document: with `auth`, all but `/openapi.json` demand the credentials."""
-    error = components(contract or default_contract())[ERROR_SCHEMA]
+    contract = contract or default_contract()
+    error = components(contract)[ERROR_SCHEMA]
     schemas = {ERROR_SCHEMA: error} | copy.deepcopy(CONTROL_SCHEMAS)
     states = schemas["MockState"]["properties"]["tasks"]["items"]["properties"]["State"]
     states["enum"] = list((conventions or Conventions()).task_states)
     tag = {"name": MOCK_TAG, "description": "mock-only control endpoints; a real LUCS has none of them"}
-    served = _Served(auth, None, _examples(), LINKS, max_body)
+    served = _Served(auth, None, _examples(contract), LINKS, max_body)
     return _document(CONTROL_INFO, tag, CONTROL_OPERATIONS, schemas, served)

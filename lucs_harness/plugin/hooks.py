@@ -30,7 +30,6 @@ from lucs_harness.exit_codes import CREDENTIALS_REFUSED, EARLY_ENDS, INTERRUPTED
 from lucs_harness.interrupts import relay_signal
 from lucs_harness.journal_key import begin_stretch
 from lucs_harness.option_names import OTHER_OPTIONS, cli_option
-from lucs_harness.plugin.definitions import template_of
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
     FAULTS_KEY,
@@ -42,7 +41,7 @@ from lucs_harness.plugin.session import (
     RunState,
     is_worker,
 )
-from lucs_harness.plugin.target import activate, prepare
+from lucs_harness.plugin.target import activate, end_run, prepare, wakes_harness
 from lucs_harness.redact import Redactor, scrub_files
 from lucs_harness.reporting.allure_results import write_run_files
 from lucs_harness.reporting.faults import ALLURE, CUCUMBER, JUNIT, ReportFaults
@@ -56,9 +55,10 @@ from lucs_harness.reporting.verdict import (
     annotate,
     junit_name,
 )
-from lucs_harness.sharding import Shard, sharded
+from lucs_harness.sharding import sharded
 
 FAILED_AT_KEY = pytest.StashKey[str]()
+WAKES = "wakes-"  # + a worker's id: the file in the workers' folder saying its selection needs the harness
 _FROZEN: list[bool] = []  # whether this process froze what its first session's start-up made
 MESSAGE_LINES = 10  # of a failure's message on the terminal, by default
 # why a scenario is skipped against a real LUCS: short, the summary line counts scenarios by them
@@ -97,7 +97,6 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[FAULTS_KEY] = _fault_names(config.getoption("--lucs-mock-fault"))
         config.stash[MOCK_SEED_KEY] = _mock_seed(config.getoption("--lucs-mock-data"))
         shard, lucs = sharded(config, lucs)  # once, here: everything downstream sees the shard's slice
-        _check_pool_size(config, lucs, shard)
     except ConfigError as error:  # a ShardError too
         run.end(USAGE, str(error))
         raise pytest.UsageError(str(error)) from None
@@ -111,10 +110,8 @@ def pytest_configure(config: pytest.Config) -> None:
             )
     run.interrupts.listeners.append(lambda level: _stop(config, level))
     run.interrupts.install_relay()
-    if not worker and config.getoption("dist", "no") != "no":
-        activate(config)  # an xdist controller passes stop requests on to the workers that took them
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_XdistRelay(run), "lucs-xdist-relay")
+        config.pluginmanager.register(_XdistRelay(config), "lucs-xdist-relay")
     if config.getoption("--lucs-show-config"):
         _show_config(config, lucs)
 
@@ -274,8 +271,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     run.session = session
     _guard_terminal(config, lucs.redactor())
     real = lucs.base_url is not None and not lucs.dry_run
-    if real and not is_worker(config) and config.getoption("dist", "no") != "no":
-        prepare(config)  # once, before any worker leases an agent: a replayed undo meets no live scenario
     if not config.getoption("--lucs-restore-only") or is_worker(config):
         return
     if not real:
@@ -320,20 +315,20 @@ class _GuardedTerminal:
         return getattr(self._inner, name)
 
 
-def _check_pool_size(config: pytest.Config, lucs: LucsConfig, shard: Shard | None) -> None:
-    """Against a shared LUCS every xdist worker needs an agent of its own: refuse a run that can't."""
-    workers = config.getoption("numprocesses", None) if not is_worker(config) else None
-    problem = lucs.pool_problem(workers if isinstance(workers, int) else None, str(shard) if shard else None)
-    if problem:
-        raise ConfigError(problem)
+def _pool_problem(config: pytest.Config) -> str | None:
+    """Against a shared LUCS every xdist worker needs an agent of its own: why this run can't."""
+    workers, shard = config.getoption("numprocesses", None), config.stash[SHARD_KEY]
+    slice_name = str(shard) if shard else None
+    return config.stash[CONFIG_KEY].pool_problem(workers if isinstance(workers, int) else None, slice_name)
 
 
 class _XdistRelay:
     """The xdist controller's side: relays a stop request to the workers (each runs its own
     scenario's restore), and carries each worker's unrestored changes back for the summary."""
 
-    def __init__(self, run: RunState) -> None:
-        self.run = run
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.run = config.stash[RUN_KEY]
         self.pid_dir: Path | None = None
 
     def pytest_configure_node(self, node: Any) -> None:
@@ -346,13 +341,26 @@ class _XdistRelay:
         signal as well (Ctrl-C reaches the whole process group) counts the request once."""
         relay = relay_signal(level)
         for pid_file in self.pid_dir.iterdir() if self.pid_dir else ():
-            with suppress(ValueError, OSError):
-                os.kill(int(pid_file.name), relay)
+            with suppress(OSError):
+                if pid_file.name.isdigit():
+                    os.kill(int(pid_file.name), relay)
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        """The selection, as a worker collected it (every worker collects the same)."""
-        if not self.run.selected:
-            self.run.selected = list(ids)
+        """The selection, as a worker collected it (every worker collects the same). When it holds a
+        LUCS scenario, the controller wakes up before any is scheduled: it takes the stop signals to
+        relay them, and a real target is prepared once, before any worker leases an agent (a
+        replayed undo meets no live scenario). A selection without one contacts nobody."""
+        if self.run.selected or self.pid_dir is None:
+            return
+        self.run.selected = list(ids)
+        if (self.pid_dir / f"{WAKES}{node.gateway.id}").exists():
+            problem = _pool_problem(self.config)
+            if problem:
+                end_run(self.config, USAGE, problem)
+            activate(self.config)
+            lucs = self.config.stash[CONFIG_KEY]
+            if lucs.base_url is not None and not lucs.dry_run:
+                prepare(self.config)
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         output = getattr(node, "workeroutput", {})
@@ -369,23 +377,29 @@ class _XdistRelay:
             self.pid_dir.rmdir()
 
 
+@pytest.hookimpl(tryfirst=True)  # an xdist worker's marker must exist before it reports its collection
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The selection (after -k, -m, --tags and a shard's share): the scenarios the reports account
-    for. Where scenarios will run against a real target, its journal key is stretched meanwhile.
+    for. An xdist worker whose selection holds a LUCS scenario says so to its controller. Where
+    scenarios will run against a real target, its journal key is stretched meanwhile.
 
     What start-up and collection made (modules, plugins, the items) lives as long as the run: frozen
     out of the garbage collector's sight (`gc.freeze`), it is not walked again by every full
     collection, nor by pytest's at the end, nor by the interpreter's at exit (some 0.1 s of CPU in a
-    run of 14 scenarios). Only where scenarios run: the plugin changes nothing in a run of other
-    tests; and once per process, so that sessions run in one process (pytester) freeze no garbage
-    of the sessions before."""
-    session.config.stash[RUN_KEY].selected = [item.nodeid for item in session.items]
-    if not any(template_of(item) is not None for item in session.items):
+    run of 14 scenarios). Only where the selection needs the harness: the plugin changes nothing in
+    a run of other tests; and once per process, so that sessions run in one process (pytester)
+    freeze no garbage of the sessions before."""
+    config = session.config
+    config.stash[RUN_KEY].selected = [item.nodeid for item in session.items]
+    if not any(wakes_harness(item) for item in session.items):
         return
+    worker = getattr(config, "workerinput", {})
+    if worker.get(PID_DIR_KEY):
+        (Path(worker[PID_DIR_KEY]) / f"{WAKES}{worker['workerid']}").touch()
     if not _FROZEN:
         gc.freeze()
         _FROZEN.append(True)
-    lucs = session.config.stash[CONFIG_KEY]
+    lucs = config.stash[CONFIG_KEY]
     if lucs.base_url is not None and not lucs.dry_run:
         begin_stretch(lucs)
 

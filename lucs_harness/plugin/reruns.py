@@ -5,7 +5,8 @@ A retry starts afresh: the scenario's fixtures are torn down between tries, so w
 changed is restored before the next begins. The reports keep the last try (Allure keeps the
 earlier ones as its retries). A scenario that passes on a retry is flaky: counted in
 the summary line and marked flaky in its Allure result. What ends the run is never retried: an
-interrupt, refused credentials, a target that stopped answering, an agent pool with no one free.
+interrupt, refused credentials, a target that stopped answering, an agent pool with no one free;
+nor is a scenario with an undefined step.
 """
 
 from __future__ import annotations
@@ -13,10 +14,17 @@ from __future__ import annotations
 import pytest
 from pytest_bdd.reporting import test_report_context_registry
 
-from lucs_harness.errors import CredentialsRefused, PoolExhausted, RunInterrupted, Unreachable
+from lucs_harness.errors import CredentialsRefused, PoolExhausted, RunInterrupted, UndefinedSteps, Unreachable
 from lucs_harness.plugin.session import CONFIG_KEY, RUN_KEY, RunState, is_worker
 
-NEVER_RETRIED: tuple[type[BaseException], ...] = (RunInterrupted, CredentialsRefused, Unreachable, PoolExhausted)
+# what ends the run, and a scenario with an undefined step: no retry can pass it
+NEVER_RETRIED: tuple[type[BaseException], ...] = (
+    RunInterrupted,
+    CredentialsRefused,
+    Unreachable,
+    PoolExhausted,
+    UndefinedSteps,
+)
 
 
 @pytest.hookimpl(trylast=True)

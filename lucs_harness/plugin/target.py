@@ -17,6 +17,7 @@ import pytest
 
 from lucs_harness.errors import CoordinationError, CredentialsRefused, LucsError, TransportError
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, TARGET_NOT_READY, UNREACHABLE, USAGE
+from lucs_harness.plugin.definitions import template_of
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
     PID_DIR_KEY,
@@ -45,9 +46,15 @@ def activate(config: pytest.Config) -> None:
         (Path(folder) / str(os.getpid())).touch()
 
 
+def wakes_harness(item: pytest.Item) -> bool:
+    """Whether a collected test may need the harness: a Gherkin scenario (its steps' fixtures are
+    only known once it runs) or a test that asks for the target."""
+    return template_of(item) is not None or "lucs_target" in getattr(item, "fixturenames", ())
+
+
 def prepare(config: pytest.Config) -> None:
-    """Preflight, repair and readiness of a real target, once per run (by the xdist controller,
-    before the workers start). A target that cannot be reached, refuses the credentials or is not
+    """Preflight, repair and readiness of a real target, once per run (under xdist by the
+    controller, before any scenario is scheduled). A target that cannot be reached, refuses the credentials or is not
     ready ends the run with its own code."""
     run, lucs = config.stash[RUN_KEY], config.stash[CONFIG_KEY]
     if run.prepared or lucs.base_url is None or is_worker(config):
@@ -63,15 +70,15 @@ def prepare(config: pytest.Config) -> None:
         try:
             client.send("list_users", {"serviceId": lucs.service_id}, expect=ANY_STATUS)
         except CredentialsRefused as refused:
-            _end(config, CREDENTIALS_REFUSED, f"LUCS refused the credentials: {refused}")
+            end_run(config, CREDENTIALS_REFUSED, f"LUCS refused the credentials: {refused}")
         except TransportError as error:  # no connection, or no answer within the read timeout
-            _end(config, UNREACHABLE, f"LUCS could not be reached: {error}")
+            end_run(config, UNREACHABLE, f"LUCS could not be reached: {error}")
         except LucsError:
             pass  # reached, and it answered: what is wrong with the answer, the scenarios will say
         with run.interrupts.shielded():  # a first Ctrl-C lets it finish; a second stops it between undos
             refusal = repair_leftovers(config, client, store)
         if refusal is not None and run.exit_code is None:
-            _end(config, USAGE, refusal)  # what the journal held that it must not: someone should look
+            end_run(config, USAGE, refusal)  # what the journal held that it must not: someone should look
         if run.exit_code is None and not config.getoption("--lucs-restore-only"):
             _require_ready(config, client)  # not when stopped meanwhile, nor for `lucs-acceptance restore`
     finally:
@@ -121,7 +128,7 @@ def coordination(config: pytest.Config) -> Coordination:
         try:
             run.coordination = open_store(config.stash[CONFIG_KEY])
         except CoordinationError as error:
-            _end(config, error.code, str(error))
+            end_run(config, error.code, str(error))
     assert run.coordination is not None
     return run.coordination
 
@@ -137,7 +144,7 @@ def _require_writable(config: pytest.Config, store: Coordination) -> None:
     for folder, option in ((store.journals, JOURNAL_OPTION), (store.leases, "--lucs-lease-dir")):
         cause = cannot_write(folder)
         if cause is not None:
-            _end(config, USAGE, unwritable(folder, option, cause))
+            end_run(config, USAGE, unwritable(folder, option, cause))
 
 
 def unwritable(folder: Path, option: str, cause: str) -> str:
@@ -155,7 +162,7 @@ def open_journal(config: pytest.Config) -> RunJournal:
     except OSError as error:
         if not isinstance(store, FileCoordination):
             raise
-        _end(config, USAGE, unwritable(store.journals, JOURNAL_OPTION, why(error)))
+        end_run(config, USAGE, unwritable(store.journals, JOURNAL_OPTION, why(error)))
 
 
 def announce(config: pytest.Config, lines: list[str], **markup: bool) -> None:
@@ -173,6 +180,7 @@ def announce(config: pytest.Config, lines: list[str], **markup: bool) -> None:
         sys.stderr.flush()
 
 
-def _end(config: pytest.Config, code: int, reason: str) -> NoReturn:
+def end_run(config: pytest.Config, code: int, reason: str) -> NoReturn:
+    """End the run now with `code`, `reason` its verdict."""
     config.stash[RUN_KEY].end(code, reason)
     pytest.exit(reason, returncode=code)

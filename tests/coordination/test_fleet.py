@@ -183,7 +183,7 @@ def test_a_store_nobody_answers_ends_the_run_with_10_before_lucs_hears_of_it(tmp
         run = runner("alone", tmp_path, store, base, *SCENARIOS)
         output, _ = run.communicate(timeout=TIMEOUT)
     assert run.returncode == 10, output[-3000:]
-    assert "coordination store postgresql://lucs@127.0.0.1:" in output
+    assert "coordination store postgresql://lucs:***@127.0.0.1:" in output
     assert "cannot be reached" in output
     assert "s3cret" not in output
     assert "Traceback" not in output

@@ -146,3 +146,12 @@ def test_a_snippet_takes_the_world_and_the_table_or_text_of_its_step() -> None:
     )
     assert function_name("5 seconds pass") == "step_5_seconds_pass"
     assert len(function_name("word " * 40)) <= 60
+
+
+def test_a_scenario_with_an_undefined_step_is_not_retried(pytester: pytest.Pytester) -> None:
+    """No retry can define a step: `--lucs-reruns` leaves such a scenario failed at once."""
+    make_project(pytester.path, {"users": UNBLOCK})
+    result = run(pytester, "--lucs-reruns=2")
+    result.assert_outcomes(failed=1)
+    assert "rerun" not in result.parseoutcomes()
+    assert result.ret == UNDEFINED_STEPS

@@ -146,11 +146,16 @@ def test_installed_it_changes_no_other_project(installed: Path, tmp_path: Path) 
     assert "--lucs-" not in helped.stdout
 
 
-def test_the_plugin_stays_out_of_a_run_that_needs_no_scenario(tmp_path: Path) -> None:
-    """A team's other tests make no call, even with a base URL nobody answers at."""
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_an_opted_in_project_runs_its_other_tests_without_contacting_lucs(tmp_path: Path, workers: list[str]) -> None:
+    """A project that opted in runs only its other tests: no call, even with a base URL nobody
+    answers at (a call would end the run with 10), under xdist too (its controller prepares a real
+    target only when a worker's selection holds a scenario)."""
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["lucs_harness.plugin"]\n')
     (tmp_path / "test_other.py").write_text("def test_plain() -> None:\n    assert True\n")
-    done = run_in(tmp_path, "-m", "pytest", "-q", "-p", "no:cacheprovider", LUCS_BASE_URL="http://127.0.0.1:9")
-    assert done.returncode == 0, done.stdout[-3000:]
+    pytest_args = ["-m", "pytest", "-q", "-p", "no:cacheprovider", *workers]
+    done = run_in(tmp_path, *pytest_args, LUCS_BASE_URL="http://127.0.0.1:9")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "1 passed" in done.stdout
 
 

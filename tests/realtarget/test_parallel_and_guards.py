@@ -46,7 +46,7 @@ def test_two_workers_never_hold_the_same_agent(tmp_path: Path) -> None:
 def test_a_pool_smaller_than_the_workers_is_refused_before_anything_runs() -> None:
     done = run_suite("-n", "2", "--lucs-base-url", "http://127.0.0.1:9", "--lucs-agents", "sip:smoky.cc@dev.local")
     assert done.returncode == 4
-    assert "2 xdist workers need 2 agents, but the agent pool has 1" in done.stderr
+    assert "2 xdist workers need 2 agents, but the agent pool has 1" in done.stdout + done.stderr
 
 
 def run_while_another_run_holds_curt(leases: Path, *args: str) -> subprocess.CompletedProcess[str]:

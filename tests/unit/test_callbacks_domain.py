@@ -3,7 +3,6 @@ defaults, service resolution, reading by ExternalTaskId, search, cancel, and the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import requests
 
 from lucs_harness.client import Exchange, LucsClient
 from lucs_harness.config import LucsConfig
-from lucs_harness.contract import SCHEMAS_DIR, default_contract
+from lucs_harness.contract import default_contract
 from lucs_harness.coordination.files import Journal, read_journal
 from lucs_harness.journal import Lookup, Seal, Undo
 from lucs_harness.leftovers import harness_id
@@ -42,12 +41,12 @@ def lucs() -> Lucs:
 
 def documented(**changes: Any) -> dict[str, Any]:
     """The documented example request (by ServiceSip), changed."""
-    body: dict[str, Any] = json.loads((SCHEMAS_DIR / "examples" / "callback-request.json").read_text())
+    body: dict[str, Any] = default_contract().example("callback-request.json")
     return body | changes
 
 
 def states(lucs: Lucs, *external_ids: str) -> list[str]:
-    return [lucs.callback(external)["State"] for external in external_ids]
+    return [lucs.get_callback(external)["State"] for external in external_ids]
 
 
 def refused(kind: type[DomainError], call: Any, *args: Any) -> DomainError:
@@ -96,10 +95,10 @@ def test_the_service_is_found_by_id_first_and_must_take_callbacks(lucs: Lucs) ->
 def test_a_callback_is_read_by_its_external_task_id_the_open_one_first(lucs: Lucs) -> None:
     first = lucs.create_callback(documented(ExternalTaskId="x"))
     second = lucs.create_callback(documented(ExternalTaskId="x"))
-    assert lucs.callback("x")["Id"] == second["Id"]
+    assert lucs.get_callback("x")["Id"] == second["Id"]
     lucs.cancel_callback(second["Id"])
-    assert lucs.callback("x")["Id"] == first["Id"]
-    refused(NotFound, lucs.callback, "nothing")
+    assert lucs.get_callback("x")["Id"] == first["Id"]
+    refused(NotFound, lucs.get_callback, "nothing")
 
 
 def test_search_filters_orders_and_pages(lucs: Lucs) -> None:

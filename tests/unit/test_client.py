@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Iterator
 
@@ -11,7 +10,7 @@ from requests.adapters import HTTPAdapter
 
 from lucs_harness.client import Exchange, LucsClient, task_id_of
 from lucs_harness.config import LucsConfig
-from lucs_harness.contract import SCHEMAS_DIR
+from lucs_harness.contract import default_contract
 from lucs_harness.errors import (
     CredentialsRefused,
     NotJson,
@@ -55,7 +54,7 @@ def test_the_use_case_calls_return_parsed_bodies(client: LucsClient) -> None:
     users = client.list_users(SERVICE)
     assert users[0]["SipUri"] == "sip:smoky.cc@dev.local"
     assert client.block(CURT)["IsBlockedByLuwareApi"] is True
-    task = json.loads((SCHEMAS_DIR / "examples" / "task-request.json").read_text())
+    task = default_contract().example("task-request.json")
     task_id = client.create_task(task)
     assert client.get_task(task_id)["State"] == "Pending"
     assert client.unblock(CURT)["NotSelectableReason"] == "InAnExternalTask"

@@ -21,7 +21,7 @@ import pytest
 
 from lucs_harness.client import MEGABYTE, Exchange, LucsClient, parse_json
 from lucs_harness.config import SEED_SERVICE, LucsConfig
-from lucs_harness.contract import SCHEMAS_DIR
+from lucs_harness.contract import default_contract
 from lucs_harness.errors import (
     JsonTooDeep,
     LucsError,
@@ -201,7 +201,7 @@ def test_a_gzip_bomb_is_counted_inflated_and_never_inflated_whole(serve: Any) ->
 
 
 def test_a_body_cut_off_is_not_put_back_in_the_pool_half_read(serve: Any) -> None:
-    users = (SCHEMAS_DIR / "examples" / "user-list.json").read_bytes()
+    users = json.dumps(default_contract().example("user-list.json")).encode()
     client, script = serve(flood("chunked"), answer(users))
     with pytest.raises(ResponseTooLarge):
         client.list_users(SEED_SERVICE)
@@ -225,7 +225,7 @@ def test_a_thousand_broken_elements_make_a_message_of_twenty_and_a_count(serve: 
 
 
 def test_a_redirect_followed_on_the_same_origin_has_its_body_capped_too(serve: Any) -> None:
-    users = (SCHEMAS_DIR / "examples" / "user-list.json").read_bytes()
+    users = json.dumps(default_contract().example("user-list.json")).encode()
     to = f"/v1.0/services/{SEED_SERVICE}/users?moved"
     same_origin = {"allow_redirects": "same-origin"}
     client, _ = serve(answer(b"moved", "text/plain", "302 Found", Location=to), answer(users), **same_origin)
@@ -320,7 +320,7 @@ def test_a_200_kb_body_is_cut_to_64_kb_in_the_record_with_a_note_of_the_rest() -
 
 
 def test_a_normal_exchange_is_attached_whole_and_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
-    users = json.loads((SCHEMAS_DIR / "examples" / "user-list.json").read_text())
+    users = default_contract().example("user-list.json")
     users[0]["Token"] = "t0k"
     users[0]["DisplayName"] = "name with s3cret"
     exchange = Exchange(

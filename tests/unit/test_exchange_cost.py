@@ -20,7 +20,7 @@ from allure_commons.lifecycle import AllureLifecycle
 from allure_commons.logger import AllureFileLogger
 
 from lucs_harness.client import Exchange
-from lucs_harness.contract import SCHEMAS_DIR
+from lucs_harness.contract import default_contract
 from lucs_harness.redact import MASK, SECRET_KEYS, Redactor, keys_masked
 from lucs_harness.reporting.exchanges import (
     AllureSink,
@@ -34,7 +34,7 @@ from lucs_harness.reporting.exchanges import (
 from lucs_harness.reporting.faults import ALLURE, ReportFaults
 from tests.support.faults import file_size_limit
 
-USERS = json.loads((SCHEMAS_DIR / "examples" / "user-list.json").read_text())
+USERS = default_contract().example("user-list.json")
 
 
 def exchange(response: Any, request: Any = None, url: str = "http://lucs/v1.0/users", **headers: str) -> Exchange:

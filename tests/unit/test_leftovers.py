@@ -3,14 +3,13 @@ another time zone, or the mock's simulated clock, cannot make a running scenario
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from lucs_harness.client import LucsClient
 from lucs_harness.config import LucsConfig
-from lucs_harness.contract import SCHEMAS_DIR
+from lucs_harness.contract import default_contract
 from lucs_harness.coordination.files import FileCoordination
 from lucs_harness.leftovers import TASK_PREFIX, age_of, cancel_orphan_callbacks, harness_id, is_closed
 from tests.unit.conftest import MockTarget
@@ -47,7 +46,7 @@ def test_old_pending_callbacks_of_the_harness_are_cancelled_and_young_ones_left(
 ) -> None:
     mock_target.control.reset()
     client = LucsClient(LucsConfig(), mock_target.base_url)
-    example = json.loads((SCHEMAS_DIR / "examples" / "callback-request.json").read_text())
+    example = default_contract().example("callback-request.json")
     old = f"{TASK_PREFIX}{int(time.time()) - 3600:08x}-0000aaaa"
     for external in (old, harness_id(), "someone-elses"):
         client.send("create_callback", body=example | {"ExternalTaskId": external})

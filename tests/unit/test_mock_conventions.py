@@ -31,7 +31,7 @@ from tests.realtarget.support import mock_process
 SERVICE = "7830678b-03b1-4e71-af33-a3987142519f"
 CURT = "854822ed-4a2a-4eb1-b07f-637ed3eab729"  # accepts at once
 FAY = "sip:smoky.ff@dev.local"  # never answers: a task offered to her stays offered
-TASK = json.loads(Path("schemas/examples/task-request.json").read_text())
+TASK = default_contract().example("task-request.json")
 STATES = ("Queued", "Ringing", "Connected", "Terminated")
 TIMEOUT = 5.0
 

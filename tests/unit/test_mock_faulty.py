@@ -45,11 +45,11 @@ def test_with_no_fault_on_the_fault_layer_answers_as_the_rules() -> None:
     faithful, served = Lucs(load_seed()), FaultyLucs(load_seed())
     for lucs in (faithful, served):
         user = str(lucs.seed.users[0]["Id"])
-        lucs.block(user)
-        lucs.unblock(user)
+        lucs.block_user(user)
+        lucs.unblock_user(user)
         lucs.set_presence(user, "Away")
     assert served.snapshot() == faithful.snapshot()
-    assert served.services_list() == faithful.services_list()
+    assert served.list_services() == faithful.list_services()
 
 
 def _put_faults(app: Any, names: list[str]) -> tuple[int, Any]:

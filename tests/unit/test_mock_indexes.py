@@ -96,7 +96,7 @@ class Scanning(Lucs):
         by_age = (t for t in reversed(self.tasks.values()) if t.external_id == external_id)
         return next(iter(sorted(by_age, key=lambda t: t.state == CLOSED)), None)
 
-    def callback(self, external_id: str) -> dict[str, Any]:
+    def get_callback(self, external_id: str) -> dict[str, Any]:
         by_age = (c for c in reversed(self.callbacks.all.values()) if c.dto["ExternalTaskId"] == external_id)
         found = next(iter(sorted(by_age, key=lambda c: not c.open)), None)
         if found is None:
@@ -183,18 +183,18 @@ def operations(seed: int) -> list[Call]:
     for n in range(STEPS):
         user, external = rng.choice(users), f"ext-{rng.randint(0, 15)}"
         choices: list[Call] = [
-            ("block", (user,)),
-            ("unblock", (user,)),
+            ("block_user", (user,)),
+            ("unblock_user", (user,)),
             ("set_presence", (user, rng.choice(PRESENCES))),
             ("create_task", (random_task(rng, sips, n),)),
             ("create_task", (random_task(rng, sips, n),)),
             ("close_task", (external,)),
-            ("task", (external,)),
+            ("get_task", (external,)),
             ("advance", (rng.randint(1, 40),)),
             ("set_faults", (frozenset(rng.sample(SWITCHED, rng.randint(0, 2))),)),
             ("create_callback", (random_callback(rng),)),
             ("cancel_callback", (str(uuid.UUID(int=rng.randint(0, 30))),)),
-            ("callback", (f"cb-{rng.randint(0, 5)}",)),
+            ("get_callback", (f"cb-{rng.randint(0, 5)}",)),
             ("search_callbacks", (rng.choice(searches),)),
         ]
         calls.append(rng.choice(choices))
@@ -219,8 +219,8 @@ def run(model: type[FaultyLucs], seed: int, monkeypatch: pytest.MonkeyPatch) -> 
     for name, arguments in operations(seed):
         answer = call(lucs, name, arguments)
         assert set(lucs._open) == {t.external_id for t in lucs.tasks.values() if t.state != CLOSED}
-        users = [lucs.users_of(s) for s in SERVICES]
-        seen.append((answer, lucs.snapshot(), users, [lucs.tasks_of(s) for s in SERVICES]))
+        users = [lucs.list_users(s) for s in SERVICES]
+        seen.append((answer, lucs.snapshot(), users, [lucs.service_tasks(s) for s in SERVICES]))
     return seen
 
 
@@ -256,9 +256,9 @@ def test_faults_switched_on_between_calls_count_at_the_next_distribution() -> No
     """A fault changes who may take a task without any agent changing: the queues are looked at anew."""
     lucs = FaultyLucs(load_seed())
     curt, dd = (str(u["Id"]) for u in BASE.users if u["SipUri"] in ("sip:smoky.cc@dev.local", "sip:smoky.dd@dev.local"))
-    lucs.block(curt)
+    lucs.block_user(curt)
     task = {"ExternalTaskId": "x", "Service": SERVICES[0], "PreferredAgents": ["sip:smoky.cc@dev.local"]}
     task_id = lucs.create_task(task | {"ConsiderPreferredAgentsOnly": True})
     lucs.faults.set(frozenset({Fault.DISTRIBUTES_TO_BLOCKED}))
     lucs.set_presence(dd, "Online")
-    assert lucs.task(task_id)["ReservedUserObject"]["Id"] == curt
+    assert lucs.get_task(task_id)["ReservedUserObject"]["Id"] == curt

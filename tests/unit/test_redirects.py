@@ -16,7 +16,7 @@ import pytest
 
 from lucs_harness.client import MAX_REDIRECTS, Exchange, LucsClient
 from lucs_harness.config import SEED_SERVICE, LucsConfig
-from lucs_harness.contract import SCHEMAS_DIR
+from lucs_harness.contract import default_contract
 from lucs_harness.doctor import main as doctor
 from lucs_harness.errors import RedirectRefused
 from lucs_harness.reporting.exchanges import attachment
@@ -25,7 +25,7 @@ from tests.realtarget.support import tls_files
 
 SECRET = "Zq7-redirect-k3y"
 FOREIGN = "f0reign-s3cret"  # a credential in a Location that the configuration does not know
-TASK = json.loads((SCHEMAS_DIR / "examples" / "task-request.json").read_bytes())
+TASK = default_contract().example("task-request.json")
 TASK_ID = b'"854822ed-4a2a-4eb1-b07f-637ed3eab729"'
 USERS = f"/v1.0/services/{SEED_SERVICE}/users"
 REDIRECTS = [301, 302, 303, 307, 308]
