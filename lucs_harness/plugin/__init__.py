@@ -10,13 +10,7 @@ fixtures): a run of other tests makes no call, checks no target and takes no sig
 
 from __future__ import annotations
 
-import gc
 from importlib.util import find_spec
-
-# What the process loaded before this plugin (pytest and its plugins so far) lives as long as it:
-# frozen out of the garbage collector's sight, it is not walked by the full collection that the
-# imports below would set off (some 15 ms). Nothing else changes: those objects are never garbage.
-gc.freeze()
 
 STEP_MODULES = ("users", "tasks", "presence", "responses", "clock", "callbacks", "services", "operations")
 STEPS_PACKAGE = "lucs_harness.steps" if find_spec("lucs_harness.steps") else "steps"
