@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lucs_harness.reporting.verdict import RUN_CLASS
-from tests.realtarget.support import free_port, mock_process
+from tests.realtarget.support import free_port, mock_thread
 from tests.support.suite import ROOT, child_env, run_wrapper, suite_command
 
 CHANGES = "changes not allowed on this target (--lucs-allow-changes)"
@@ -26,7 +26,7 @@ TIMEOUT = 120
 @pytest.fixture(scope="module")
 def real_lucs() -> Iterator[str]:
     """`lucs-mock serve` as the real LUCS the suite is pointed at."""
-    with mock_process() as base:
+    with mock_thread() as base:
         yield base
 
 
