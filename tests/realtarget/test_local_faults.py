@@ -59,6 +59,10 @@ def env_in(tmp_path: Path, **extra: str) -> dict[str, str]:
     return child_env(**(ours | extra))
 
 
+# the tests that use `pycache`: on one worker, so its warming run and restore run once per make test
+WARM_CACHE = pytest.mark.xdist_group("pycache")
+
+
 @pytest.fixture(scope="module")
 def pycache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment of a bytecode cache of its own, warmed by a run and a restore without a limit:
@@ -115,6 +119,7 @@ def assert_clean(done: subprocess.CompletedProcess[str], wall: float) -> None:
     assert wall < WALL
 
 
+@WARM_CACHE
 def test_the_html_past_a_file_size_limit_is_exit_12_and_every_other_report_whole(
     tmp_path: Path, pycache: dict[str, str]
 ) -> None:
@@ -140,6 +145,7 @@ def test_the_html_past_a_file_size_limit_is_exit_12_and_every_other_report_whole
     assert leftovers(reports) == leftovers(tmp_path / "history") == []
 
 
+@WARM_CACHE
 def test_reports_past_a_small_file_size_limit_go_whole_and_the_run_still_restores(
     tmp_path: Path, pycache: dict[str, str]
 ) -> None:
@@ -231,6 +237,7 @@ def test_on_a_full_journal_disk_no_change_is_sent(tmp_path: Path) -> None:
     assert summary(done).startswith("LUCS acceptance: 0 passed, 1 failed -> exit 1 (some scenarios failed)")
 
 
+@WARM_CACHE
 def test_a_journal_that_stops_taking_writes_mid_scenario_sends_nothing_unjournaled_and_restores(
     tmp_path: Path, pycache: dict[str, str]
 ) -> None:

@@ -5,6 +5,7 @@ failed. Counts come from the marks and from junit.xml, never from the list of fe
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -30,8 +31,10 @@ def real_lucs() -> Iterator[str]:
         yield base
 
 
+@functools.cache
 def collected(*marks: str) -> int:
-    """How many scenarios the suite selects with `-m` (all without): the marks decide, not a list."""
+    """How many scenarios the suite selects with `-m` (all without): the marks decide, not a list.
+    Asked once per selection in a process (a child pytest each): the tests ask the same ones."""
     selection = ["-m", *marks] if marks else []
     listed = subprocess.run(
         suite_command("--co", "-q", *selection), cwd=ROOT, env=child_env(), capture_output=True, text=True, check=True
