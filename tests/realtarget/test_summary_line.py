@@ -31,6 +31,10 @@ def real_lucs() -> Iterator[str]:
         yield base
 
 
+# the tests that count with `collected`: on one worker, so each selection's count is asked once
+COUNTING = pytest.mark.xdist_group("summary-counts")
+
+
 @functools.cache
 def collected(*marks: str) -> int:
     """How many scenarios the suite selects with `-m` (all without): the marks decide, not a list.
@@ -74,6 +78,7 @@ def skip_reasons(cases: list[ET.Element]) -> Counter[str]:
     return Counter(skipped.get("message", "") for case in cases if (skipped := case.find("skipped")) is not None)
 
 
+@COUNTING
 def test_skips_on_a_real_lucs_are_counted_by_why(tmp_path: Path, real_lucs: str) -> None:
     """Without --lucs-allow-changes: the read-only scenarios pass, exit 0 says only those that ran
     passed, and the line says how many did not run and why (`-rs` is not needed)."""
@@ -89,6 +94,7 @@ def test_skips_on_a_real_lucs_are_counted_by_why(tmp_path: Path, real_lucs: str)
     assert skip_reasons(junit_cases(tmp_path)) == Counter({CHANGES: changes, MOCK_ONLY: mock_only})
 
 
+@COUNTING
 def test_a_run_where_no_scenario_ran_does_not_pass(tmp_path: Path, real_lucs: str) -> None:
     """Every selected scenario skipped: not "all selected scenarios passed" and exit 0, but exit 5."""
     changes, mock_only = collected("changes-state and not mock-only"), collected("mock-only")
@@ -100,6 +106,7 @@ def test_a_run_where_no_scenario_ran_does_not_pass(tmp_path: Path, real_lucs: st
     assert "-> exit 5 (no scenario ran)" in summary
 
 
+@COUNTING
 def test_an_unreachable_lucs_is_exit_10_with_every_scenario_not_run(tmp_path: Path) -> None:
     """Nothing listens: no scenario passed (pytest's JUnit writer left a nameless test case counted
     as one), and junit.xml holds every selected scenario, not run, and the run's entry saying why."""
