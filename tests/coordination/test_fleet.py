@@ -16,6 +16,7 @@ from tests.realtarget.support import (
     agent_state,
     free_port,
     mock_process,
+    mock_thread,
     session_processes,
     signal_run,
     wait_for,
@@ -79,7 +80,7 @@ def assert_no_overlap(log: list[tuple[str, str, str, str, float]], runs: int) ->
 
 def test_two_pipelines_started_together_take_turns_and_both_pass(tmp_path: Path, postgres: PostgresServer) -> None:
     store = postgres.database()
-    with mock_process("--latency", "0.05") as base:
+    with mock_thread("--latency", "0.05") as base:
         before = agent_state(base)
         runs = [runner(name, tmp_path, store, base, *SCENARIOS) for name in ("first", "second")]
         outputs = [run.communicate(timeout=TIMEOUT)[0] for run in runs]
@@ -93,7 +94,7 @@ def test_a_pipeline_that_finds_the_agent_busy_waits_for_it_then_passes(
     tmp_path: Path, postgres: PostgresServer
 ) -> None:
     store = postgres.database()
-    with mock_process() as base:
+    with mock_thread() as base:
         before = agent_state(base)
         first, resume = holding_after_the_block(tmp_path, store, base)
         second = runner("second", tmp_path, store, base, *SCENARIOS)
@@ -133,7 +134,7 @@ def test_a_runner_lost_mid_change_is_repaired_by_the_next_on_another_machine(
     tmp_path: Path, postgres: PostgresServer
 ) -> None:
     store = postgres.database()
-    with mock_process() as base:
+    with mock_thread() as base:
         before = agent_state(base)
         paused = tmp_path / "paused"
         pause = {"LUCS_TEST_PAUSE_AFTER": TASK_POSTED, "LUCS_TEST_PAUSED": str(paused)}
@@ -158,7 +159,7 @@ def test_a_store_restarted_mid_run_ends_it_with_10_and_the_next_run_finishes_the
     tmp_path: Path, postgres: PostgresServer
 ) -> None:
     store = postgres.database()
-    with mock_process() as base:
+    with mock_thread() as base:
         before = agent_state(base)
         first, resume = holding_after_the_block(tmp_path, store, base)
         postgres.stop()

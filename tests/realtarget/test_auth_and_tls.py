@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, UNREACHABLE
-from tests.realtarget.support import mock_process, run_suite, tls_files
+from tests.realtarget.support import mock_thread, run_suite, tls_files
 from tests.support.suite import scenario_tags
 
 SECRET = "Zq7-secret-4f2b"
@@ -28,7 +28,7 @@ def outcome(done: subprocess.CompletedProcess[str]) -> str:
 @pytest.mark.parametrize("mode", list(MODES))
 def test_each_auth_mode_passes_with_the_right_credentials_and_stops_at_once_without(mode: str) -> None:
     good, secret, wrong = MODES[mode]
-    with mock_process("--auth", mode, "--secret", secret, "--api-key-header", "X-LUCS-Key") as base:
+    with mock_thread("--auth", mode, "--secret", secret, "--api-key-header", "X-LUCS-Key") as base:
         common = ["--lucs-base-url", base, "--lucs-allow-changes", "--lucs-auth", mode, "--lucs-hold-time", "0"]
         passed = run_suite(*common, "-m", "smoke", env=good)  # the whole suite passes in the self-test
         assert passed.returncode == 0, outcome(passed)
@@ -42,7 +42,7 @@ def test_each_auth_mode_passes_with_the_right_credentials_and_stops_at_once_with
 
 
 def test_missing_credentials_stop_the_run_at_once_with_one_line() -> None:
-    with mock_process("--auth", "apikey", "--secret", SECRET) as base:
+    with mock_thread("--auth", "apikey", "--secret", SECRET) as base:
         missing = run_suite("--lucs-base-url", base, "--lucs-allow-changes")
     assert missing.returncode == CREDENTIALS_REFUSED, outcome(missing)
     refused = [line for line in missing.stdout.splitlines() if "refused the credentials" in line]
@@ -54,7 +54,7 @@ def test_missing_credentials_stop_the_run_at_once_with_one_line() -> None:
 def test_tls_with_a_self_signed_ca_passes_through_the_ca_bundle_and_fails_without(tmp_path: Path) -> None:
     files = tls_files(tmp_path)
     cert, key, bundle = files.cert, files.key, files.bundle
-    with mock_process("--certfile", str(cert), "--keyfile", str(key), scheme="https", verify=str(bundle)) as base:
+    with mock_thread("--certfile", str(cert), "--keyfile", str(key)) as base:
         verified = run_suite("--lucs-base-url", base, "--lucs-allow-changes", "--lucs-ca-bundle", str(bundle))
         assert verified.returncode == 0, outcome(verified)
         untrusted = run_suite("--lucs-base-url", base, "--lucs-allow-changes")
@@ -64,7 +64,7 @@ def test_tls_with_a_self_signed_ca_passes_through_the_ca_bundle_and_fails_withou
 
 def test_a_401_in_the_middle_of_the_run_stops_it_with_exit_11() -> None:
     """The key may read (GET passes the check before the run) but its API roles forbid POST."""
-    with mock_process("--auth", "apikey", "--secret", SECRET, "--api-roles", "GET") as base:
+    with mock_thread("--auth", "apikey", "--secret", SECRET, "--api-roles", "GET") as base:
         done = run_suite(
             "--lucs-base-url", base, "--lucs-allow-changes", "--lucs-auth", "apikey", env={"LUCS_API_KEY": SECRET}
         )

@@ -15,7 +15,15 @@ import pytest
 
 from lucs_harness.key_placement import DEFAULT_KEY_PLACEMENT, key_placement
 from tests.realtarget.misbehaving import answering_server, huge_body, nested_body, silent_server, url_of
-from tests.realtarget.support import TARGET_ENV, acceptance, agent_state, mock_process, signal_run, wait_for
+from tests.realtarget.support import (
+    TARGET_ENV,
+    acceptance,
+    agent_state,
+    mock_process,
+    mock_thread,
+    signal_run,
+    wait_for,
+)
 from tests.support.suite import ROOT, run_wrapper
 
 KEY = "d0ct0r-k3y"
@@ -80,7 +88,7 @@ def test_the_profile_it_writes_lets_the_suite_pass_and_the_target_is_as_found(tm
     )
     config = tmp_path / "lucs.toml"
     config.write_text('# the team\'s own settings stay\n[profiles.other]\nuser = "sip:someone@dev.local"\n')
-    with mock_process(*mock_args) as base:
+    with mock_thread(*mock_args) as base:
         before = agent_state(base, **credentials)
         doctor = run(
             "doctor", f"--lucs-base-url={base}", "--lucs-allow-changes", "--write-profile", "found",
@@ -104,7 +112,7 @@ def test_the_profile_it_writes_lets_the_suite_pass_and_the_target_is_as_found(tm
 
 def test_the_api_key_placement_is_discovered_by_reading_only(tmp_path: Path) -> None:
     mock_args = CONVENTIONS["api-key-scheme"]
-    with mock_process(*mock_args) as base:
+    with mock_thread(*mock_args) as base:
         done = run("doctor", f"--lucs-base-url={base}", "--write-profile", "p", cwd=tmp_path, env=secret_env(mock_args))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "discovered: the API key goes in 'Authorization: ApiKey'" in done.stdout
@@ -118,7 +126,7 @@ def test_a_target_that_cannot_be_reached_or_refuses_the_key_is_one_line_and_its_
     unreachable = run("doctor", "--lucs-base-url=http://127.0.0.1:9", "--lucs-connect-timeout=0.5")
     assert unreachable.returncode == 10, unreachable.stdout + unreachable.stderr
     assert "Traceback" not in unreachable.stdout + unreachable.stderr
-    with mock_process("--auth", "apikey", "--secret", KEY) as base:
+    with mock_thread("--auth", "apikey", "--secret", KEY) as base:
         refused = run("doctor", f"--lucs-base-url={base}", env={"LUCS_AUTH": "apikey", "LUCS_API_KEY": "wrong"})
     assert refused.returncode == 11, refused.stdout + refused.stderr
     assert "the API key was refused in every usual place" in refused.stdout
@@ -128,7 +136,7 @@ def test_a_target_that_cannot_be_reached_or_refuses_the_key_is_one_line_and_its_
 @pytest.mark.parametrize(("sig", "to"), [(signal.SIGINT, "group"), (signal.SIGTERM, "wrapper")])
 def test_a_calibration_stopped_by_a_signal_undoes_what_it_changed(sig: int, to: str) -> None:
     """Every answer takes 0.2 s, so the signal lands while the target user is blocked."""
-    with mock_process("--latency", "0.2") as base:
+    with mock_thread("--latency", "0.2") as base:
         before = agent_state(base)
         run = acceptance("doctor", f"--lucs-base-url={base}", "--lucs-allow-changes")
         wait_for(lambda: agent_state(base)[0], "the target user to be blocked")

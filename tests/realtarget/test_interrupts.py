@@ -1,7 +1,8 @@
 """Interrupted the way terminals and CI runners interrupt it (SIGINT, SIGTERM, SIGHUP to the
 wrapper, its process group, pytest alone, or every process), killed outright, or stopped twice:
 a run through `lucs-acceptance` leaves LUCS as it found it, or says what it left and repairs it
-before the next run. The mock runs as a separate process, as a real LUCS would."""
+before the next run. The mock serves from a thread of the test's process, apart from the run's
+processes as a real LUCS would be (no signal here reaches it)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ from tests.realtarget.support import (
     TARGET_ENV,
     acceptance,
     agent_state,
-    mock_process,
+    mock_thread,
     session_processes,
     signal_run,
+    slowed_mock,
     wait_for,
 )
 from tests.support.suite import ROOT, child_env, run_wrapper
@@ -85,7 +87,7 @@ def pause_env(reports: Path, pause_after: str | None) -> dict[str, str]:
     ],
 )
 def test_a_signal_at_a_step_leaves_lucs_as_found(tmp_path: Path, to: str, sig: signal.Signals, moment: str) -> None:
-    with mock_process() as base:
+    with mock_thread() as base:
         before = agent_state(base)
         run = start(base, tmp_path, pause_after=moment)
         wait_for((tmp_path / "paused").exists, f"the run to reach {moment!r}")
@@ -105,7 +107,7 @@ def test_a_signal_at_a_step_leaves_lucs_as_found(tmp_path: Path, to: str, sig: s
 @pytest.mark.parametrize("to", ["wrapper", "group"])
 def test_a_signal_mid_call_leaves_lucs_as_found(tmp_path: Path, to: str) -> None:
     """Every answer takes 0.2 s, so the signal lands while a request is on the wire."""
-    with mock_process("--latency", "0.2") as base:
+    with mock_thread("--latency", "0.2") as base:
         before = agent_state(base)
         run = start(base, tmp_path, "-k", "blocking_takes or task_for_a_blocked")
         wait_for(lambda: agent_state(base)[0], "the agent to be blocked")
@@ -116,17 +118,21 @@ def test_a_signal_mid_call_leaves_lucs_as_found(tmp_path: Path, to: str) -> None
 
 
 def test_a_second_signal_cuts_the_restore_short_and_the_journal_repairs_it(tmp_path: Path) -> None:
-    """Each call takes longer than SAME_REQUEST_SECONDS, so the second signal, sent once the first
-    undo is done, comes after that window: the user's second request, not the first one again."""
-    with mock_process("--latency", str(SAME_REQUEST_SECONDS + 0.2)) as base:
+    """Once the task is posted, each call takes longer than SAME_REQUEST_SECONDS, so the second
+    signal, sent once the first undo is done, comes after that window: the user's second request,
+    not the first one again."""
+    with slowed_mock() as mock:
+        base = mock.base_url
         before = agent_state(base)
         run = start(base, tmp_path / "reports", "-k", SCENARIO[TASK], pause_after=TASK)
         wait_for((tmp_path / "reports" / "paused").exists, "the task to be posted")
+        mock.delay = SAME_REQUEST_SECONDS + 0.2  # every call of the restore
         signal_run(run, signal.SIGINT, "wrapper")
         # the restore closes the task first: stop again while it unblocks
         wait_for(lambda: agent_state(base)[3] == [], "the restore to close the task")
         signal_run(run, signal.SIGINT, "wrapper")
         output, _ = run.communicate(timeout=TIMEOUT)
+        mock.delay = 0
         assert run.returncode == 2, output[-3000:]
         assert "LUCS STATE NOT RESTORED" in output
         assert "unblock sip:smoky.cc@dev.local: cut short by a second interrupt" in output
@@ -139,7 +145,7 @@ def test_a_second_signal_cuts_the_restore_short_and_the_journal_repairs_it(tmp_p
 
 
 def test_a_killed_run_is_repaired_by_the_next_run_which_then_passes(tmp_path: Path) -> None:
-    with mock_process() as base:
+    with mock_thread() as base:
         before = agent_state(base)
         run = start(base, tmp_path / "first", pause_after=TASK)
         wait_for((tmp_path / "first" / "paused").exists, "the task to be posted")
@@ -161,7 +167,7 @@ def test_without_a_journal_open_tasks_are_closed_and_the_block_is_named_before_a
     """A fresh CI container: the journal is gone with the killed run's container. The block nobody
     can undo is one finding with its repair, and the run ends before any scenario (exit 15)."""
     journals = tmp_path / "journals"
-    with mock_process() as base:
+    with mock_thread() as base:
         env = {"LUCS_JOURNAL_DIR": str(journals)}
         first = acceptance(
             "--reports-dir", str(tmp_path / "first"), "--no-html", "--", "--lucs-base-url", base,
@@ -201,7 +207,7 @@ def _wrapper() -> list[str]:
 def test_ctrl_c_through_make_acceptance_restores_and_still_publishes_the_html(tmp_path: Path) -> None:
     """The README's own command, interrupted as a terminal does it (SIGINT to make's process group)."""
     paused = tmp_path / "paused"
-    with mock_process() as base:
+    with mock_thread() as base:
         before = agent_state(base)
         reports = f"--reports-dir={tmp_path / 'reports'} --history={tmp_path / 'history.jsonl'}"
         args = (
@@ -228,7 +234,7 @@ def test_ctrl_c_through_make_acceptance_restores_and_still_publishes_the_html(tm
 @pytest.mark.parametrize("to", ["wrapper", "all"])
 def test_a_signal_to_a_parallel_run_restores_every_workers_agent(tmp_path: Path, to: str) -> None:
     pool = "sip:smoky.cc@dev.local,sip:smoky.dd@dev.local"
-    with mock_process("--latency", "0.05") as base:
+    with mock_thread("--latency", "0.05") as base:
         before = MockControl(base).state()["users"]
         run = start(
             base, tmp_path, "-n", "2", "--lucs-agents", pool, "--lucs-lease-dir", str(tmp_path / "leases"),
@@ -247,7 +253,7 @@ def test_a_signal_to_a_parallel_run_restores_every_workers_agent(tmp_path: Path,
 @pytest.mark.parametrize("to", ["wrapper", "group"])
 def test_a_signal_while_pytest_starts_ends_with_2_and_a_report(tmp_path: Path, to: str) -> None:
     """Before the harness has taken the signals: the run ends at once, interrupted, with its reports."""
-    with mock_process() as base:
+    with mock_thread() as base:
         before = agent_state(base)
         run = start(base, tmp_path)
         wait_for(lambda: len(session_processes(run.pid)) >= 2, "pytest to be started")
@@ -280,7 +286,7 @@ def test_gnu_timeout_is_one_stop_request(tmp_path: Path) -> None:
     out (the same code path, without waiting N seconds): sent once the run holds its change."""
     reports = tmp_path / "reports"
     command = ["timeout", "--preserve-status", "-s", "TERM", "600", sys.executable, "-m", "lucs_harness.cli"]
-    with mock_process() as base:
+    with mock_thread() as base:
         before = agent_state(base)
         run = subprocess.Popen(
             [*command, *wrapper_args(base, reports, pause_after=BLOCK)],
@@ -303,7 +309,7 @@ def test_a_signal_to_the_wrapper_and_then_to_its_group_is_one_stop_request(tmp_p
     """The two signals of a CI timeout, each handled apart: the second lands once the first has
     stopped the scenario, while its restore runs."""
     reports = tmp_path / "reports"
-    with mock_process() as base:
+    with mock_thread() as base:
         before = agent_state(base)
         run = start(base, reports, pause_after=BLOCK)
         wait_for((reports / "paused").exists, "the run to block the agent")
@@ -325,7 +331,7 @@ def test_a_second_request_before_the_restore_began_keeps_every_undo_and_ends_cle
     the teardown still runs to its end (Allure-pytest-bdd closed the scenario twice and crashed with
     an AttributeError, exit 1), undoes nothing, and the journal keeps it for the next run."""
     reports = tmp_path / "reports"
-    with mock_process() as base:
+    with mock_thread() as base:
         before = agent_state(base)
         run = start(base, reports, "-k", SCENARIO[BLOCK], pause_after=BLOCK)
         wait_for((reports / "paused").exists, "the run to block the agent")

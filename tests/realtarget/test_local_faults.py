@@ -1,4 +1,4 @@
-"""Local faults end cleanly: `lucs-acceptance` against `lucs-mock serve` (a separate process, as a
+"""Local faults end cleanly: `lucs-acceptance` against the mock (apart from the run's processes, as a
 real LUCS) when the restore journal, the reports or the user's home cannot be written. Each run
 ends with its one line, its exit code and its summary line, LUCS as it was found, and no empty or
 cut report left as if whole.
@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.realtarget.support import agent_state, mock_process, wait_for
+from tests.realtarget.support import agent_state, mock_process, mock_thread, wait_for
 from tests.support.faults import limited_to, uncreatable
 from tests.support.suite import ROOT, child_env, scenario_tags
 
@@ -59,6 +59,10 @@ def env_in(tmp_path: Path, **extra: str) -> dict[str, str]:
     return child_env(**(ours | extra))
 
 
+# the tests that use `pycache`: on one worker, so its warming run and restore run once per make test
+WARM_CACHE = pytest.mark.xdist_group("pycache")
+
+
 @pytest.fixture(scope="module")
 def pycache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment of a bytecode cache of its own, warmed by a run and a restore without a limit:
@@ -67,7 +71,7 @@ def pycache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     prefix, warm = tmp_path_factory.mktemp("pycache"), tmp_path_factory.mktemp("warm")
     cached = {"PYTHONPYCACHEPREFIX": str(prefix)}
     paths = ["-p", "tests.realtarget.pause_plugin", "-k", "smoke or task_for_a_blocked or descending_order"]
-    with mock_process() as base:
+    with mock_thread() as base:
         for command in (run_args(warm, base, *paths), wrapper("restore", "--lucs-base-url", base)):
             done, _ = finished(command, env_in(warm, **cached))
             assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -115,12 +119,13 @@ def assert_clean(done: subprocess.CompletedProcess[str], wall: float) -> None:
     assert wall < WALL
 
 
+@WARM_CACHE
 def test_the_html_past_a_file_size_limit_is_exit_12_and_every_other_report_whole(
     tmp_path: Path, pycache: dict[str, str]
 ) -> None:
     """`ulimit -f 1024`: the 5 MB page is cut by Node (which exits 0): no report.html, no history."""
     reports = tmp_path / "reports"
-    with mock_process() as base:
+    with mock_thread() as base:
         before = lucs_state(base)
         done, wall = finished(run_args(tmp_path, base), env_in(tmp_path, **pycache), limited_to(1024 * 1024))
         assert lucs_state(base) == before
@@ -140,13 +145,14 @@ def test_the_html_past_a_file_size_limit_is_exit_12_and_every_other_report_whole
     assert leftovers(reports) == leftovers(tmp_path / "history") == []
 
 
+@WARM_CACHE
 def test_reports_past_a_small_file_size_limit_go_whole_and_the_run_still_restores(
     tmp_path: Path, pycache: dict[str, str]
 ) -> None:
     """`ulimit -f 16`: attachments (19 KB) fail mid-run, cucumber.json (32 KB) at the end; junit.xml
     (8 KB) and the journal fit. No scenario fails for it, no INTERNALERROR, LUCS as found."""
     reports = tmp_path / "reports"
-    with mock_process() as base:
+    with mock_thread() as base:
         before = lucs_state(base)
         done, wall = finished(run_args(tmp_path, base), env_in(tmp_path, **pycache), limited_to(16 * 1024))
         assert lucs_state(base) == before
@@ -180,7 +186,7 @@ def tmpfs(folder: Path, size: str) -> Iterator[Path]:
 def test_a_full_reports_disk_mid_run_is_exit_12_with_the_reports_that_fit(tmp_path: Path) -> None:
     """ENOSPC on a 256 KB disk: the Allure results fill it and go, which frees the disk for junit.xml
     and cucumber.json at the end; nothing empty is left as before the fix."""
-    with tmpfs(tmp_path / "disk", "256k") as disk, mock_process() as base:
+    with tmpfs(tmp_path / "disk", "256k") as disk, mock_thread() as base:
         reports = disk / "reports"
         before = lucs_state(base)
         args = ["--reports-dir", str(reports), "--no-history", "--", "--lucs-base-url", base, "--lucs-allow-changes"]
@@ -214,7 +220,7 @@ def write_until_full(descriptor: int) -> None:
 def test_on_a_full_journal_disk_no_change_is_sent(tmp_path: Path) -> None:
     """ENOSPC on the journal's disk from the start: the block's undo cannot be written, so the block
     is not sent; its step fails in one line, nothing else goes wrong, LUCS is untouched."""
-    with tmpfs(tmp_path / "disk", "64k") as disk, mock_process() as base:
+    with tmpfs(tmp_path / "disk", "64k") as disk, mock_thread() as base:
         fill(disk)
         before = lucs_state(base)
         args = run_args(tmp_path, base, "-k", "blocking_takes", html=False)
@@ -231,6 +237,7 @@ def test_on_a_full_journal_disk_no_change_is_sent(tmp_path: Path) -> None:
     assert summary(done).startswith("LUCS acceptance: 0 passed, 1 failed -> exit 1 (some scenarios failed)")
 
 
+@WARM_CACHE
 def test_a_journal_that_stops_taking_writes_mid_scenario_sends_nothing_unjournaled_and_restores(
     tmp_path: Path, pycache: dict[str, str]
 ) -> None:
@@ -241,7 +248,7 @@ def test_a_journal_that_stops_taking_writes_mid_scenario_sends_nothing_unjournal
     journals, paused, resume = tmp_path / "journals", tmp_path / "paused", tmp_path / "resume"
     pause = {"LUCS_TEST_PAUSE_AFTER": TASK, "LUCS_TEST_PAUSED": str(paused), "LUCS_TEST_RESUME": str(resume)}
     selected = ["-p", "tests.realtarget.pause_plugin", "-k", "task_for_a_blocked or descending_order"]
-    with mock_process() as base:
+    with mock_thread() as base:
         before, made = lucs_state(base), callbacks_made(base)
         started = time.monotonic()
         run = subprocess.Popen(

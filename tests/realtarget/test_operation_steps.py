@@ -19,7 +19,7 @@ from tests.realtarget.support import (
     AGENT,
     acceptance,
     agent_state,
-    mock_process,
+    mock_thread,
     run_suite,
     session_processes,
     signal_run,
@@ -46,7 +46,7 @@ def journal_entries(folder: Path, base: str) -> list[dict[str, Any]]:
 
 
 def test_the_operations_feature_leaves_the_target_as_found(tmp_path: Path) -> None:
-    with mock_process() as base:
+    with mock_thread() as base:
         before = agent_state(base)
         done = run_suite("--lucs-base-url", base, "--lucs-allow-changes", SELECTED, env=_journal(tmp_path))
         assert done.returncode == 0, done.stdout[-3000:]
@@ -57,7 +57,7 @@ def test_the_operations_feature_leaves_the_target_as_found(tmp_path: Path) -> No
 
 
 def test_the_undo_is_journaled_while_the_change_stands_and_a_later_run_replays_it(tmp_path: Path) -> None:
-    with mock_process() as base:
+    with mock_thread() as base:
         paused = tmp_path / "paused"
         env = _journal(tmp_path) | {"LUCS_TEST_PAUSE_AFTER": BLOCK, "LUCS_TEST_PAUSED": str(paused)}
         run = acceptance(

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from lucs_harness.leases import FileLease
 from lucs_harness.mock.control import MockControl
-from tests.realtarget.support import free_port, mock_process, run_suite
+from tests.realtarget.support import free_port, mock_thread, run_suite
 from tests.support.suite import scenario_tags
 
 POOL = "sip:smoky.cc@dev.local,sip:smoky.dd@dev.local"
 
 
 def test_two_workers_never_hold_the_same_agent(tmp_path: Path) -> None:
-    with mock_process() as base:
+    with mock_thread() as base:
         done = run_suite(
             "-n",
             "2",
@@ -51,7 +51,7 @@ def test_a_pool_smaller_than_the_workers_is_refused_before_anything_runs() -> No
 
 def run_while_another_run_holds_curt(leases: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The suite against a separate mock while another run holds the lease on Curt."""
-    with mock_process() as base:
+    with mock_thread() as base:
         other_run = FileLease.take(leases, "sip:smoky.cc@dev.local", "other-run")
         assert other_run is not None
         try:
@@ -73,7 +73,7 @@ def test_a_second_run_finds_the_pool_taken_and_says_so(tmp_path: Path) -> None:
 
 
 def test_state_changing_scenarios_are_skipped_against_a_real_target_without_consent() -> None:
-    with mock_process() as base:
+    with mock_thread() as base:
         done = run_suite("--lucs-base-url", base, "-rs")
         state = MockControl(base).state()
     assert done.returncode == 0, done.stdout[-3000:]

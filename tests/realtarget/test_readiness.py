@@ -13,7 +13,7 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.leases import FileLease
 from lucs_harness.mock.control import MockControl
 from lucs_harness.reporting.verdict import NOT_RESTORED, RUN_CLASS
-from tests.realtarget.support import AGENT, acceptance, mock_process
+from tests.realtarget.support import AGENT, acceptance, mock_thread
 
 OTHER = "sip:smoky.dd@dev.local"
 PRECONDITION = "precondition failed"
@@ -52,7 +52,7 @@ def verdict(reports: Path) -> str:
 
 
 def test_an_agent_left_blocked_ends_the_run_before_any_scenario_with_one_finding(tmp_path: Path) -> None:
-    with mock_process() as base:
+    with mock_thread() as base:
         block(base, AGENT)
         before = MockControl(base).state()
         code, output = run(tmp_path, base)
@@ -78,7 +78,7 @@ def test_an_agent_left_blocked_ends_the_run_before_any_scenario_with_one_finding
 
 def test_an_agent_a_live_run_holds_is_left_to_that_run(tmp_path: Path) -> None:
     """Blocked by the run that holds its lease (it will undo that): not this run's finding."""
-    with mock_process() as base:
+    with mock_thread() as base:
         block(base, OTHER)
         other_run = FileLease.take(tmp_path / "leases", OTHER, "another run")
         assert other_run is not None
@@ -93,7 +93,7 @@ def test_an_agent_a_live_run_holds_is_left_to_that_run(tmp_path: Path) -> None:
 def test_a_failed_undo_keeps_the_later_scenarios_off_the_agent_it_left_changed(tmp_path: Path) -> None:
     """The mock closes a task with POST …/close; the suite's DELETE is refused (405), so the first
     task a scenario posts stays open and its agent holds it."""
-    with mock_process("--convention", "close=post-close") as base:
+    with mock_thread("--convention", "close=post-close") as base:
         code, output = run(tmp_path, base)
     assert code == 1, output[-3000:]
     cases = scenarios_of(tmp_path / "reports")

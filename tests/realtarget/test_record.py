@@ -8,7 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.realtarget.support import TARGET_ENV, mock_process
+from tests.realtarget.support import TARGET_ENV, mock_thread
 from tests.support.suite import ROOT, run_wrapper
 
 KEY = "r3c0rd-k3y"
@@ -23,7 +23,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_capture_served_by_the_mock_then_a_recorded_run_reports_the_drift(tmp_path: Path) -> None:
     target = ["--lucs-service-id", SERVICE, "--lucs-user", USER]
-    with mock_process("--data", str(CAPTURED), "--auth", "apikey", "--secret", KEY) as base:
+    with mock_thread("--data", str(CAPTURED), "--auth", "apikey", "--secret", KEY) as base:
         doctor = run("doctor", f"--lucs-base-url={base}", *target, "--capture", str(tmp_path / "capture.json"))
         assert doctor.returncode == 0, doctor.stdout + doctor.stderr
         suite = run(

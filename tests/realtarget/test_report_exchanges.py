@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from lucs_harness.redact import MASK
-from tests.realtarget.support import mock_process, run_suite
+from tests.realtarget.support import mock_thread, run_suite
 
 pytestmark = pytest.mark.xdist_group("report-exchanges")  # one run, read by every test here
 USER, PASSWORD = "qa", "Xq9-pa55-report"
@@ -28,7 +28,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any],
     """The whole suite against a mock of its own with basic auth and a fault that fails scenarios."""
     folder = tmp_path_factory.mktemp("report-exchanges")
     results, probe = folder / "allure-results", folder / "probe.json"
-    with mock_process("--auth", "basic", "--secret", f"{USER}:{PASSWORD}", "--fault", "block-wrong-reason") as base:
+    with mock_thread("--auth", "basic", "--secret", f"{USER}:{PASSWORD}", "--fault", "block-wrong-reason") as base:
         done = run_suite(
             "--lucs-base-url", base.replace("http://", f"http://{USER}:{PASSWORD}@"), "--lucs-allow-changes",
             "--lucs-hold-time", "0", f"--alluredir={results}", "-p", "tests.realtarget.exchange_probe",

@@ -7,7 +7,7 @@ import base64
 import signal
 from pathlib import Path
 
-from tests.realtarget.support import acceptance, mock_process, signal_run, wait_for
+from tests.realtarget.support import acceptance, mock_thread, signal_run, wait_for
 
 USER, PASSWORD = "qa", "s3cr3t-pa55"
 LOUD = ["-v", "-l", "--tb=long", "-rA", "--log-level=DEBUG", "--log-cli-level=DEBUG"]
@@ -25,7 +25,7 @@ def with_password(base: str) -> str:
 
 
 def test_a_password_in_the_url_is_masked_at_every_verbosity(tmp_path: Path) -> None:
-    with mock_process("--auth", "basic", "--secret", f"{USER}:{PASSWORD}", "--fault", "block-wrong-reason") as base:
+    with mock_thread("--auth", "basic", "--secret", f"{USER}:{PASSWORD}", "--fault", "block-wrong-reason") as base:
         run = acceptance(
             "--reports-dir", str(tmp_path), "--no-html", "--", "--lucs-base-url", with_password(base),
             "--lucs-allow-changes", "--lucs-hold-time", "0", *LOUD,
@@ -39,7 +39,7 @@ def test_a_password_in_the_url_is_masked_at_every_verbosity(tmp_path: Path) -> N
 
 
 def test_reports_of_an_interrupted_run_hold_no_password(tmp_path: Path) -> None:
-    with mock_process("--auth", "basic", "--secret", f"{USER}:{PASSWORD}", "--latency", "0.1") as base:
+    with mock_thread("--auth", "basic", "--secret", f"{USER}:{PASSWORD}", "--latency", "0.1") as base:
         run = acceptance(
             "--reports-dir", str(tmp_path), "--no-html", "--", "--lucs-base-url", with_password(base),
             "--lucs-allow-changes", *LOUD,

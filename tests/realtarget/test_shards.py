@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lucs_harness.reporting.verdict import RUN_CLASS
-from tests.realtarget.support import TARGET_ENV, acceptance, mock_process
+from tests.realtarget.support import TARGET_ENV, acceptance, mock_thread
 from tests.support.suite import ROOT, child_env, suite_command
 
 SHARDS = 3
@@ -117,7 +117,7 @@ def real_shard(index: int, total: int, base: str, leases: Path) -> subprocess.Po
 def test_shards_against_one_real_lucs_each_drive_only_their_slice_of_the_pool(tmp_path: Path) -> None:
     """Two runners with no lock in common (a lease folder each) against one LUCS: each leases only
     its own agent, so no agent is ever driven by both."""
-    with mock_process() as base:
+    with mock_thread() as base:
         runs = [real_shard(i, 2, base, tmp_path / f"leases{i}") for i in (1, 2)]
         for run in runs:
             code, output = finish(run)

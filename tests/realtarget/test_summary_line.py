@@ -5,6 +5,7 @@ failed. Counts come from the marks and from junit.xml, never from the list of fe
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from lucs_harness.reporting.verdict import RUN_CLASS
-from tests.realtarget.support import free_port, mock_process
+from tests.realtarget.support import free_port, mock_thread
 from tests.support.suite import ROOT, child_env, run_wrapper, suite_command
 
 CHANGES = "changes not allowed on this target (--lucs-allow-changes)"
@@ -26,12 +27,18 @@ TIMEOUT = 120
 @pytest.fixture(scope="module")
 def real_lucs() -> Iterator[str]:
     """`lucs-mock serve` as the real LUCS the suite is pointed at."""
-    with mock_process() as base:
+    with mock_thread() as base:
         yield base
 
 
+# the tests that count with `collected`: on one worker, so each selection's count is asked once
+COUNTING = pytest.mark.xdist_group("summary-counts")
+
+
+@functools.cache
 def collected(*marks: str) -> int:
-    """How many scenarios the suite selects with `-m` (all without): the marks decide, not a list."""
+    """How many scenarios the suite selects with `-m` (all without): the marks decide, not a list.
+    Asked once per selection in a process (a child pytest each): the tests ask the same ones."""
     selection = ["-m", *marks] if marks else []
     listed = subprocess.run(
         suite_command("--co", "-q", *selection), cwd=ROOT, env=child_env(), capture_output=True, text=True, check=True
@@ -71,6 +78,7 @@ def skip_reasons(cases: list[ET.Element]) -> Counter[str]:
     return Counter(skipped.get("message", "") for case in cases if (skipped := case.find("skipped")) is not None)
 
 
+@COUNTING
 def test_skips_on_a_real_lucs_are_counted_by_why(tmp_path: Path, real_lucs: str) -> None:
     """Without --lucs-allow-changes: the read-only scenarios pass, exit 0 says only those that ran
     passed, and the line says how many did not run and why (`-rs` is not needed)."""
@@ -86,6 +94,7 @@ def test_skips_on_a_real_lucs_are_counted_by_why(tmp_path: Path, real_lucs: str)
     assert skip_reasons(junit_cases(tmp_path)) == Counter({CHANGES: changes, MOCK_ONLY: mock_only})
 
 
+@COUNTING
 def test_a_run_where_no_scenario_ran_does_not_pass(tmp_path: Path, real_lucs: str) -> None:
     """Every selected scenario skipped: not "all selected scenarios passed" and exit 0, but exit 5."""
     changes, mock_only = collected("changes-state and not mock-only"), collected("mock-only")
@@ -97,6 +106,7 @@ def test_a_run_where_no_scenario_ran_does_not_pass(tmp_path: Path, real_lucs: st
     assert "-> exit 5 (no scenario ran)" in summary
 
 
+@COUNTING
 def test_an_unreachable_lucs_is_exit_10_with_every_scenario_not_run(tmp_path: Path) -> None:
     """Nothing listens: no scenario passed (pytest's JUnit writer left a nameless test case counted
     as one), and junit.xml holds every selected scenario, not run, and the run's entry saying why."""

@@ -11,7 +11,7 @@ import pytest
 
 from lucs_harness.leases import FileLease
 from lucs_harness.reporting.verdict import RUN_CLASS
-from tests.realtarget.support import AGENT, acceptance, mock_process
+from tests.realtarget.support import AGENT, acceptance, mock_thread
 
 
 def run(reports: Path, *pytest_args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
@@ -51,7 +51,7 @@ def test_a_configuration_error_is_one_line_exit_4_and_a_report(tmp_path: Path, a
 
 
 def test_refused_credentials_end_with_11_and_a_report(tmp_path: Path) -> None:
-    with mock_process("--auth", "apikey", "--secret", "right-key") as base:
+    with mock_thread("--auth", "apikey", "--secret", "right-key") as base:
         code, output = run(tmp_path, "--lucs-base-url", base, env={"LUCS_AUTH": "apikey", "LUCS_API_KEY": "wrong"})
     assert code == 11, output[-3000:]
     assert "refused the credentials" in verdict_of(tmp_path)
@@ -59,7 +59,7 @@ def test_refused_credentials_end_with_11_and_a_report(tmp_path: Path) -> None:
 
 def test_no_free_agent_ends_with_13_and_a_report(tmp_path: Path) -> None:
     leases = tmp_path / "leases"
-    with mock_process() as base:
+    with mock_thread() as base:
         holder = FileLease.take(leases, AGENT, "another run")  # --lucs-lease-dir names the folder itself
         assert holder is not None
         try:

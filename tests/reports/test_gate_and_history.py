@@ -59,6 +59,7 @@ def one_failed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return reports
 
 
+@pytest.mark.xdist_group("one-failed")  # every gate on one worker: the `one_failed` run once
 @pytest.mark.parametrize(
     ("gate", "code", "said"),
     [
