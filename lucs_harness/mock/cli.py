@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TypeVar
 
 from lucs_harness.key_placement import DEFAULT_KEY_PLACEMENT, KeyPlacement
 from lucs_harness.mock.app import MAX_BODY
@@ -35,6 +36,8 @@ from lucs_harness.mock.server import MockServer, StartError
 
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # what a shell reports for a tool a closed pipe stopped
+
+Server = TypeVar("Server", bound=MockServer)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -147,32 +150,36 @@ def _run(args: argparse.Namespace) -> int:
     return _serve(args)
 
 
+def server_from(args: argparse.Namespace, kind: type[Server]) -> Server:
+    """The mock `lucs-mock serve ARGS` serves (not started), as a `kind` (MockServer or a subclass)."""
+    roles = frozenset(role.strip().upper() for role in args.api_roles.split(",") if role.strip())
+    conventions, place = _conventions(args)
+    return kind(
+        host=args.host,
+        port=args.port,
+        seed=args.data,
+        faults=parse_faults(args.fault),
+        auth=MockAuth(args.auth, args.secret, place, roles=roles),
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+        latency=args.latency,
+        max_body=args.max_body,
+        conventions=conventions,
+        limits=Limits(
+            max_request_line=args.max_request_line,
+            max_header_size=args.max_header_size,
+            max_headers=args.max_headers,
+            idle_timeout=args.idle_timeout,
+            request_timeout=args.request_timeout,
+            max_connections=args.max_connections,
+        ),
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C; a setting the mock cannot serve with is one line on stderr and exit 2."""
     try:
-        roles = frozenset(role.strip().upper() for role in args.api_roles.split(",") if role.strip())
-        conventions, place = _conventions(args)
-        auth = MockAuth(args.auth, args.secret, place, roles=roles)
-        mock = MockServer(
-            host=args.host,
-            port=args.port,
-            seed=args.data,
-            faults=parse_faults(args.fault),
-            auth=auth,
-            certfile=args.certfile,
-            keyfile=args.keyfile,
-            latency=args.latency,
-            max_body=args.max_body,
-            conventions=conventions,
-            limits=Limits(
-                max_request_line=args.max_request_line,
-                max_header_size=args.max_header_size,
-                max_headers=args.max_headers,
-                idle_timeout=args.idle_timeout,
-                request_timeout=args.request_timeout,
-                max_connections=args.max_connections,
-            ),
-        )
+        mock = server_from(args, MockServer)
         server, sock = mock.server(log_level="info", access_log=not args.quiet)
     except (SeedError, UnknownFault, ValueError, StartError) as error:
         print(f"lucs-mock: {error}", file=sys.stderr)

@@ -20,10 +20,8 @@ import requests
 import trustme
 import uvicorn
 
-from lucs_harness.mock.auth import CONTROL_PREFIX, MockAuth
-from lucs_harness.mock.cli import _conventions, parser
-from lucs_harness.mock.faults import parse_faults
-from lucs_harness.mock.limits import Limits
+from lucs_harness.mock.auth import CONTROL_PREFIX
+from lucs_harness.mock.cli import parser, server_from
 from lucs_harness.mock.server import MockServer
 from tests.support.suite import ROOT, child_env, suite_command
 
@@ -103,29 +101,7 @@ class SlowedMock(MockServer):
 @contextmanager
 def slowed_mock(*args: str) -> Iterator[SlowedMock]:
     """`mock_thread`'s mock itself, its `delay` 0 until the test sets it."""
-    options = parser().parse_args(["serve", "--port", "0", *args])
-    conventions, place = _conventions(options)
-    roles = frozenset(role.strip().upper() for role in options.api_roles.split(",") if role.strip())
-    mock = SlowedMock(
-        host=options.host,
-        port=0,
-        seed=options.data,
-        faults=parse_faults(options.fault),
-        auth=MockAuth(options.auth, options.secret, place, roles=roles),
-        certfile=options.certfile,
-        keyfile=options.keyfile,
-        latency=options.latency,
-        max_body=options.max_body,
-        conventions=conventions,
-        limits=Limits(
-            max_request_line=options.max_request_line,
-            max_header_size=options.max_header_size,
-            max_headers=options.max_headers,
-            idle_timeout=options.idle_timeout,
-            request_timeout=options.request_timeout,
-            max_connections=options.max_connections,
-        ),
-    )
+    mock = server_from(parser().parse_args(["serve", "--port", "0", *args]), SlowedMock)
     with mock:
         yield mock
 
