@@ -20,7 +20,7 @@ def main() -> int:
     print(f"{'fault':24} {'result':9} failing step")
     killed = 0
     for outcome in outcomes:
-        kill = outcome.kill()
+        kill = outcome.caught()
         killed += kill is not None
         assert outcome.fault is not None
         evidence = re.search(EXPECTED[outcome.fault].message, kill.message, re.S) if kill else None

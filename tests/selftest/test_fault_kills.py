@@ -39,3 +39,20 @@ def test_the_fault_is_killed_at_the_right_step(fault: Fault, outcomes: dict[Faul
         f"{want.scenario!r} at {want.step!r} matching {want.message!r}; exit code {outcome.returncode}; "
         f"failed steps:\n{seen}"
     )
+
+
+def test_a_whole_run_counts_a_fault_its_restore_met_and_only_with_the_expected_message() -> None:
+    """`make mutation` runs the whole suite: a fault that first meets another scenario's undo is
+    caught there (a teardown error naming it); an unrelated restore failure is not its kill."""
+    restore = (
+        "_ ERROR at teardown of test_blocking_takes_the_user _\n"
+        "LUCS state not restored:\n"
+        "  unblock sip:a@b: UnexpectedStatus: POST http://x/unblock -> {status}: expected status 200\n"
+    )
+    met = Outcome(Fault.UNBLOCK_FAILS_ONCE, 1, (), restore.format(status=503))
+    assert met.kill() is None
+    caught = met.caught()
+    assert caught is not None
+    assert caught.step == "(its restore)"
+    assert Outcome(Fault.UNBLOCK_FAILS_ONCE, 1, (), restore.format(status=500)).caught() is None
+    assert Outcome(Fault.UNBLOCK_FAILS_ONCE, 0, (), restore.format(status=503)).caught() is None

@@ -140,7 +140,7 @@ class Outcome:
     output: str
 
     def kill(self) -> Failure | None:
-        """The failure that proves the fault was caught, or None if it survived."""
+        """The failure that proves the fault was caught where it must be, or None if it survived."""
         if self.fault is None or self.returncode not in (1, EXPECTED[self.fault].code):
             return None
         want = EXPECTED[self.fault]
@@ -152,6 +152,23 @@ class Outcome:
             ),
             None,
         )
+
+    def caught(self) -> Failure | None:
+        """In a whole run: the kill, or else a restore that failed with the expected message (a
+        fault may first meet another scenario's undo; the run fails naming it all the same)."""
+        if self.fault is None or self.returncode != 1:
+            return self.kill()
+        want = EXPECTED[self.fault]
+        in_a_restore = (f for f in restore_failures(self.output) if re.search(want.message, f.message, re.S))
+        return self.kill() or next(in_a_restore, None)
+
+
+RESTORE_ERROR = re.compile(r"ERROR at teardown of (\S+) _+\nLUCS state not restored:\n((?:  .*\n?)+)")
+
+
+def restore_failures(output: str) -> list[Failure]:
+    """The restores that failed, as pytest's output names them (a teardown error of the test)."""
+    return [Failure(test, "(its restore)", message.strip()) for test, message in RESTORE_ERROR.findall(output)]
 
 
 def failures_of(cucumber: list[dict[str, object]]) -> tuple[Failure, ...]:
