@@ -6,14 +6,11 @@ bound to the target (base URL and service). A target with no secret at all uses 
 file, made on first use, readable by its owner alone: a journal written on another machine without
 a shared secret then cannot be verified and is rejected, which is why a fleet sets
 `LUCS_JOURNAL_KEY` (or uses credentials).
-
-The stretch takes some 50 ms of CPU. A run against a real target begins it on a thread of its own
-as soon as it knows scenarios will run (`begin_stretch`): PBKDF2 releases the GIL, so it is done
-while the scenarios' code loads, by the time the first journal entry needs it.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -21,9 +18,7 @@ import os
 import re
 import secrets
 import stat
-import threading
 import uuid
-from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,7 +30,6 @@ if TYPE_CHECKING:
 
 SECRETS = ("journal_key", "username", "password", "token", "api_key")  # what the key is derived from
 ROUNDS = 200_000  # PBKDF2-HMAC-SHA256 rounds: about 0.07 s, once per process
-SALT = b"lucs-harness journal key"
 KEY_FILE = re.compile(r"[0-9a-f]{64}")
 _ADVICE = "set LUCS_JOURNAL_KEY (journal_key) instead"
 
@@ -46,62 +40,16 @@ def journal_seal(config: LucsConfig) -> Seal:
     return Seal(target_key(config), target_digest(config.base_url, config.service_id))
 
 
-Material = tuple[tuple[str, str], ...]
-_STRETCHED: dict[Material, bytes] = {}  # once per process and material
-_BEGUN: dict[Material, Future[bytes]] = {}  # stretches begun ahead (`begin_stretch`)
-_LOCK = threading.Lock()
-
-
 def target_key(config: LucsConfig) -> bytes:
     """The target's journal key: the run's secrets (else the key file's), stretched, bound to the target."""
-    master = _stretched(_secrets(config) or (("key file", key_file_secret()),))
+    material = tuple((name, value) for name in SECRETS if (value := config.credential(name)))
+    master = _stretched(material or (("key file", key_file_secret()),))
     return hmac.new(master, f"{config.base_url}|{config.service_id}".encode(), hashlib.sha256).digest()
 
 
-def begin_stretch(config: LucsConfig) -> None:
-    """Stretch the target's key on a thread of its own, for `target_key` to take when it is asked
-    for. It reads a key file but makes none: where there is none yet, `target_key` makes it, as
-    before; any problem with it is left to `target_key` to report."""
-    material = _secrets(config)
-    if not material:
-        try:
-            material = (("key file", _read_key(key_file())),)
-        except (OSError, JournalKeyError):
-            return
-    with _LOCK:
-        if material in _BEGUN or material in _STRETCHED:
-            return
-        future = _BEGUN[material] = Future()
-    threading.Thread(target=_fulfil, args=(future, material), name="lucs-journal-key", daemon=True).start()
-
-
-def _secrets(config: LucsConfig) -> Material:
-    return tuple((name, value) for name in SECRETS if (value := config.credential(name)))
-
-
-def _stretched(material: Material) -> bytes:
-    """The stretch of `material`: begun ahead, or made now; a stretch begun ahead that failed is
-    made again here, where its error is the caller's."""
-    with _LOCK:
-        found, begun = _STRETCHED.get(material), _BEGUN.get(material)
-    if found is None and begun is not None and begun.exception() is None:
-        found = begun.result()
-    if found is None:
-        found = _stretch(material)
-    with _LOCK:
-        _STRETCHED[material] = found
-    return found
-
-
-def _stretch(material: Material) -> bytes:
-    return hashlib.pbkdf2_hmac("sha256", json.dumps(material).encode(), SALT, ROUNDS)
-
-
-def _fulfil(future: Future[bytes], material: Material) -> None:
-    try:
-        future.set_result(_stretch(material))
-    except BaseException as error:  # noqa: BLE001 - handed to `_stretched`, which makes it again in line
-        future.set_exception(error)
+@functools.lru_cache(maxsize=8)
+def _stretched(material: tuple[tuple[str, str], ...]) -> bytes:
+    return hashlib.pbkdf2_hmac("sha256", json.dumps(material).encode(), b"lucs-harness journal key", ROUNDS)
 
 
 def key_file() -> Path:

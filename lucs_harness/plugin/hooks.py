@@ -28,7 +28,6 @@ from lucs_harness.config import (
 from lucs_harness.errors import ConfigError, CredentialsRefused, RunInterrupted
 from lucs_harness.exit_codes import CREDENTIALS_REFUSED, EARLY_ENDS, INTERRUPTED, USAGE
 from lucs_harness.interrupts import relay_signal
-from lucs_harness.journal_key import begin_stretch
 from lucs_harness.option_names import OTHER_OPTIONS, cli_option
 from lucs_harness.plugin.session import (
     CONFIG_KEY,
@@ -380,8 +379,7 @@ class _XdistRelay:
 @pytest.hookimpl(tryfirst=True)  # an xdist worker's marker must exist before it reports its collection
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The selection (after -k, -m, --tags and a shard's share): the scenarios the reports account
-    for. An xdist worker whose selection holds a LUCS scenario says so to its controller. Where
-    scenarios will run against a real target, its journal key is stretched meanwhile.
+    for. An xdist worker whose selection holds a LUCS scenario says so to its controller.
 
     What start-up and collection made (modules, plugins, the items) lives as long as the run: frozen
     out of the garbage collector's sight (`gc.freeze`), it is not walked again by every full
@@ -399,9 +397,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not _FROZEN:
         gc.freeze()
         _FROZEN.append(True)
-    lucs = config.stash[CONFIG_KEY]
-    if lucs.base_url is not None and not lucs.dry_run:
-        begin_stretch(lucs)
 
 
 @pytest.hookimpl(trylast=True)

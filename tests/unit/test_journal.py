@@ -18,7 +18,7 @@ from lucs_harness.coordination import files
 from lucs_harness.coordination.files import Journal, leftovers, read_journal
 from lucs_harness.errors import JournalKeyError, Rejected
 from lucs_harness.journal import MAX_BYTES, Lookup, Seal, Undo, check, describe, printable, record_of, undo_of
-from lucs_harness.journal_key import begin_stretch, journal_seal, key_file, key_file_secret, target_key
+from lucs_harness.journal_key import journal_seal, key_file, key_file_secret, target_key
 from lucs_harness.leftovers import harness_id
 from lucs_harness.operations import OPERATIONS, PARAMETER_PATTERNS
 from lucs_harness.restore import RestoreRegistry
@@ -239,24 +239,6 @@ def test_a_target_without_secrets_uses_a_key_file_only_its_user_can_read(tmp_pat
     path.symlink_to(tmp_path / "elsewhere")
     with pytest.raises(JournalKeyError, match="set LUCS_JOURNAL_KEY"):
         key_file_secret(path)
-
-
-def test_a_key_stretched_ahead_is_the_key_and_begins_no_key_file(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    keyed = config(auth="apikey", api_key="ahead")
-    begin_stretch(keyed)
-    begin_stretch(keyed)  # once
-    assert target_key(keyed) == target_key(config(auth="apikey", api_key="ahead"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    begin_stretch(config())  # no secret, no key file: left to target_key, which makes it
-    assert not key_file().exists()
-    begin_stretch(config())
-    assert not key_file().exists()
-    key = target_key(config())
-    assert key_file().exists()
-    begin_stretch(config())  # with the key file now: the stretch made already is kept
-    assert target_key(config()) == key
 
 
 def test_entries_sealed_for_another_target_or_key_do_not_verify(tmp_path: Path) -> None:
