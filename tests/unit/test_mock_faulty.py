@@ -4,11 +4,8 @@ suite catches it is the self-test's part, `tests/selftest/`.)"""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from typing import Any
-
-import orjson
 
 from lucs_harness.mock import domain, faulty
 from lucs_harness.mock.app import create_app
@@ -18,6 +15,7 @@ from lucs_harness.mock.faulty import WIRE, FaultyLucs
 from lucs_harness.mock.seed import load_seed
 from lucs_harness.mock.server import MockServer
 from lucs_harness.operations import OPERATIONS
+from tests.support.asgi import call
 
 
 def test_the_rules_know_no_fault() -> None:
@@ -54,35 +52,8 @@ def test_with_no_fault_on_the_fault_layer_answers_as_the_rules() -> None:
 
 def _put_faults(app: Any, names: list[str]) -> tuple[int, Any]:
     """PUT /_mock/faults straight to the ASGI app: its status and JSON answer."""
-    body = orjson.dumps(names)
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "PUT",
-        "scheme": "http",
-        "path": "/_mock/faults",
-        "raw_path": b"/_mock/faults",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"mock"), (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 1),
-        "server": ("mock", 80),
-    }
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
-    answer: dict[str, Any] = {"body": b""}
-
-    async def receive() -> dict[str, Any]:
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            answer["status"] = message["status"]
-        else:
-            answer["body"] += message.get("body", b"")
-
-    asyncio.run(app(scope, receive, send))
-    return answer["status"], orjson.loads(answer["body"])
+    status, _, answer = call(app, "PUT", "/_mock/faults", names)
+    return status, answer
 
 
 def test_a_faithful_mock_served_refuses_to_switch_a_fault_on() -> None:
