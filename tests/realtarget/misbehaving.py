@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 HUGE_BYTES = 50 * 1024 * 1024
@@ -28,6 +29,24 @@ def silent_server() -> Iterator[str]:
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+Server = TypeVar("Server", bound=socketserver.TCPServer)
+
+
+@contextmanager
+def serving(server: Server, tls: ssl.SSLContext | None = None) -> Iterator[Server]:
+    """`server` answering from a thread of its own (polled every 10 ms: a quick shutdown), shut
+    down and closed after; with `tls`, it speaks https."""
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class _Answer(BaseHTTPRequestHandler):
@@ -71,13 +90,8 @@ def answering_server(chunk: bytes, size: int) -> Iterator[_AnswerServer]:
     """A server answering `size` bytes made of `chunk` repeated; `.sent` counts what went out."""
     server = _AnswerServer(("127.0.0.1", 0), _Answer)
     server.chunk, server.size = chunk, size
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def url_of(server: socketserver.TCPServer, scheme: str = "http") -> str:
@@ -152,15 +166,8 @@ def redirecting_server(
     and `body`); `.seen` lists every request it received. With `tls`, it speaks https."""
     server = _RedirectServer(("127.0.0.1", 0), _Redirect)
     server.locate, server.status, server.body, server.seen = locate, status, body, []
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)  # a quick shutdown
-    thread.start()
-    try:
+    with serving(server, tls):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextmanager
@@ -214,16 +221,11 @@ def _trickling(
 ) -> Iterator[_TrickleServer]:
     server = _TrickleServer(("127.0.0.1", 0), _Trickle)
     server.at_once, server.slowly, server.every, server.stopping = at_once, slowly, every, threading.Event()
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)  # a quick shutdown
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.stopping.set()
-        server.shutdown()
-        server.server_close()
+    with serving(server, tls):
+        try:
+            yield server
+        finally:
+            server.stopping.set()  # the trickling handlers end before the server shuts down
 
 
 def _bytes_of(data: bytes, then: bytes) -> Iterator[bytes]:
@@ -301,11 +303,8 @@ def trickling_relay(upstream: str, every: float = TRICKLE_EVERY) -> Iterator[_Re
     server = _RelayServer(("127.0.0.1", 0), _Relay)
     server.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
     server.every, server.trickle, server.stopping = every, threading.Event(), threading.Event()
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.stopping.set()
-        server.shutdown()
-        server.server_close()
+    with serving(server):
+        try:
+            yield server
+        finally:
+            server.stopping.set()  # the relaying handlers end before the server shuts down
