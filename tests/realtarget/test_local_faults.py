@@ -119,18 +119,24 @@ def assert_clean(done: subprocess.CompletedProcess[str], wall: float) -> None:
     assert wall < WALL
 
 
+def under_a_file_size_limit(tmp_path: Path, pycache: dict[str, str], limit: int) -> subprocess.CompletedProcess[str]:
+    """The suite under `ulimit -f` of `limit` bytes: it ends 12, quickly and cleanly, LUCS as found."""
+    with mock_thread() as base:
+        before = lucs_state(base)
+        done, wall = finished(run_args(tmp_path, base), env_in(tmp_path, **pycache), limited_to(limit))
+        assert lucs_state(base) == before
+    assert done.returncode == 12, done.stdout[-3000:] + done.stderr[-3000:]
+    assert_clean(done, wall)
+    return done
+
+
 @WARM_CACHE
 def test_the_html_past_a_file_size_limit_is_exit_12_and_every_other_report_whole(
     tmp_path: Path, pycache: dict[str, str]
 ) -> None:
     """`ulimit -f 1024`: the 5 MB page is cut by Node (which exits 0): no report.html, no history."""
     reports = tmp_path / "reports"
-    with mock_thread() as base:
-        before = lucs_state(base)
-        done, wall = finished(run_args(tmp_path, base), env_in(tmp_path, **pycache), limited_to(1024 * 1024))
-        assert lucs_state(base) == before
-    assert done.returncode == 12, done.stdout[-3000:] + done.stderr[-3000:]
-    assert_clean(done, wall)
+    done = under_a_file_size_limit(tmp_path, pycache, 1024 * 1024)
     assert (
         f"lucs-acceptance: HTML report not written: {reports / 'report.html'}: "
         "Allure wrote only 1048576 bytes of the page: EFBIG: file too large, write"
@@ -152,12 +158,7 @@ def test_reports_past_a_small_file_size_limit_go_whole_and_the_run_still_restore
     """`ulimit -f 16`: attachments (19 KB) fail mid-run, cucumber.json (32 KB) at the end; junit.xml
     (8 KB) and the journal fit. No scenario fails for it, no INTERNALERROR, LUCS as found."""
     reports = tmp_path / "reports"
-    with mock_thread() as base:
-        before = lucs_state(base)
-        done, wall = finished(run_args(tmp_path, base), env_in(tmp_path, **pycache), limited_to(16 * 1024))
-        assert lucs_state(base) == before
-    assert done.returncode == 12, done.stdout[-3000:] + done.stderr[-3000:]
-    assert_clean(done, wall)
+    done = under_a_file_size_limit(tmp_path, pycache, 16 * 1024)
     said = done.stderr.splitlines()
     assert f"lucs: Allure results not written: {reports / 'allure-results'}: [Errno 27] File too large" in said
     assert f"lucs: Cucumber report not written: {reports / 'cucumber.json'}: [Errno 27] File too large" in said
