@@ -14,10 +14,10 @@ from lucs_harness.config import LucsConfig
 from lucs_harness.coordination import Coordination
 from lucs_harness.coordination.files import FileCoordination
 from lucs_harness.coordination.postgres import PostgresCoordination
-from lucs_harness.mock.control import MockControl
-from lucs_harness.mock.server import MockServer
 from tests.support.postgres import PostgresServer, postgres_server
-from tests.unit.conftest import MockTarget
+
+# the unit tests' embedded mock and their configuration folder serve these tests as well
+from tests.unit.conftest import MockTarget, mock_target, own_config_home  # noqa: F401
 
 BASE_URL = "http://lucs.example.test"
 
@@ -66,18 +66,11 @@ def open_run(store_config: LucsConfig) -> Iterator[Opener]:
         yield open_one
 
 
-@pytest.fixture(scope="session")
-def lucs_mock() -> Iterator[MockTarget]:
-    """The embedded mock in this process, standing in for the LUCS that journals change."""
-    with MockServer() as server:
-        yield MockTarget(server.base_url, MockControl(server.base_url))
-
-
 @pytest.fixture
-def mock_config(store_config: LucsConfig, lucs_mock: MockTarget) -> LucsConfig:
+def mock_config(store_config: LucsConfig, mock_target: MockTarget) -> LucsConfig:  # noqa: F811 (the fixture)
     """The store under test for a target that is the mock, reset to its seed."""
-    lucs_mock.control.reset()
-    return store_config.model_copy(update={"base_url": lucs_mock.base_url})
+    mock_target.control.reset()
+    return store_config.model_copy(update={"base_url": mock_target.base_url})
 
 
 @pytest.fixture
@@ -85,13 +78,3 @@ def open_mock_run(mock_config: LucsConfig) -> Iterator[Opener]:
     """Opens the store of the mock's target as one more run, closed after the test."""
     with opener(mock_config) as open_one:
         yield open_one
-
-
-@pytest.fixture(scope="session", autouse=True)
-def own_config_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The journal key file of a target without credentials goes to a folder of the tests' own,
-    never to the user's configuration folder (child processes inherit it)."""
-    folder = tmp_path_factory.mktemp("config-home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CONFIG_HOME", str(folder))
-        yield folder

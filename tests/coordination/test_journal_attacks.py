@@ -77,11 +77,11 @@ def assert_printable(found: Findings) -> None:
 
 
 def test_the_forged_entry_of_the_issue_changes_nothing_and_ends_the_run(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget
 ) -> None:
     """Its words said "unblock"; its operation blocked an agent, set another DND and created a task."""
     open_mock_run()
-    before = world(lucs_mock)
+    before = world(mock_target)
     dead = DeadRun(mock_config)
     task = {"ExternalTaskId": new_id(), "Service": mock_config.service_id, "Caller": "x"}
     planted = [
@@ -92,7 +92,7 @@ def test_the_forged_entry_of_the_issue_changes_nothing_and_ends_the_run(
     dead.plant(planted)
     found, sent = replay(mock_config, open_mock_run())
     assert sent == []
-    assert world(lucs_mock) == before
+    assert world(mock_target) == before
     assert found.rejected == 3
     assert found.refusal() is not None
     assert "this run must not replay" in str(found.refusal())
@@ -107,7 +107,7 @@ def test_the_forged_entry_of_the_issue_changes_nothing_and_ends_the_run(
 
 @pytest.mark.parametrize("bad", ["..", "/", "%2e%2e", "../../services", "sip:a@b/../x"])
 def test_a_parameter_that_is_a_path_segment_is_never_sent_even_sealed(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget, bad: str
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget, bad: str
 ) -> None:
     """Sealed with the right key (a leaked key, a bug): the operations table still refuses it."""
     open_mock_run()
@@ -117,14 +117,14 @@ def test_a_parameter_that_is_a_path_segment_is_never_sent_even_sealed(
     dead.plant([dead.sealed_record(unblock(), params={"userId": bad}), dead.add(good)])
     found, sent = replay(mock_config, open_mock_run())
     assert sent == [("unblock_user", f"/v1.0/users/{SMOKY_DD}/unblock", None)]  # the good one, alone
-    assert not user(lucs_mock, SMOKY_DD)["Blocked"]
+    assert not user(mock_target, SMOKY_DD)["Blocked"]
     assert found.rejected == 1
     assert "is not an id it takes" in found.lines[0]
     assert dead.rejected_entries() == 1
 
 
 def test_malformed_lines_end_no_run_in_an_internal_error_nor_trouble_a_later_one(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget
 ) -> None:
     open_mock_run()
     dead = DeadRun(mock_config)
@@ -151,7 +151,7 @@ def test_malformed_lines_end_no_run_in_an_internal_error_nor_trouble_a_later_one
 
 
 def test_one_corrupted_byte_is_reported_and_its_entry_kept(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget
 ) -> None:
     open_mock_run()
     block(mock_config, SMOKY_CC, SMOKY_DD)
@@ -163,15 +163,15 @@ def test_one_corrupted_byte_is_reported_and_its_entry_kept(
     dead.plant([dead.add(unblock(SMOKY_CC)), corrupted])
     found, sent = replay(mock_config, open_mock_run())
     assert [operation for operation, _, _ in sent] == ["unblock_user"]
-    assert not user(lucs_mock, SMOKY_CC)["Blocked"]
-    assert user(lucs_mock, SMOKY_DD)["Blocked"]  # its undo was not replayed: nobody can say what it was
+    assert not user(mock_target, SMOKY_CC)["Blocked"]
+    assert user(mock_target, SMOKY_DD)["Blocked"]  # its undo was not replayed: nobody can say what it was
     assert found.rejected == 1
     assert found.refusal() is not None
     assert dead.rejected_entries() == 1
 
 
 def test_a_forged_done_mark_hides_no_undo(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget
 ) -> None:
     open_mock_run()
     block(mock_config, SMOKY_CC)
@@ -179,13 +179,13 @@ def test_a_forged_done_mark_hides_no_undo(
     undo = unblock()
     dead.plant([dead.add(undo), line({"done": undo.id, "mac": "0" * 64})])
     found, _ = replay(mock_config, open_mock_run())
-    assert not user(lucs_mock, SMOKY_CC)["Blocked"]  # replayed: the entry is genuine, the mark is not
+    assert not user(mock_target, SMOKY_CC)["Blocked"]  # replayed: the entry is genuine, the mark is not
     assert found.rejected == 1
     assert "MAC does not verify" in found.lines[0]
 
 
 def test_an_entry_for_another_target_is_never_replayed(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget
 ) -> None:
     open_mock_run()
     block(mock_config, SMOKY_CC)
@@ -194,12 +194,12 @@ def test_an_entry_for_another_target_is_never_replayed(
     dead.plant([other.add(unblock())])  # sealed for the other service, planted in this one's journal
     found, sent = replay(mock_config, open_mock_run())
     assert sent == []
-    assert user(lucs_mock, SMOKY_CC)["Blocked"]
+    assert user(mock_target, SMOKY_CC)["Blocked"]
     assert found.rejected == 1
 
 
 def test_rotated_credentials_reject_the_old_journal_with_what_to_do(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget
 ) -> None:
     open_mock_run()
     old = DeadRun(mock_config.model_copy(update={"journal_key": "old"}))
@@ -211,7 +211,7 @@ def test_rotated_credentials_reject_the_old_journal_with_what_to_do(
 
 
 def test_escapes_in_a_journal_forge_no_output_line(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget
 ) -> None:
     open_mock_run()
     escapes = "\x1b[2J\x1b[H\nlucs: earlier run's leftovers: undone: everything\r\u202e"
@@ -227,7 +227,7 @@ def test_escapes_in_a_journal_forge_no_output_line(
 
 
 def test_three_thousand_entries_are_replayed_within_the_deadline_with_progress(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget
 ) -> None:
     open_mock_run()
     config = mock_config.model_copy(update={"restore_timeout": 1.0})
@@ -254,7 +254,7 @@ def test_three_thousand_entries_are_replayed_within_the_deadline_with_progress(
 
 
 def test_nothing_but_regular_files_of_bounded_size_is_read(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget, tmp_path: Path
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget, tmp_path: Path
 ) -> None:
     """A FIFO would hang the run, a link to /dev/zero fill its memory, a planted lock link truncate
     the file it names."""
@@ -290,7 +290,7 @@ def test_nothing_but_regular_files_of_bounded_size_is_read(
 
 
 def test_a_journal_written_with_the_key_replays_as_before(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget
 ) -> None:
     open_mock_run()
     block(mock_config, SMOKY_CC)
@@ -304,13 +304,13 @@ def test_a_journal_written_with_the_key_replays_as_before(
     assert found.rejected == 0
     assert found.refusal() is None
     assert found.lines[2] == f"undone: unblock sip:smoky.cc@dev.local (user {SMOKY_CC}) (left by {dead.shown})"
-    assert user(lucs_mock, SMOKY_DD)["PresenceState"] == "Away"
+    assert user(mock_target, SMOKY_DD)["PresenceState"] == "Away"
     assert dead.open_entries() == 0
 
 
 @pytest.mark.parametrize("command", ["restore", "run"])
 def test_a_rejected_entry_ends_the_run_with_exit_4_saying_why(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget, tmp_path: Path, command: str
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget, tmp_path: Path, command: str
 ) -> None:
     """`lucs-acceptance restore`, and a run before its first scenario: the valid undos are replayed,
     the forged one is not, and the run ends with exit 4 and the reason, in one line each."""
@@ -332,8 +332,8 @@ def test_a_rejected_entry_ends_the_run_with_exit_4_saying_why(
     )
     output = run.stdout + run.stderr
     assert run.returncode == 4, output[-3000:]
-    assert not user(lucs_mock, SMOKY_CC)["Blocked"]  # the genuine undo was replayed
-    assert user(lucs_mock, SMOKY_DD)["Blocked"]  # the forged one reached nothing
+    assert not user(mock_target, SMOKY_CC)["Blocked"]  # the genuine undo was replayed
+    assert user(mock_target, SMOKY_DD)["Blocked"]  # the forged one reached nothing
     assert "rejected from " in output
     assert "the restore journal held 1 entry this run must not replay" in output
     assert "\x1b[31mrun" not in output
@@ -344,7 +344,7 @@ def test_a_rejected_entry_ends_the_run_with_exit_4_saying_why(
 
 
 def test_a_table_read_in_bounded_batches_loses_no_undo(
-    mock_config: LucsConfig, open_mock_run: Opener, lucs_mock: MockTarget, monkeypatch: pytest.MonkeyPatch
+    mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not mock_config.coordination:
         pytest.skip("PostgreSQL only: a file is read whole, up to 1 MiB (above)")
