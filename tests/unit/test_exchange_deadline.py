@@ -23,9 +23,9 @@ from lucs_harness.errors import ExchangeTimeout, TransportError, Unreachable
 from lucs_harness.exit_codes import UNREACHABLE
 from lucs_harness.plugin.fixtures import transport_watch
 from lucs_harness.plugin.session import RunState
-from lucs_harness.restore import RestoreRegistry, performer
 from tests.realtarget.misbehaving import body_trickler, header_trickler, silent_server, url_of
 from tests.realtarget.support import tls_files, wait_for
+from tests.support.restores import timed_restore
 
 pytestmark = pytest.mark.slow  # waits out deadlines or runs child processes: make test, not make check
 
@@ -136,12 +136,7 @@ def test_a_proxy_that_trickles_is_cut_at_the_deadline_too(scheme: str) -> None:
 def test_an_undo_against_a_trickler_ends_within_the_restore_timeout(trickling: tuple[str, Any]) -> None:
     _, server = trickling
     client = client_of(url_of(server), exchange_timeout=30.0)  # only the restore's deadline can end it
-    registry = RestoreRegistry(performer(client))
-    for user in ("a", "b", "c"):
-        registry.register(f"unblock {user}", "unblock_user", {"userId": user})
-    started = time.monotonic()
-    failed = registry.restore_all(deadline=started + 1.0)
-    elapsed = time.monotonic() - started
+    failed, elapsed = timed_restore(client, within=1.0)
     client.close()
     assert 1.0 <= elapsed < 1.0 + SLACK, elapsed
     assert "unblock c: ExchangeTimeout: POST" in failed[0]

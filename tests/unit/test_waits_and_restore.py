@@ -11,9 +11,10 @@ from lucs_harness.client import LucsClient
 from lucs_harness.config import LucsConfig
 from lucs_harness.errors import StateNotReached
 from lucs_harness.journal import Undo
-from lucs_harness.restore import RestoreRegistry, performer
+from lucs_harness.restore import RestoreRegistry
 from lucs_harness.waits import holds_for, wait_until
 from tests.realtarget.misbehaving import silent_server
+from tests.support.restores import timed_restore
 
 
 def test_a_wait_returns_as_soon_as_the_state_is_reached() -> None:
@@ -93,12 +94,7 @@ def test_a_restore_cut_short_before_it_began_undoes_nothing() -> None:
 def test_the_restore_ends_by_its_deadline_against_a_server_that_never_answers() -> None:
     with silent_server() as base:
         client = LucsClient(LucsConfig(read_timeout=30), base)
-        registry = RestoreRegistry(performer(client))
-        for user in ("a", "b", "c"):
-            registry.register(f"unblock {user}", "unblock_user", {"userId": user})
-        started = time.monotonic()
-        failed = registry.restore_all(deadline=started + 1.0)
-        elapsed = time.monotonic() - started
+        failed, elapsed = timed_restore(client, within=1.0)
         client.close()
     assert elapsed < 2.0, elapsed  # not 3 x 30 s of read timeout
     assert len(failed) == 3
