@@ -85,7 +85,7 @@ class Contract:
 
     def __init__(self, schemas: dict[str, dict[str, Any]]) -> None:
         self.schemas = schemas
-        self._registries: dict[bool, Registry] = {}  # by closed or not
+        self._registries: dict[bool, tuple[dict[str, dict[str, Any]], Registry]] = {}  # by closed or not
         self._validators: dict[tuple[str, bool], Draft202012Validator] = {}
 
     @classmethod
@@ -104,17 +104,23 @@ class Contract:
         """Schema `name`'s validator, open or closed (its `$ref`s reach the closed twins too)."""
         found = self._validators.get((name, closed))
         if found is None:
-            from jsonschema_rs import Draft202012Validator, Registry
+            from jsonschema_rs import Draft202012Validator
 
-            if closed not in self._registries:
-                schemas = {n: _close(copy.deepcopy(s)) for n, s in self.schemas.items()} if closed else self.schemas
-                self._registries[closed] = Registry([(BASE_URI + n, schema) for n, schema in schemas.items()])
-            schema = _close(copy.deepcopy(self.schemas[name])) if closed else self.schemas[name]
+            schemas, registry = self._registry(closed)
             found = Draft202012Validator(
-                schema, validate_formats=True, registry=self._registries[closed], base_uri=BASE_URI + name
+                schemas[name], validate_formats=True, registry=registry, base_uri=BASE_URI + name
             )
             self._validators[(name, closed)] = found
         return found
+
+    def _registry(self, closed: bool) -> tuple[dict[str, dict[str, Any]], Registry]:
+        """Every schema, open or closed, and the registry their `$ref`s resolve in: made once each."""
+        if closed not in self._registries:
+            from jsonschema_rs import Registry
+
+            schemas = {n: _close(copy.deepcopy(s)) for n, s in self.schemas.items()} if closed else self.schemas
+            self._registries[closed] = (schemas, Registry([(BASE_URI + n, s) for n, s in schemas.items()]))
+        return self._registries[closed]
 
     def example(self, name: str) -> Any:
         """The documented example of schema `name`, the first of its `examples` (a copy: callers change it)."""
