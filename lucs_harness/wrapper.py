@@ -107,9 +107,11 @@ def run_suite(pytest_args: list[str], forwarder: Forwarder, meanwhile: Callable[
         pytest_command(*pytest_args), env=pytest_env(), process_group=0, preexec_fn=_die_with_parent
     )
     forwarder.start(process)
-    if meanwhile is not None:
-        meanwhile()
-    code = process.wait()
+    try:
+        if meanwhile is not None:
+            meanwhile()
+    finally:
+        code = process.wait()  # even if `meanwhile` failed: the child is never left running alone
     forwarder.suite_done = True
     if -code in RELAYED:  # stopped by our relay before it took it: interrupted before any scenario ran
         return INTERRUPTED
