@@ -81,8 +81,8 @@ browser:
 # process, the retries through pytest-rerunfailures, the PostgreSQL coordination store (skipped where no
 # PostgreSQL server binaries are found), and the feature suite on the embedded mock, serial and on two
 # xdist workers (no Node.js: --no-html). The test tools come at the lock's versions, except on deps-newest;
-# openapi-spec-validator (its test alone) is left out of deps-lowest, as it would raise the floors of
-# pydantic and python-dotenv, and hypothesis (the journal fuzz test) of both. PYTHON=python3.13 make
+# openapi-spec-validator (its test alone) is left out of deps-lowest, as it would raise the floor of
+# python-dotenv, and hypothesis (the journal fuzz test) too. PYTHON=python3.13 make
 # deps-newest tries another Python.
 DEPS_TOOLS_lowest := $(shell grep -E '^trustme==' $(LOCK))
 DEPS_TOOLS_newest := trustme openapi-spec-validator

@@ -34,7 +34,7 @@ class HeaderAuth(AuthBase):
 
 def session_auth(config: LucsConfig) -> AuthBase | None:
     """The auth object for `config.auth`. The model already refuses a mode without its credentials;
-    the check here covers a config built without validation (`model_construct`)."""
+    the check here covers a config whose fields were set around its checks."""
     missing = config.missing_credentials()
     if missing:
         raise ConfigError("; ".join(missing))

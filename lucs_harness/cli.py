@@ -56,16 +56,15 @@ GROUPS: dict[str, tuple[str, ...]] = {
 
 def harness_help() -> str:
     """The `--lucs-*` options by group, each with its environment variable and default."""
-    from lucs_harness.config import LucsConfig  # pydantic: only for the help, not before every run
+    from lucs_harness.config import default_of, help_of  # only for the help, not before every run
 
-    fields = LucsConfig.model_fields
     blocks = []
     for group, names in GROUPS.items():
         lines = [f"{group}:"]
         for name in names:
-            default = fields[name].get_default(call_default_factory=True)
+            default = default_of(name)
             shown = "" if default in (None, [], {}) else f" (default: {default})"
-            lines.append(f"  {cli_option(name):28} {fields[name].description}{shown} [{env_name(name)}]")
+            lines.append(f"  {cli_option(name):28} {help_of(name)}{shown} [{env_name(name)}]")
         blocks.append("\n".join(lines))
     others = [f"  {f'{option} {metavar}':28} {text}" for option, metavar, text in OTHER_OPTIONS]
     blocks.append("\n".join(["configuration:", *others]))

@@ -16,13 +16,14 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields
+from difflib import get_close_matches
 from pathlib import Path
-from typing import Any, Literal, Self, get_args, get_origin
+from types import UnionType
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_core import ErrorDetails
-
+from lucs_harness.config_values import CONVERTERS, Secret, check_bounds, setting, text
 from lucs_harness.errors import ConfigError
 from lucs_harness.key_placement import DEFAULT_KEY_PLACEMENT, KeyPlacement, key_placement
 from lucs_harness.operations import DEFAULT_PATHS, OPERATIONS
@@ -62,17 +63,16 @@ def option_dest(name: str) -> str:
 def add_field_options(add: Callable[..., object]) -> None:
     """Every field as a command-line option, through `add` (argparse's `add_argument` or pytest's
     `addoption`, which take the same arguments): the one loop the plugin and the doctor share."""
-    for name, info in LucsConfig.model_fields.items():
+    for name in FIELDS:
         if is_flag(name):
-            add(cli_option(name), action="store_const", const=True, default=None, help=info.description)
+            add(cli_option(name), action="store_const", const=True, default=None, help=help_of(name))
         else:
-            add(cli_option(name), default=None, metavar=name.upper(), help=info.description)
+            add(cli_option(name), default=None, metavar=name.upper(), help=help_of(name))
 
 
 def is_flag(name: str) -> bool:
     """A field of a false default is a bare flag on the command line (`--lucs-allow-changes`)."""
-    info = LucsConfig.model_fields[name]
-    return info.annotation is bool and info.default is False
+    return _TYPES[name] is bool and FIELDS[name].default is False
 
 
 def _sources(name: str) -> str:
@@ -136,9 +136,9 @@ def _unreadable(path: str, folder_ok: bool) -> str | None:
 
 
 def _plain(value: object) -> str:
-    """A credential as text ("" when unset), whether given as `SecretStr` or as text."""
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
+    """A credential as text ("" when unset), whether given as `Secret` or as text."""
+    if isinstance(value, Secret):
+        return value.reveal()
     return "" if value is None else str(value)
 
 
@@ -159,182 +159,151 @@ def _url_credentials(data: Mapping[str, Any], userinfo: str) -> dict[str, Any]:
     return {"auth": "basic", "username": user, "password": password}
 
 
-class LucsConfig(BaseModel):
-    """Everything the harness needs to reach and drive one LUCS installation."""
+@dataclass(init=False)
+class LucsConfig:
+    """Everything the harness needs to reach and drive one LUCS installation.
 
-    # the schema is built at the first validation: the wrapper reads the fields only
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, hide_input_in_errors=True, defer_build=True)
+    Built from keyword arguments (the layers `load_config` merged), each checked and converted from
+    text where it came as text; every problem is one `field: why` in one ConfigError. An assignment
+    is checked the same way. `given` names the fields set explicitly, not left at their default."""
 
-    base_url: str | None = Field(
-        None, description="LUCS API root, e.g. https://lucs.example.com; unset = embedded mock"
-    )
-    service_id: str = Field(SEED_SERVICE, description="GUID of the service whose users the suite drives")
-    user: str = Field(SEED_USER, description="target user: SIP URI or user GUID")
-    agents: list[str] = Field(default_factory=list, description="agent pool for parallel workers (SIP URIs or GUIDs)")
-    lease_dir: str | None = Field(None, description="folder of the agent leases shared by parallel workers and runs")
-    coordination: str | None = Field(
-        None,
-        description="PostgreSQL URL (postgresql://user@host:port/db) of the store that coordinates runs on several "
+    base_url: str | None = setting(help="LUCS API root, e.g. https://lucs.example.com; unset = embedded mock")
+    service_id: str = setting(SEED_SERVICE, help="GUID of the service whose users the suite drives")
+    user: str = setting(SEED_USER, help="target user: SIP URI or user GUID")
+    agents: list[str] = setting(factory=list, help="agent pool for parallel workers (SIP URIs or GUIDs)")
+    lease_dir: str | None = setting(help="folder of the agent leases shared by parallel workers and runs")
+    coordination: str | None = setting(
+        help="PostgreSQL URL (postgresql://user@host:port/db) of the store that coordinates runs on several "
         "machines (agent leases, restore journal); unset = files, this machine only",
     )
-    lease_wait: float = Field(
-        600.0, ge=0, description="seconds to wait for a free agent while live runs lease the whole pool (then exit 13)"
+    lease_wait: float = setting(
+        600.0, ge=0, help="seconds to wait for a free agent while live runs lease the whole pool (then exit 13)"
     )
-    paths: dict[str, str] = Field(
-        default_factory=dict, description="endpoint path overrides: operation=/path or operation=METHOD /path"
+    paths: dict[str, str] = setting(
+        factory=dict, help="endpoint path overrides: operation=/path or operation=METHOD /path"
     )
-    connect_timeout: float = Field(3.05, gt=0, description="seconds to connect")
-    read_timeout: float = Field(10.0, gt=0, description="seconds to wait for a response")
-    exchange_timeout: float | None = Field(
-        None,
+    connect_timeout: float = setting(3.05, gt=0, help="seconds to connect")
+    read_timeout: float = setting(10.0, gt=0, help="seconds to wait for a response")
+    exchange_timeout: float | None = setting(
         gt=0,
-        description="seconds one exchange may take from connect to the last byte of the body, however slowly the "
+        help="seconds one exchange may take from connect to the last byte of the body, however slowly the "
         "bytes come (a read timeout restarts with every byte); unset = connect_timeout + read_timeout",
     )
-    wait_timeout: float = Field(10.0, gt=0, description="deadline for states reached asynchronously")
-    hold_time: float | None = Field(
-        None,
-        ge=0,
-        description="how long a state that must stay (a pending task) is watched; unset = 0 on the mock, 2 s else",
+    wait_timeout: float = setting(10.0, gt=0, help="deadline for states reached asynchronously")
+    hold_time: float | None = setting(
+        ge=0, help="how long a state that must stay (a pending task) is watched; unset = 0 on the mock, 2 s else"
     )
-    poll_interval: float = Field(0.05, gt=0, description="seconds between polls while waiting")
-    get_retries: int = Field(2, ge=0, le=10, description="retries of idempotent GETs on connection errors")
-    unreachable_after: int = Field(
-        3, ge=1, description="transport errors in a row after which the run stops as unreachable (exit 10)"
+    poll_interval: float = setting(0.05, gt=0, help="seconds between polls while waiting")
+    get_retries: int = setting(2, ge=0, le=10, help="retries of idempotent GETs on connection errors")
+    unreachable_after: int = setting(
+        3, ge=1, help="transport errors in a row after which the run stops as unreachable (exit 10)"
     )
-    max_response_mb: float = Field(4.0, gt=0, description="largest response body read, in MB; a larger one fails")
-    restore_timeout: float = Field(
+    max_response_mb: float = setting(4.0, gt=0, help="largest response body read, in MB; a larger one fails")
+    restore_timeout: float = setting(
         30.0,
         gt=0,
-        description="seconds a scenario's restore may take (after an interrupt too; a second one cuts it short)",
+        help="seconds a scenario's restore may take (after an interrupt too; a second one cuts it short)",
     )
-    journal_dir: str | None = Field(
-        None, description="folder of the restore journal that a later run replays; unset = a per-user cache folder"
+    journal_dir: str | None = setting(
+        help="folder of the restore journal that a later run replays; unset = a per-user cache folder"
     )
-    journal_key: SecretStr | None = Field(
-        None,
-        description="secret that signs the restore journal, with the credentials; needed by a fleet whose "
+    journal_key: Secret | None = setting(
+        help="secret that signs the restore journal, with the credentials; needed by a fleet whose "
         "target takes none (unset there: a per-user key file)",
     )
-    orphan_task_age: float = Field(
+    orphan_task_age: float = setting(
         600.0,
         ge=0,
-        description="age in seconds (stamped in the ExternalTaskId) at which a harness task is closed before a run",
+        help="age in seconds (stamped in the ExternalTaskId) at which a harness task is closed before a run",
     )
-    verify_tls: bool = Field(True, description="verify the server certificate")
-    ca_bundle: str | None = Field(None, description="CA bundle file to verify the server with")
-    client_cert: str | None = Field(None, description="client certificate file (PEM)")
-    client_key: str | None = Field(None, description="client certificate key file (PEM)")
-    proxy: str | None = Field(None, description="HTTP(S) proxy URL")
-    allow_redirects: Literal["never", "same-origin"] = Field(
+    verify_tls: bool = setting(True, help="verify the server certificate")
+    ca_bundle: str | None = setting(help="CA bundle file to verify the server with")
+    client_cert: str | None = setting(help="client certificate file (PEM)")
+    client_key: str | None = setting(help="client certificate key file (PEM)")
+    proxy: str | None = setting(help="HTTP(S) proxy URL")
+    allow_redirects: Literal["never", "same-origin"] = setting(
         "never",
-        description="redirects followed: never (a 3xx fails its step), or same-origin (same scheme, host and port; "
+        help="redirects followed: never (a 3xx fails its step), or same-origin (same scheme, host and port; "
         "at most 5; 301/302/303 for GET and HEAD only); https is never followed to http",
     )
-    auth: Literal["none", "basic", "bearer", "apikey", "ntlm"] = Field("none", description="authentication mode")
-    username: str | None = Field(None, description="user for basic or NTLM (DOMAIN\\user)")
-    password: SecretStr | None = Field(None, description="password for basic or NTLM")
-    token: SecretStr | None = Field(None, description="bearer token")
-    api_key: SecretStr | None = Field(None, description="API key (created in the Web Configurator)")
-    api_key_header: str = Field(
+    auth: Literal["none", "basic", "bearer", "apikey", "ntlm"] = setting("none", help="authentication mode")
+    username: str | None = setting(help="user for basic or NTLM (DOMAIN\\user)")
+    password: Secret | None = setting(help="password for basic or NTLM")
+    token: Secret | None = setting(help="bearer token")
+    api_key: Secret | None = setting(help="API key (created in the Web Configurator)")
+    api_key_header: str = setting(
         str(DEFAULT_KEY_PLACEMENT),
-        description="where the API key goes (undocumented by LUCS): a header name, `Authorization: SCHEME` "
+        help="where the API key goes (undocumented by LUCS): a header name, `Authorization: SCHEME` "
         "(e.g. `Authorization: ApiKey`), or `?PARAM` for a query parameter",
     )
-    presence_field: str = Field("Presence", description="field of the setpresence body (assumed)")
-    task_states: dict[str, str] | None = Field(
-        None, description="task State names to check, e.g. pending=Pending; unset = checked on the mock only"
+    presence_field: str = setting("Presence", help="field of the setpresence body (assumed)")
+    task_states: dict[str, str] | None = setting(
+        help="task State names to check, e.g. pending=Pending; unset = checked on the mock only"
     )
-    close_tasks: bool = Field(True, description="close the tasks the suite created (the close_task operation)")
-    close_by: Literal["ExternalTaskId", "TaskId"] = Field(
-        "ExternalTaskId", description="the identifier the close call takes (assumed: closing is not documented)"
+    close_tasks: bool = setting(True, help="close the tasks the suite created (the close_task operation)")
+    close_by: Literal["ExternalTaskId", "TaskId"] = setting(
+        "ExternalTaskId", help="the identifier the close call takes (assumed: closing is not documented)"
     )
-    strict_schema: bool = Field(False, description="fail on fields the schemas do not list")
-    allow_changes: bool = Field(False, description="run @changes-state scenarios against a real LUCS")
-    dry_run: bool = Field(False, description="print the requests each scenario would send, send none")
-    record: str | None = Field(
-        None, description="folder keeping every exchange (redacted) as examples, with a drift report from the schemas"
+    strict_schema: bool = setting(False, help="fail on fields the schemas do not list")
+    allow_changes: bool = setting(False, help="run @changes-state scenarios against a real LUCS")
+    dry_run: bool = setting(False, help="print the requests each scenario would send, send none")
+    record: str | None = setting(
+        help="folder keeping every exchange (redacted) as examples, with a drift report from the schemas"
     )
-    reruns: int = Field(
-        0, ge=0, le=5, description="retries of a failed scenario, restored between tries; a pass on a retry is flaky"
+    reruns: int = setting(
+        0, ge=0, le=5, help="retries of a failed scenario, restored between tries; a pass on a retry is flaky"
     )
+    given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _credentials_out_of_the_url(cls, data: Any) -> Any:
-        """User info in the base URL becomes basic credentials: in the URL it would reach every
-        request URL, failure message and report."""
-        if not isinstance(data, dict) or not isinstance(data.get("base_url"), str):
-            return data
-        url, userinfo = _split_userinfo(data["base_url"])
-        if userinfo is None:
-            return data
-        return data | _url_credentials(data, userinfo) | {"base_url": url}
+    def __init__(self, **values: Any) -> None:
+        self._fill(values, frozenset(values))
 
-    @field_validator("base_url")
-    @classmethod
-    def _a_root_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        if _split_userinfo(value)[1] is not None:  # reached only by assignment, which skips the move
-            raise ValueError("must not hold user info; give it as username and password")
-        problem = _url_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value.rstrip("/")
-
-    @field_validator("proxy")
-    @classmethod
-    def _a_proxy_url(cls, value: str | None) -> str | None:
-        problem = _url_problem(value) if value else None
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @field_validator("coordination")
-    @classmethod
-    def _a_postgres_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError(f"{mask_userinfo(value)!r} is not a postgresql://user@host:port/db URL")
-        return value
-
-    @field_validator("paths")
-    @classmethod
-    def _known_operations(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(DEFAULT_PATHS))
-        if unknown:
-            raise ValueError(f"unknown operation(s) {unknown}; known: {', '.join(DEFAULT_PATHS)}")
-        for operation, route in value.items():
-            method, path = split_route(route)
-            if method not in ("", *METHODS) or not path.startswith("/"):
-                raise ValueError(f"{operation}: {route!r} is not `/path` or `METHOD /path` (METHOD one of {METHODS})")
-        return value
-
-    @field_validator("task_states")
-    @classmethod
-    def _known_task_states(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        unknown = sorted(set(value or {}) - set(TASK_STATE_KEYS))
-        if unknown:
-            raise ValueError(f"unknown task state(s) {unknown}; known: {', '.join(TASK_STATE_KEYS)}")
-        return value
-
-    @field_validator("api_key_header")
-    @classmethod
-    def _a_key_placement(cls, value: str) -> str:
-        key_placement(value)
-        return value
-
-    @model_validator(mode="after")
-    def _usable(self) -> Self:
-        """Problems that would otherwise show only once the client is built or a request is sent."""
+    def _fill(self, values: Mapping[str, Any], given: frozenset[str], *, assigned: bool = False) -> None:
+        problems = [_unknown(name) for name in values if name not in FIELDS]
+        values = {name: value for name, value in values.items() if name in FIELDS}
+        base_url = values.get("base_url")
+        userinfo = _split_userinfo(base_url)[1] if isinstance(base_url, str) else None
+        if userinfo is not None and assigned:
+            problems.append("base_url: must not hold user info; give it as username and password")
+        elif userinfo is not None:
+            try:
+                moved = _url_credentials(values, userinfo)
+            except ValueError as error:
+                problems.append(str(error))
+            else:
+                values |= moved | {"base_url": _split_userinfo(str(base_url))[0]}
+                given |= set(moved)
+        checked = {}
+        for name, spec in FIELDS.items():
+            try:
+                checked[name] = _checked(name, values[name]) if name in values else _default(spec)
+            except ValueError as error:
+                problems.append(f"{name}: {error}")
+        if problems:
+            raise ConfigError("invalid LUCS configuration: " + "; ".join(problems).replace("\n", " "))
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "given", given)
         problems = self.missing_credentials() + self._file_problems()
         if problems:
-            raise ValueError("; ".join(problems))
-        return self
+            raise ConfigError("invalid LUCS configuration: " + "; ".join(problems))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """An assignment is checked as the constructor checks, and leaves the config as it was if refused."""
+        values = self._values() | {name: value}
+        checked = object.__new__(LucsConfig)
+        checked._fill(values, self.given | {name}, assigned=True)
+        for field_name in (*FIELDS, "given"):
+            object.__setattr__(self, field_name, getattr(checked, field_name))
+
+    def _values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in FIELDS}
+
+    def replaced(self, **changes: Any) -> LucsConfig:
+        """A copy with `changes`, checked as the constructor checks; they count as given."""
+        copy = object.__new__(LucsConfig)
+        copy._fill(self._values() | changes, self.given | set(changes))
+        return copy
 
     def _file_problems(self) -> list[str]:
         problems = [
@@ -419,7 +388,7 @@ class LucsConfig(BaseModel):
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration with secrets shown as `***`, for display."""
-        shown = self.model_dump(mode="json")
+        shown = self._values()
         for key in SECRET_FIELDS:
             if shown[key] is not None:
                 shown[key] = "***"
@@ -428,6 +397,110 @@ class LucsConfig(BaseModel):
                 shown[name] = mask_userinfo(shown[name])
         shown["paths"] = {op: self.path(op) for op in DEFAULT_PATHS}
         return shown
+
+
+FIELDS: dict[str, Field[Any]] = {spec.name: spec for spec in fields(LucsConfig) if "help" in spec.metadata}
+_TYPES = get_type_hints(LucsConfig)
+
+
+def _default(spec: Field[Any]) -> Any:
+    return spec.default_factory() if spec.default_factory is not MISSING else spec.default
+
+
+def default_of(name: str) -> Any:
+    """Field `name`'s default value (a fresh one for a list or a table)."""
+    return _default(FIELDS[name])
+
+
+def help_of(name: str) -> str:
+    """Field `name`'s help text, as the command line and the documentation show it."""
+    return str(FIELDS[name].metadata["help"])
+
+
+def choices_of(name: str) -> tuple[str, ...]:
+    """The values field `name` takes where it has a fixed set (`auth`), else ()."""
+    annotation = _TYPES[name]
+    return get_args(annotation) if get_origin(annotation) is Literal else ()
+
+
+def _unknown(name: str) -> str:
+    close = get_close_matches(name, FIELDS, n=1)
+    return f"{name}: not a setting" + (f"; did you mean {close[0]}?" if close else "")
+
+
+def _checked(name: str, value: Any) -> Any:
+    """`value` as field `name` takes it (text converted), within its bounds and rules; ValueError says why not."""
+    annotation = _TYPES[name]
+    options = [a for a in get_args(annotation) if a is not type(None)] if get_origin(annotation) is UnionType else []
+    if value is None:
+        if type(None) in get_args(annotation):
+            return None
+        raise ValueError("must be set")
+    kind = options[0] if options else annotation
+    choices = choices_of(name)
+    if choices and value not in choices:
+        raise ValueError(f"must be one of {', '.join(map(repr, choices))}, not {value!r}")
+    convert: Callable[[Any], Any] = CONVERTERS.get(get_origin(kind) or kind, text)
+    converted = convert(value)
+    check_bounds(FIELDS[name].metadata, converted)
+    rule = _RULES.get(name)
+    return rule(converted) if rule else converted
+
+
+def _a_root_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    problem = _url_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value.rstrip("/")
+
+
+def _a_proxy_url(value: str) -> str:
+    problem = _url_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _a_postgres_url(value: str) -> str:
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"{mask_userinfo(value)!r} is not a postgresql://user@host:port/db URL")
+    return value
+
+
+def _known_operations(value: dict[str, str]) -> dict[str, str]:
+    unknown = sorted(set(value) - set(DEFAULT_PATHS))
+    if unknown:
+        raise ValueError(f"unknown operation(s) {unknown}; known: {', '.join(DEFAULT_PATHS)}")
+    for operation, route in value.items():
+        method, path = split_route(route)
+        if method not in ("", *METHODS) or not path.startswith("/"):
+            raise ValueError(f"{operation}: {route!r} is not `/path` or `METHOD /path` (METHOD one of {METHODS})")
+    return value
+
+
+def _known_task_states(value: dict[str, str]) -> dict[str, str]:
+    unknown = sorted(set(value) - set(TASK_STATE_KEYS))
+    if unknown:
+        raise ValueError(f"unknown task state(s) {unknown}; known: {', '.join(TASK_STATE_KEYS)}")
+    return value
+
+
+def _a_key_placement(value: str) -> str:
+    key_placement(value)
+    return value
+
+
+# the rules of single fields, past their type and bounds
+_RULES: dict[str, Callable[[Any], Any]] = {
+    "base_url": _a_root_url,
+    "proxy": _a_proxy_url,
+    "coordination": _a_postgres_url,
+    "paths": _known_operations,
+    "task_states": _known_task_states,
+    "api_key_header": _a_key_placement,
+}
 
 
 def secrets_on_command_line(cli: Mapping[str, str | bool | None]) -> list[str]:
@@ -441,20 +514,6 @@ def secrets_on_command_line(cli: Mapping[str, str | bool | None]) -> list[str]:
         if isinstance(url, str) and _userinfo_secret(url):
             given.append(f"{cli_option(name)} (password in the URL)")
     return given
-
-
-def _from_text(name: str, value: str) -> Any:
-    """Turn an environment or command-line string into what the field takes."""
-    kinds = {get_origin(a) for a in get_args(LucsConfig.model_fields[name].annotation)}
-    kinds.add(get_origin(LucsConfig.model_fields[name].annotation))
-    if list in kinds:
-        return [item.strip() for item in value.split(",") if item.strip()]
-    if dict in kinds:
-        pairs = [item.split("=", 1) for item in value.split(",") if item.strip()]
-        if any(len(pair) != 2 for pair in pairs):
-            raise ConfigError(f"{name}: expected key=value pairs separated by commas, got {value!r}")
-        return {key.strip(): val.strip() for key, val in pairs}
-    return value
 
 
 def file_layer(path: Path, profile: str | None = None) -> dict[str, Any]:
@@ -484,20 +543,16 @@ def environment(environ: Mapping[str, str], dotenv: Path | None = None) -> dict[
 def env_layer(environ: Mapping[str, str]) -> dict[str, Any]:
     """The `LUCS_*` variables that name a configuration field."""
     layer = {}
-    for name in LucsConfig.model_fields:
+    for name in FIELDS:
         value = environ.get(env_name(name))
         if value is not None and value != "":
-            layer[name] = _from_text(name, value)
+            layer[name] = value
     return layer
 
 
 def cli_layer(options: Mapping[str, str | bool | None]) -> dict[str, Any]:
     """Command-line values given (None means not given)."""
-    return {
-        name: value if isinstance(value, bool) else _from_text(name, value)
-        for name, value in options.items()
-        if value is not None
-    }
+    return {name: value for name, value in options.items() if value is not None}
 
 
 def load_config(
@@ -521,16 +576,4 @@ def load_config(
         raise ConfigError(f"profile {profile!r} asked for, but no lucs.toml or pyproject.toml in {root}")
     merged |= env_layer(env)
     merged |= cli_layer(cli or {})
-    try:
-        return LucsConfig(**merged)
-    except ValidationError as error:
-        problems = "; ".join(_problem(e) for e in error.errors()).replace("\n", " ")
-        raise ConfigError(f"invalid LUCS configuration: {problems}") from None
-
-
-def _problem(error: ErrorDetails) -> str:
-    """One problem as `field: why`; the model-wide checks name their field themselves."""
-    cause = error.get("ctx", {}).get("error")
-    why = str(cause) if isinstance(cause, ValueError) else error["msg"]
-    where = ".".join(map(str, error["loc"]))
-    return f"{where}: {why}" if where else why
+    return LucsConfig(**merged)

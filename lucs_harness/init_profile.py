@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal, get_args, get_origin
 
-from lucs_harness.config import LucsConfig
+from lucs_harness.config import LucsConfig, choices_of, help_of
 from lucs_harness.doctor.profile import GIVEN
 from lucs_harness.errors import ConfigError
 from lucs_harness.exit_codes import MEANING, PASSED
@@ -59,7 +58,7 @@ def fallback(name: str, config: LucsConfig, code: int) -> str:
         f"base_url = {json.dumps(target)}",
     ]
     for field in WRITTEN:
-        if field != "base_url" and field in config.model_fields_set:
+        if field != "base_url" and field in config.given:
             lines.append(f"{field} = {json.dumps(getattr(config, field))}  # given")  # JSON: valid TOML here
         elif field in FILL_IN:
             lines.append(f'# {field} = ""  # fill in: {meaning(field)}')
@@ -68,6 +67,5 @@ def fallback(name: str, config: LucsConfig, code: int) -> str:
 
 def meaning(field: str) -> str:
     """A field's description, with its choices where it has a fixed set."""
-    info = LucsConfig.model_fields[field]
-    choices = get_args(info.annotation) if get_origin(info.annotation) is Literal else ()
-    return f"{info.description} ({', '.join(choices)})" if choices else str(info.description)
+    choices = choices_of(field)
+    return f"{help_of(field)} ({', '.join(choices)})" if choices else help_of(field)

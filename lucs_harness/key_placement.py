@@ -6,7 +6,7 @@ it goes, so an installation may read it from any header, a header under a scheme
     Authorization: ApiKey   the header's value is `ApiKey <key>`
     ?api_key                a query parameter
 
-Kept apart from `config` so the mock can read it without loading pydantic.
+Kept apart from `config`: the mock reads it and has no configuration of the harness's.
 """
 
 from __future__ import annotations

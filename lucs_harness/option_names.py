@@ -1,7 +1,7 @@
 """How the configuration's fields are named outside the file: command-line options and environment
-variables, and which fields are bare flags. Kept apart from `config` (and pydantic) because the
-wrapper reads these names before it starts a run, and its start-up is paid by every run;
-`tests/unit/test_cli.py` checks the names against the model."""
+variables, and which fields are bare flags. Kept apart from `config` because the wrapper reads
+these names before it starts a run (the run's pytest reads the configuration), and its start-up
+is paid by every run; `tests/unit/test_cli.py` checks the names against the model."""
 
 from __future__ import annotations
 

@@ -118,7 +118,7 @@ def slice_pool(lucs: LucsConfig, shard: Shard) -> LucsConfig:
             f"--lucs-shard {shard}: {shard.total} runners against a real LUCS need at least {shard.total} agents, "
             f"one slice each, but the agent pool has {len(pool)} ({', '.join(pool)}); list more with --lucs-agents"
         )
-    return lucs.model_copy(update={"agents": pool[shard.index - 1 :: shard.total]})
+    return lucs.replaced(agents=pool[shard.index - 1 :: shard.total])
 
 
 def sharded(config: pytest.Config, lucs: LucsConfig) -> tuple[Shard | None, LucsConfig]:

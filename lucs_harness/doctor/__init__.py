@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lucs_harness.config import LucsConfig, add_field_options, load_config, option_dest
+from lucs_harness.config import FIELDS, LucsConfig, add_field_options, load_config, option_dest
 from lucs_harness.doctor.calibration import calibrate
 from lucs_harness.doctor.findings import Diagnosis
 from lucs_harness.doctor.probes import authenticate, client_for, reach, routes, service_and_users
@@ -51,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def configuration(args: argparse.Namespace) -> LucsConfig:
-    cli = {name: getattr(args, option_dest(name)) for name in LucsConfig.model_fields}
+    cli = {name: getattr(args, option_dest(name)) for name in FIELDS}
     return load_config(
         cli=cli,
         config_file=Path(args.lucs_config) if args.lucs_config else None,

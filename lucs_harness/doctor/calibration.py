@@ -104,7 +104,7 @@ def presence_field(world: World, before: dict[str, Any], diagnosis: Diagnosis) -
     user_id, was = str(before["Id"]), str(before["PresenceState"])
     wanted = "Away" if was == "DoNotDisturb" else "DoNotDisturb"
     candidates = dict.fromkeys(
-        ([config.presence_field] if "presence_field" in config.model_fields_set else []) + list(PRESENCE_FIELDS)
+        ([config.presence_field] if "presence_field" in config.given else []) + list(PRESENCE_FIELDS)
     )
     tried = []
     for field in candidates:
@@ -196,7 +196,7 @@ def close_call(world: World, task_id: str, external: str, accepted: str, diagnos
     configured = (f"{config.method('close_task')} {config.path('close_task')}", config.close_by)
     tried = []
     for route, by in dict.fromkeys([configured, *CLOSE_CALLS]):
-        candidate = config.model_copy(update={"paths": {**config.paths, "close_task": route}, "close_by": by})
+        candidate = config.replaced(paths={**config.paths, "close_task": route}, close_by=by)
         identifier = candidate.close_identifier(task_id, external)
         client = client_for(candidate)
         try:

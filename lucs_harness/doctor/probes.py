@@ -100,10 +100,10 @@ def authenticate(config: LucsConfig, first: Exchange, diagnosis: Diagnosis) -> L
         diagnosis.add("ok", "auth", f"{how}: {first.what}")
         diagnosis.value("auth", config.auth, "given", first)
         if config.auth == "apikey":
-            origin: Origin = "given" if "api_key_header" in config.model_fields_set else "assumed"
+            origin: Origin = "given" if "api_key_header" in config.given else "assumed"
             diagnosis.value("api_key_header", config.api_key_header, origin, first)
         return config
-    if config.auth != "apikey" or "api_key_header" in config.model_fields_set:
+    if config.auth != "apikey" or "api_key_header" in config.given:
         hint = "set --lucs-auth and its credentials" if config.auth == "none" else "check the credentials and roles"
         diagnosis.add("fail", "auth", f"refused: {first.what} ({hint})")
         return None
@@ -111,7 +111,7 @@ def authenticate(config: LucsConfig, first: Exchange, diagnosis: Diagnosis) -> L
     for placement in KEY_PLACEMENTS:
         if placement == configured:
             continue
-        candidate = config.model_copy(update={"api_key_header": str(placement)})
+        candidate = config.replaced(api_key_header=str(placement))
         exchange = _get_services(candidate)
         if not isinstance(exchange, Exchange):
             continue
@@ -196,7 +196,7 @@ def _alternative(
     method = config.method(name)
     for path in ALTERNATIVES.get(name, ()):
         route = path if method == OPERATIONS[name].method else f"{method} {path}"
-        candidate = config.model_copy(update={"paths": {**config.paths, name: route}})
+        candidate = config.replaced(paths={**config.paths, name: route})
         verdict, text = _route(client, candidate, name)
         if verdict == "exists":
             diagnosis.value(f"paths.{name}", route, "discovered", f"{text}; not at {config.path(name)}")

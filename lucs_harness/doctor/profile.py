@@ -29,10 +29,10 @@ def profile_values(config: LucsConfig, diagnosis: Diagnosis) -> dict[str, Value]
     """The values to write: what was given (the target, the users), then what was found."""
     values: dict[str, Value] = {}
     for name in GIVEN:
-        if name in config.model_fields_set or name in ALWAYS:
+        if name in config.given or name in ALWAYS:
             value = getattr(config, name)
             shown = config.redactor().url(value) if name == "base_url" else value
-            given = name in config.model_fields_set
+            given = name in config.given
             values[name] = Value(shown, "given") if given else Value(shown, "assumed", "the default")
     for path, configured in config.paths.items():
         values[f"paths.{path}"] = Value(configured, "given")

@@ -20,6 +20,7 @@ import pytest
 from pytest_bdd.parser import Feature, Scenario, Step
 
 from lucs_harness.config import (
+    FIELDS,
     LucsConfig,
     add_field_options,
     load_config,
@@ -84,7 +85,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     run = config.stash[RUN_KEY] = RunState()  # first: even a configuration error gets its verdict
-    cli = {name: config.getoption(cli_option(name)) for name in LucsConfig.model_fields}
+    cli = {name: config.getoption(cli_option(name)) for name in FIELDS}
     file = config.getoption("--lucs-config")
     try:
         lucs = load_config(

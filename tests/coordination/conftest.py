@@ -70,7 +70,7 @@ def open_run(store_config: LucsConfig) -> Iterator[Opener]:
 def mock_config(store_config: LucsConfig, mock_target: MockTarget) -> LucsConfig:  # noqa: F811 (the fixture)
     """The store under test for a target that is the mock, reset to its seed."""
     mock_target.control.reset()
-    return store_config.model_copy(update={"base_url": mock_target.base_url})
+    return store_config.replaced(base_url=mock_target.base_url)
 
 
 @pytest.fixture

@@ -190,7 +190,7 @@ def test_an_entry_for_another_target_is_never_replayed(
     open_mock_run()
     block(mock_config, SMOKY_CC)
     dead = DeadRun(mock_config)
-    other = DeadRun(mock_config.model_copy(update={"service_id": "3f0e9a4c-6b1d-4c2e-9a7f-1d2c3b4a5e6f"}))
+    other = DeadRun(mock_config.replaced(service_id="3f0e9a4c-6b1d-4c2e-9a7f-1d2c3b4a5e6f"))
     dead.plant([other.add(unblock())])  # sealed for the other service, planted in this one's journal
     found, sent = replay(mock_config, open_mock_run())
     assert sent == []
@@ -202,7 +202,7 @@ def test_rotated_credentials_reject_the_old_journal_with_what_to_do(
     mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget
 ) -> None:
     open_mock_run()
-    old = DeadRun(mock_config.model_copy(update={"journal_key": "old"}))
+    old = DeadRun(mock_config.replaced(journal_key="old"))
     old.plant([old.add(unblock())])
     found, sent = replay(mock_config, open_mock_run())
     assert sent == []
@@ -230,7 +230,7 @@ def test_three_thousand_entries_are_replayed_within_the_deadline_with_progress(
     mock_config: LucsConfig, open_mock_run: Opener, mock_target: MockTarget
 ) -> None:
     open_mock_run()
-    config = mock_config.model_copy(update={"restore_timeout": 1.0})
+    config = mock_config.replaced(restore_timeout=1.0)
     dead = DeadRun(config)
     dead.plant([dead.add(unblock(SEED_USERS[n % len(SEED_USERS)])) for n in range(3000)])
     said: list[str] = []
@@ -316,7 +316,7 @@ def test_a_rejected_entry_ends_the_run_with_exit_4_saying_why(
     the forged one is not, and the run ends with exit 4 and the reason, in one line each."""
     if command == "run" and mock_config.coordination:
         pytest.skip("the run's end is the same whatever the store: proven on files")
-    config = mock_config.model_copy(update={"journal_key": "shared by the fleet"})
+    config = mock_config.replaced(journal_key="shared by the fleet")
     open_mock_run()
     block(config, SMOKY_CC, SMOKY_DD)
     dead = DeadRun(config, name="dead\x1b[31mrun")

@@ -163,7 +163,7 @@ def _same(call: Call, wanted: Call) -> bool:
 def test_no_mutation_of_a_valid_journal_sends_more_than_it_held_or_crashes(
     data: st.DataObject, mock_config: LucsConfig, mock_target: MockTarget
 ) -> None:
-    config = mock_config.model_copy(update={"service_id": str(uuid.uuid4())})  # a target of its own per example
+    config = mock_config.replaced(service_id=str(uuid.uuid4()))  # a target of its own per example
     with opener(config) as open_run:
         check_one_mutation(data, config, open_run())
 

@@ -104,7 +104,7 @@ os.kill(os.getpid(), signal.SIGKILL)
 
 def killed_run(config: LucsConfig) -> str:
     """A run in a process of its own that leases an agent, journals two undos and is SIGKILLed; its token."""
-    settings = json.dumps(config.model_dump(mode="json", exclude_defaults=True))
+    settings = json.dumps({name: getattr(config, name) for name in config.given})
     done = subprocess.run(
         [sys.executable, "-c", KILLED_RUN, settings, SMOKY_CC], capture_output=True, text=True, timeout=60, check=False
     )

@@ -142,7 +142,8 @@ class DeadRun:
         if self.config.coordination:
             return sum(1 for _, why in self.rows() if why is not None)
         aside = self.path.parent.glob(glob.escape(self.path.name) + "*" + REJECTED)
-        return sum(len(file.read_bytes().splitlines()) for file in aside if file.is_file())
+        # each entry ends with b"\n"; a flipped bit may leave a b"\r" inside one, which splitlines() would split
+        return sum(file.read_bytes().count(b"\n") for file in aside if file.is_file())
 
     def rows(self) -> list[tuple[str, str | None]]:
         """The dead run's rows: undo text and why it was rejected (None: not rejected)."""
