@@ -280,13 +280,13 @@ class LucsConfig:
             except ValueError as error:
                 problems.append(f"{name}: {error}")
         if problems:
-            raise ConfigError("invalid LUCS configuration: " + "; ".join(problems).replace("\n", " "))
+            raise _invalid(problems)
         for name, value in checked.items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "given", given)
         problems = self.missing_credentials() + self._file_problems()
         if problems:
-            raise ConfigError("invalid LUCS configuration: " + "; ".join(problems))
+            raise _invalid(problems)
 
     def __setattr__(self, name: str, value: Any) -> None:
         """An assignment is checked as the constructor checks, and leaves the config as it was if refused."""
@@ -421,6 +421,11 @@ def choices_of(name: str) -> tuple[str, ...]:
     """The values field `name` takes where it has a fixed set (`auth`), else ()."""
     annotation = _TYPES[name]
     return get_args(annotation) if get_origin(annotation) is Literal else ()
+
+
+def _invalid(problems: list[str]) -> ConfigError:
+    """Every problem of a configuration, in one line."""
+    return ConfigError("invalid LUCS configuration: " + "; ".join(problems).replace("\n", " "))
 
 
 def _unknown(name: str) -> str:
