@@ -101,13 +101,13 @@ def test_secrets_are_masked_and_listed(tmp_path: Path) -> None:
 def test_an_assignment_or_a_copy_is_checked_as_the_constructor_checks() -> None:
     config = LucsConfig(read_timeout=4)
     with pytest.raises(ConfigError, match="read_timeout: must be a number, not 'x'"):
-        config.read_timeout = "x"
+        config.read_timeout = "x"  # type: ignore[assignment]  # text, as the environment gives it
     with pytest.raises(ConfigError, match="read_timout: not a setting; did you mean read_timeout"):
         config.read_timout = 5
     with pytest.raises(ConfigError, match="get_retries: must be at most 10"):
         config.replaced(get_retries=11)
     assert (config.read_timeout, config.get_retries) == (4.0, 2)  # as it was
-    config.read_timeout = "2.5"
+    config.read_timeout = "2.5"  # type: ignore[assignment]
     copy = config.replaced(agents="a,b")
     assert (config.read_timeout, copy.read_timeout, copy.agents, config.agents) == (2.5, 2.5, ["a", "b"], [])
     assert copy.given == {"read_timeout", "agents"}
