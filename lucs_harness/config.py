@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields
 from difflib import get_close_matches
 from pathlib import Path
@@ -474,10 +474,15 @@ def _a_postgres_url(value: str) -> str:
     return value
 
 
-def _known_operations(value: dict[str, str]) -> dict[str, str]:
-    unknown = sorted(set(value) - set(DEFAULT_PATHS))
+def _only_known(value: dict[str, str], known: Collection[str], what: str) -> None:
+    """ValueError naming the keys of table `value` that are not among `known` (a table's keys are names)."""
+    unknown = sorted(set(value) - set(known))
     if unknown:
-        raise ValueError(f"unknown operation(s) {unknown}; known: {', '.join(DEFAULT_PATHS)}")
+        raise ValueError(f"unknown {what}(s) {unknown}; known: {', '.join(known)}")
+
+
+def _known_operations(value: dict[str, str]) -> dict[str, str]:
+    _only_known(value, DEFAULT_PATHS, "operation")
     for operation, route in value.items():
         method, path = split_route(route)
         if method not in ("", *METHODS) or not path.startswith("/"):
@@ -486,9 +491,7 @@ def _known_operations(value: dict[str, str]) -> dict[str, str]:
 
 
 def _known_task_states(value: dict[str, str]) -> dict[str, str]:
-    unknown = sorted(set(value) - set(TASK_STATE_KEYS))
-    if unknown:
-        raise ValueError(f"unknown task state(s) {unknown}; known: {', '.join(TASK_STATE_KEYS)}")
+    _only_known(value, TASK_STATE_KEYS, "task state")
     return value
 
 
