@@ -290,9 +290,7 @@ class LucsConfig:
 
     def __setattr__(self, name: str, value: Any) -> None:
         """An assignment is checked as the constructor checks, and leaves the config as it was if refused."""
-        values = self._values() | {name: value}
-        checked = object.__new__(LucsConfig)
-        checked._fill(values, self.given | {name}, assigned=True)
+        checked = self._copy({name: value}, assigned=True)
         for field_name in (*FIELDS, "given"):
             object.__setattr__(self, field_name, getattr(checked, field_name))
 
@@ -301,8 +299,11 @@ class LucsConfig:
 
     def replaced(self, **changes: Any) -> LucsConfig:
         """A copy with `changes`, checked as the constructor checks; they count as given."""
+        return self._copy(changes)
+
+    def _copy(self, changes: Mapping[str, Any], *, assigned: bool = False) -> LucsConfig:
         copy = object.__new__(LucsConfig)
-        copy._fill(self._values() | changes, self.given | set(changes))
+        copy._fill(self._values() | dict(changes), self.given | set(changes), assigned=assigned)
         return copy
 
     def _file_problems(self) -> list[str]:
